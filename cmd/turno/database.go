@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"turno/internal/config"
+	"turno/internal/database"
+	"turno/migrations"
+)
+
+// openDatabase connects to DATABASE_URL, or starts the private cluster when it is unset, and applies the
+// migrations. The returned stop function closes the pool and stops the private cluster.
+func openDatabase(ctx context.Context, cfg *config.Config, log *slog.Logger) (*pgxpool.Pool, func(), error) {
+	dsn := cfg.DatabaseURL
+	stopCluster := func() {}
+	if dsn == "" {
+		cluster, err := database.StartCluster(ctx, cfg.DataDir, log)
+		if err != nil {
+			return nil, nil, err
+		}
+		stopCluster = func() {
+			if err := cluster.Stop(context.Background()); err != nil {
+				log.Error("stop private cluster", "err", err)
+			}
+		}
+		dsn = cluster.URL("turno")
+	}
+	pool, err := database.Open(ctx, dsn)
+	if err != nil {
+		stopCluster()
+		return nil, nil, err
+	}
+	if err := migrations.Up(ctx, pool); err != nil {
+		pool.Close()
+		stopCluster()
+		return nil, nil, err
+	}
+	return pool, func() { pool.Close(); stopCluster() }, nil
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+func runMigrate(ctx context.Context, args []string) error {
+	cfg, _, err := config.Load(flag.NewFlagSet("migrate", flag.ContinueOnError), args)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.LogLevel)
+	_, stop, err := openDatabase(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	stop()
+	fmt.Println("migrations applied")
+	return nil
+}

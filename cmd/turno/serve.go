@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"turno/internal/auth"
+	"turno/internal/config"
+	"turno/internal/web"
+	"turno/ticketing"
+)
+
+func runServe(ctx context.Context, args []string) error {
+	cfg, _, err := config.Load(flag.NewFlagSet("serve", flag.ContinueOnError), args)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.LogLevel)
+	slog.SetDefault(log)
+	pool, stop, err := openDatabase(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	store, authStore := ticketing.NewStore(pool), auth.NewStore(pool)
+	if cfg.Demo {
+		if _, err := ticketing.SeedDemo(ctx, store, authStore); err != nil {
+			return fmt.Errorf("seed demo: %w", err)
+		}
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	base := baseURL(cfg, ln.Addr())
+	srv := &http.Server{
+		Handler:           newRouter(pool, store, authStore, cfg, base),
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	log.Info("turno listening", "addr", ln.Addr().String(), "url", base)
+	if cfg.Demo {
+		printDemoURLs(base)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// newRouter mounts every part's routes on the shared middleware stack (web.NewRouter).
+func newRouter(pool *pgxpool.Pool, store *ticketing.Store, authStore *auth.Store, cfg *config.Config, base string) http.Handler {
+	r := web.NewRouter(authStore.Authenticate)
+	r.Get("/healthz", health(pool))
+	authStore.Routes(r)
+	(&ticketing.API{Store: store, Auth: authStore, IssueLimit: cfg.IssuePerMinute}).Routes(r)
+	(&ticketing.Pages{Store: store}).Routes(r)
+	r.Get("/", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/desk", http.StatusSeeOther) })
+	return r
+}
+
+func health(pool *pgxpool.Pool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := pool.Ping(ctx); err != nil {
+			web.JSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": "database unreachable"})
+			return
+		}
+		web.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	}
+}
+
+func baseURL(cfg *config.Config, addr net.Addr) string {
+	if cfg.BaseURL != "" {
+		return strings.TrimRight(cfg.BaseURL, "/")
+	}
+	port := "8080"
+	if tcp, ok := addr.(*net.TCPAddr); ok {
+		port = fmt.Sprint(tcp.Port)
+	}
+	return "http://localhost:" + port
+}
+
+func printDemoURLs(base string) {
+	fmt.Printf(`
+Turno is running with the demo office. Open:
+
+  Kiosk        %[1]s/kiosk/demo?device=%[2]s
+  Hall display %[1]s/display/demo?device=%[3]s
+  Operator     %[1]s/desk            (users op1…op6, password %[4]s)
+  Manager      %[1]s/manage          (user manager, password %[4]s; admin too)
+
+Press Ctrl+C to stop.
+`, base, ticketing.DemoKioskToken, ticketing.DemoDisplayToken, ticketing.DemoPassword)
+}
+
+func runDemo(ctx context.Context, args []string) error {
+	cfg, _, err := config.Load(flag.NewFlagSet("demo", flag.ContinueOnError), args)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.LogLevel)
+	pool, stop, err := openDatabase(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	if _, err := ticketing.SeedDemo(ctx, ticketing.NewStore(pool), auth.NewStore(pool)); err != nil {
+		return err
+	}
+	fmt.Println("demo office seeded: office \"demo\", users admin, manager, op1…op6 (password demo)")
+	return nil
+}

@@ -1,0 +1,46 @@
+package web
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+)
+
+// NewRouter returns a router with the middleware every Turno server runs, in order: client address, panic
+// recovery, request log, refusal of cross-origin writes (net/http.CrossOriginProtection: a browser's
+// cross-site POST is rejected, same-origin pages and non-browser API clients pass), the language cookie,
+// and authenticate, which puts the caller in the request context. It also serves /static/.
+func NewRouter(authenticate func(http.Handler) http.Handler) chi.Router {
+	r := chi.NewRouter()
+	r.Use(middleware.RealIP, middleware.Recoverer, requestLog)
+	r.Use(http.NewCrossOriginProtection().Handler)
+	r.Use(langCookie, authenticate)
+	r.Handle("/static/*", Static())
+	return r
+}
+
+// langCookie remembers a language picked with ?lang= on any page.
+func langCookie(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if l := r.URL.Query().Get("lang"); l != "" && HasLang(l) && r.Method == http.MethodGet {
+			http.SetCookie(w, &http.Cookie{Name: "turno_lang", Value: l, Path: "/", MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode})
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func requestLog(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		next.ServeHTTP(ww, r)
+		if strings.HasPrefix(r.URL.Path, "/static/") || r.URL.Path == "/healthz" {
+			return
+		}
+		slog.Debug("request", "method", r.Method, "path", r.URL.Path, "status", ww.Status(), "duration", time.Since(start))
+	})
+}

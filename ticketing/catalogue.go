@@ -1,0 +1,268 @@
+package ticketing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"turno/internal/web"
+)
+
+// Audiences: citizens and businesses, served in separate halls or at separate desks in many towns.
+const (
+	Citizen  = "citizen"
+	Business = "business"
+)
+
+// Agency owns services: the town hall, the pension agency, a utility…
+type Agency struct {
+	ID       int64  `json:"id"`
+	OfficeID int64  `json:"-"`
+	Code     string `json:"code"`
+	Name     string `json:"name"`
+}
+
+// Service is a procedure citizens take a ticket for.
+type Service struct {
+	ID                      int64             `json:"id"`
+	OfficeID                int64             `json:"-"`
+	Agency                  string            `json:"agency"` // agency code
+	AgencyName              string            `json:"agency_name"`
+	Code                    string            `json:"code"`
+	Audience                string            `json:"audience"`
+	Category                string            `json:"category"`
+	Prefix                  string            `json:"prefix"`
+	Names                   map[string]string `json:"names"`
+	Descriptions            map[string]string `json:"descriptions"`
+	WhatToBring             map[string]string `json:"what_to_bring"`
+	ExpectedHandlingSeconds int               `json:"expected_handling_seconds"`
+	WaitTargetSeconds       int               `json:"wait_target_seconds"`
+	Active                  bool              `json:"active"`
+	SortOrder               int               `json:"sort_order"`
+}
+
+// Name returns the service's name in lang, falling back to Italian.
+func (s *Service) Name(lang string) string {
+	if n := s.Names[lang]; n != "" {
+		return n
+	}
+	return s.Names["it"]
+}
+
+// Desk is a numbered counter and the services it may serve.
+type Desk struct {
+	ID       int64    `json:"id"`
+	OfficeID int64    `json:"-"`
+	Number   int      `json:"number"`
+	Name     string   `json:"name"`
+	Audience string   `json:"audience"`
+	Active   bool     `json:"active"`
+	Services []string `json:"services"` // service codes
+}
+
+// PriorityCategory lets a ticket jump ahead by a bounded bonus (disability, pregnancy, elderly…).
+type PriorityCategory struct {
+	ID           int64             `json:"id"`
+	Code         string            `json:"code"`
+	Labels       map[string]string `json:"labels"`
+	BonusSeconds int               `json:"bonus_seconds"`
+	Active       bool              `json:"active"`
+}
+
+// SaveAgency creates or updates (by code) an agency of an office.
+func (s *Store) SaveAgency(ctx context.Context, a *Agency) error {
+	err := s.pool.QueryRow(ctx, `
+		INSERT INTO agencies (office_id, code, name) VALUES ($1, $2, $3)
+		ON CONFLICT (office_id, code) DO UPDATE SET name = EXCLUDED.name RETURNING id`,
+		a.OfficeID, a.Code, a.Name).Scan(&a.ID)
+	return dbError(err, "save agency "+a.Code)
+}
+
+// SaveService creates or updates (by code) a service of an office; its agency is named by code.
+func (s *Store) SaveService(ctx context.Context, sv *Service) error {
+	if sv.Names["it"] == "" {
+		return web.InvalidField("names", "an Italian name is required")
+	}
+	if sv.Descriptions == nil {
+		sv.Descriptions = map[string]string{}
+	}
+	if sv.WhatToBring == nil {
+		sv.WhatToBring = map[string]string{}
+	}
+	err := s.pool.QueryRow(ctx, `
+		INSERT INTO services (office_id, agency_id, code, audience, category, prefix, names, descriptions, what_to_bring,
+			expected_handling_seconds, wait_target_seconds, active, sort_order)
+		SELECT $1, a.id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13
+		FROM agencies a WHERE a.office_id = $1 AND a.code = $2
+		ON CONFLICT (office_id, code) DO UPDATE SET agency_id = EXCLUDED.agency_id, audience = EXCLUDED.audience,
+			category = EXCLUDED.category, prefix = EXCLUDED.prefix, names = EXCLUDED.names,
+			descriptions = EXCLUDED.descriptions, what_to_bring = EXCLUDED.what_to_bring,
+			expected_handling_seconds = EXCLUDED.expected_handling_seconds,
+			wait_target_seconds = EXCLUDED.wait_target_seconds, active = EXCLUDED.active, sort_order = EXCLUDED.sort_order
+		RETURNING id`,
+		sv.OfficeID, sv.Agency, sv.Code, sv.Audience, sv.Category, sv.Prefix, sv.Names, sv.Descriptions, sv.WhatToBring,
+		sv.ExpectedHandlingSeconds, sv.WaitTargetSeconds, sv.Active, sv.SortOrder).Scan(&sv.ID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return web.InvalidField("agency", "no agency %q in this office", sv.Agency)
+	}
+	return dbError(err, "save service "+sv.Code)
+}
+
+const serviceColumns = `s.id, s.office_id, a.code, a.name, s.code, s.audience, s.category, s.prefix, s.names, s.descriptions,
+	s.what_to_bring, s.expected_handling_seconds, s.wait_target_seconds, s.active, s.sort_order`
+
+func scanService(row pgx.Row) (*Service, error) {
+	sv := &Service{}
+	err := row.Scan(&sv.ID, &sv.OfficeID, &sv.Agency, &sv.AgencyName, &sv.Code, &sv.Audience, &sv.Category, &sv.Prefix,
+		&sv.Names, &sv.Descriptions, &sv.WhatToBring, &sv.ExpectedHandlingSeconds, &sv.WaitTargetSeconds, &sv.Active,
+		&sv.SortOrder)
+	return sv, err
+}
+
+// Services lists an office's services (inactive ones too) in display order.
+func (s *Store) Services(ctx context.Context, officeID int64) ([]*Service, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+serviceColumns+`
+		FROM services s JOIN agencies a ON a.id = s.agency_id
+		WHERE s.office_id = $1 ORDER BY s.audience, s.sort_order, s.code`, officeID)
+	if err != nil {
+		return nil, fmt.Errorf("ticketing: list services: %w", err)
+	}
+	return collect(rows, scanService)
+}
+
+// ServiceByCode returns a service of an office; an unknown code is a 422 on the field "service".
+func (s *Store) ServiceByCode(ctx context.Context, officeID int64, code string) (*Service, error) {
+	sv, err := scanService(s.pool.QueryRow(ctx, `SELECT `+serviceColumns+`
+		FROM services s JOIN agencies a ON a.id = s.agency_id WHERE s.office_id = $1 AND s.code = $2`, officeID, code))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, web.InvalidField("service", "no service %q in this office", code)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ticketing: service %q: %w", code, err)
+	}
+	return sv, nil
+}
+
+// SaveDesk creates or updates (by number) a desk and replaces the set of services it may serve.
+func (s *Store) SaveDesk(ctx context.Context, d *Desk) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `
+			INSERT INTO desks (office_id, number, name, audience, active) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (office_id, number) DO UPDATE SET name = EXCLUDED.name, audience = EXCLUDED.audience,
+				active = EXCLUDED.active
+			RETURNING id`, d.OfficeID, d.Number, d.Name, d.Audience, d.Active).Scan(&d.ID)
+		if err != nil {
+			return dbError(err, fmt.Sprintf("save desk %d", d.Number))
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM desk_services WHERE desk_id = $1`, d.ID); err != nil {
+			return fmt.Errorf("ticketing: desk services: %w", err)
+		}
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO desk_services (desk_id, service_id)
+			SELECT $1, id FROM services WHERE office_id = $2 AND code = ANY($3)`, d.ID, d.OfficeID, d.Services)
+		if err != nil {
+			return fmt.Errorf("ticketing: desk services: %w", err)
+		}
+		if int(tag.RowsAffected()) != len(d.Services) {
+			return web.InvalidField("services", "some of the services %v are not in this office", d.Services)
+		}
+		return nil
+	})
+}
+
+const deskColumns = `d.id, d.office_id, d.number, d.name, d.audience, d.active,
+	coalesce((SELECT array_agg(s.code ORDER BY s.code) FROM desk_services ds JOIN services s ON s.id = ds.service_id
+	          WHERE ds.desk_id = d.id), '{}')`
+
+func scanDesk(row pgx.Row) (*Desk, error) {
+	d := &Desk{}
+	err := row.Scan(&d.ID, &d.OfficeID, &d.Number, &d.Name, &d.Audience, &d.Active, &d.Services)
+	return d, err
+}
+
+// Desks lists an office's desks by number.
+func (s *Store) Desks(ctx context.Context, officeID int64) ([]*Desk, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+deskColumns+` FROM desks d WHERE d.office_id = $1 ORDER BY d.number`, officeID)
+	if err != nil {
+		return nil, fmt.Errorf("ticketing: list desks: %w", err)
+	}
+	return collect(rows, scanDesk)
+}
+
+// Desk returns a desk by id, or a 404 *web.Error.
+func (s *Store) Desk(ctx context.Context, id int64) (*Desk, error) {
+	d, err := scanDesk(s.pool.QueryRow(ctx, `SELECT `+deskColumns+` FROM desks d WHERE d.id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, web.NotFound("unknown_desk", "no desk %d", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ticketing: desk %d: %w", id, err)
+	}
+	return d, nil
+}
+
+// SavePriorityCategory creates or updates (by code) a priority category of an office.
+func (s *Store) SavePriorityCategory(ctx context.Context, officeID int64, p *PriorityCategory) error {
+	err := s.pool.QueryRow(ctx, `
+		INSERT INTO priority_categories (office_id, code, labels, bonus_seconds, active) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (office_id, code) DO UPDATE SET labels = EXCLUDED.labels, bonus_seconds = EXCLUDED.bonus_seconds,
+			active = EXCLUDED.active
+		RETURNING id`, officeID, p.Code, p.Labels, p.BonusSeconds, p.Active).Scan(&p.ID)
+	return dbError(err, "save priority category "+p.Code)
+}
+
+// PriorityCategories lists an office's priority categories.
+func (s *Store) PriorityCategories(ctx context.Context, officeID int64) ([]*PriorityCategory, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, code, labels, bonus_seconds, active FROM priority_categories
+		WHERE office_id = $1 ORDER BY bonus_seconds DESC, code`, officeID)
+	if err != nil {
+		return nil, fmt.Errorf("ticketing: list priority categories: %w", err)
+	}
+	return collect(rows, func(row pgx.Row) (*PriorityCategory, error) {
+		p := &PriorityCategory{}
+		return p, row.Scan(&p.ID, &p.Code, &p.Labels, &p.BonusSeconds, &p.Active)
+	})
+}
+
+// collect scans every row with scan.
+func collect[T any](rows pgx.Rows, scan func(pgx.Row) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("ticketing: scan: %w", err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("ticketing: rows: %w", err)
+	}
+	return out, nil
+}
+
+// dbError turns constraint violations into 4xx *web.Error values and wraps everything else.
+func dbError(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "23505":
+			return web.Conflict("duplicate", "%s: %s already exists", what, pgErr.ConstraintName)
+		case "23514", "22P02", "23502":
+			return web.Invalid("invalid", "%s: %s", what, pgErr.Message)
+		case "23503":
+			return web.Invalid("invalid_reference", "%s: refers to something that does not exist", what)
+		}
+	}
+	var we *web.Error
+	if errors.As(err, &we) {
+		return err
+	}
+	return fmt.Errorf("ticketing: %s: %w", what, err)
+}

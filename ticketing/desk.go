@@ -1,0 +1,383 @@
+package ticketing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"turno/internal/web"
+)
+
+// DeskState is a desk as its operator sees it: who is signed in, pause, the ticket in progress.
+type DeskState struct {
+	Desk        *Desk      `json:"desk"`
+	UserID      int64      `json:"user_id,omitempty"`
+	Operator    string     `json:"operator,omitempty"`
+	Open        bool       `json:"open"`
+	Paused      bool       `json:"paused"`
+	PauseReason string     `json:"pause_reason,omitempty"`
+	Current     *Ticket    `json:"current"`
+	OpenedAt    *time.Time `json:"opened_at,omitempty"`
+}
+
+// deskSession is an open desk session, locked for the length of one desk action.
+type deskSession struct {
+	id       int64
+	desk     *Desk
+	userID   int64
+	staffID  int64
+	pausedAt *time.Time
+}
+
+// current returns the desk's ticket in progress (called or serving), locked, or nil.
+func (ds *deskSession) current(ctx context.Context, tx pgx.Tx) (*Ticket, error) {
+	var id int64
+	err := tx.QueryRow(ctx, `SELECT id FROM tickets WHERE desk_id = $1 AND status IN ('called', 'serving') FOR UPDATE`, ds.desk.ID).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ticketing: current ticket: %w", err)
+	}
+	return ticketByID(ctx, tx, id)
+}
+
+// withDesk runs fn in a transaction holding the lock of the desk's open session, after checking that
+// userID is the operator signed in to it. The lock serialises actions on one desk, so a desk never holds
+// two tickets at once even when its operator double-clicks.
+func (s *Store) withDesk(ctx context.Context, deskID, userID int64, fn func(pgx.Tx, *deskSession, time.Time) error) error {
+	desk, err := s.Desk(ctx, deskID)
+	if err != nil {
+		return err
+	}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		ds := &deskSession{desk: desk}
+		var staffID *int64
+		err := tx.QueryRow(ctx, `SELECT id, user_id, staff_id, paused_at FROM desk_sessions
+			WHERE desk_id = $1 AND closed_at IS NULL FOR UPDATE`, deskID).Scan(&ds.id, &ds.userID, &staffID, &ds.pausedAt)
+		if errors.Is(err, pgx.ErrNoRows) || (err == nil && ds.userID != userID) {
+			return web.Forbidden("desk_not_open", "you are not signed in to desk %d; open it first", desk.Number)
+		}
+		if err != nil {
+			return fmt.Errorf("ticketing: desk session: %w", err)
+		}
+		if staffID != nil {
+			ds.staffID = *staffID
+		}
+		return fn(tx, ds, s.now())
+	})
+}
+
+// OpenDesk signs a user in to a desk. The user must be a staff member of the desk's office; a desk taken
+// by someone else, or a user already at another desk, is a conflict. Opening one's own desk again is a no-op.
+func (s *Store) OpenDesk(ctx context.Context, deskID, userID, staffID int64) (*DeskState, error) {
+	desk, err := s.Desk(ctx, deskID)
+	if err != nil {
+		return nil, err
+	}
+	if !desk.Active {
+		return nil, web.Conflict("desk_inactive", "desk %d is out of service", desk.Number)
+	}
+	if staffID == 0 {
+		return nil, web.Forbidden("not_staff", "your account is not linked to a staff member, so it cannot work at a desk")
+	}
+	var staffOffice int64
+	if err := s.pool.QueryRow(ctx, `SELECT office_id FROM staff WHERE id = $1 AND active`, staffID).Scan(&staffOffice); err != nil || staffOffice != desk.OfficeID {
+		return nil, web.Forbidden("other_office", "desk %d is in another office", desk.Number)
+	}
+	now := s.now()
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var holder int64
+		var holderDesk int64
+		err := tx.QueryRow(ctx, `SELECT user_id, desk_id FROM desk_sessions
+			WHERE (desk_id = $1 OR user_id = $2) AND closed_at IS NULL LIMIT 1`, deskID, userID).Scan(&holder, &holderDesk)
+		switch {
+		case err == nil && holder == userID && holderDesk == deskID:
+			return nil
+		case err == nil && holderDesk == deskID:
+			return web.Conflict("desk_taken", "desk %d is open for another operator", desk.Number)
+		case err == nil:
+			return web.Conflict("other_desk_open", "you are signed in to another desk; close it first")
+		case !errors.Is(err, pgx.ErrNoRows):
+			return fmt.Errorf("ticketing: open desk: %w", err)
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO desk_sessions (desk_id, user_id, staff_id, opened_at) VALUES ($1, $2, $3, $4)`,
+			deskID, userID, staffID, now)
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+			return web.Conflict("desk_taken", "desk %d was just opened by someone else", desk.Number)
+		}
+		if err != nil {
+			return fmt.Errorf("ticketing: open desk: %w", err)
+		}
+		_, err = appendEvent(ctx, tx, desk.OfficeID, EventDeskOpened, now, 0, deskID, map[string]any{"desk": deskRef(desk)})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.DeskState(ctx, deskID)
+}
+
+// CloseDesk signs the operator out of the desk. A ticket still in progress must be ended first.
+func (s *Store) CloseDesk(ctx context.Context, deskID, userID int64) (*DeskState, error) {
+	err := s.withDesk(ctx, deskID, userID, func(tx pgx.Tx, ds *deskSession, now time.Time) error {
+		cur, err := ds.current(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if cur != nil {
+			return web.Conflict("ticket_in_progress", "ticket %s is still in progress at this desk", cur.Number)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE desk_sessions SET closed_at = $2, paused_at = NULL WHERE id = $1`, ds.id, now); err != nil {
+			return fmt.Errorf("ticketing: close desk: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE desk_pauses SET ended_at = $2 WHERE desk_session_id = $1 AND ended_at IS NULL`, ds.id, now); err != nil {
+			return fmt.Errorf("ticketing: close desk: %w", err)
+		}
+		_, err = appendEvent(ctx, tx, ds.desk.OfficeID, EventDeskClosed, now, 0, deskID, map[string]any{"desk": deskRef(ds.desk)})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.DeskState(ctx, deskID)
+}
+
+// Recall calls the desk's called ticket again (the display repeats the announcement).
+func (s *Store) Recall(ctx context.Context, deskID, userID int64) (*Ticket, error) {
+	return s.ticketAction(ctx, deskID, userID, []string{Called}, func(ctx context.Context, tx pgx.Tx, t *Ticket, now time.Time) (string, error) {
+		_, err := tx.Exec(ctx, `UPDATE tickets SET recalls = recalls + 1, called_at = $2 WHERE id = $1`, t.ID, now)
+		return EventRecalled, err
+	})
+}
+
+// Start marks the called citizen as arrived at the desk: serving begins.
+func (s *Store) Start(ctx context.Context, deskID, userID int64) (*Ticket, error) {
+	return s.ticketAction(ctx, deskID, userID, []string{Called}, func(ctx context.Context, tx pgx.Tx, t *Ticket, now time.Time) (string, error) {
+		_, err := tx.Exec(ctx, `UPDATE tickets SET status = 'serving', started_at = $2 WHERE id = $1`, t.ID, now)
+		return EventStarted, err
+	})
+}
+
+// Finish ends the service of the ticket being served.
+func (s *Store) Finish(ctx context.Context, deskID, userID int64) (*Ticket, error) {
+	return s.ticketAction(ctx, deskID, userID, []string{Serving}, func(ctx context.Context, tx pgx.Tx, t *Ticket, now time.Time) (string, error) {
+		_, err := tx.Exec(ctx, `UPDATE tickets SET status = 'done', finished_at = $2 WHERE id = $1`, t.ID, now)
+		return EventFinished, err
+	})
+}
+
+// finish ends a ticket being served and logs it; used by CallNext between citizens.
+func finish(ctx context.Context, tx pgx.Tx, t *Ticket, now time.Time) error {
+	if _, err := tx.Exec(ctx, `UPDATE tickets SET status = 'done', finished_at = $2 WHERE id = $1`, t.ID, now); err != nil {
+		return fmt.Errorf("ticketing: finish: %w", err)
+	}
+	t.Status = Done
+	return ticketEvent(ctx, tx, EventFinished, now, t, nil)
+}
+
+// NoShow marks a called ticket whose holder did not come.
+func (s *Store) NoShow(ctx context.Context, deskID, userID int64) (*Ticket, error) {
+	return s.ticketAction(ctx, deskID, userID, []string{Called}, func(ctx context.Context, tx pgx.Tx, t *Ticket, now time.Time) (string, error) {
+		_, err := tx.Exec(ctx, `UPDATE tickets SET status = 'no_show', finished_at = $2 WHERE id = $1`, t.ID, now)
+		return EventNoShow, err
+	})
+}
+
+// Transfer ends the desk's ticket as transferred and queues the same person for another service: a new
+// waiting ticket with the same number that keeps the original issue time, so they do not start over. It
+// returns the new ticket.
+func (s *Store) Transfer(ctx context.Context, deskID, userID int64, service string) (*Ticket, error) {
+	if service == "" {
+		return nil, web.InvalidField("service", "service is required")
+	}
+	var next *Ticket
+	_, err := s.ticketAction(ctx, deskID, userID, []string{Called, Serving}, func(ctx context.Context, tx pgx.Tx, t *Ticket, now time.Time) (string, error) {
+		var svcID int64
+		var active bool
+		err := tx.QueryRow(ctx, `SELECT id, active FROM services WHERE office_id = $1 AND code = $2`, t.OfficeID, service).Scan(&svcID, &active)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return "", web.InvalidField("service", "no service %q in this office", service)
+		}
+		if err != nil {
+			return "", fmt.Errorf("ticketing: transfer: %w", err)
+		}
+		if !active {
+			return "", &web.Error{Status: 422, Code: "service_inactive", Field: "service", Message: fmt.Sprintf("service %q is not available", service)}
+		}
+		if svcID == t.ServiceID {
+			return "", web.InvalidField("service", "the ticket is already in service %q", service)
+		}
+		var newID int64
+		err = tx.QueryRow(ctx, `
+			INSERT INTO tickets (office_id, service_id, code, prefix, number, label, local_day, status, priority_id, lang,
+				issued_at, queued_at, transferred_from, appointment_at, checked_in_at)
+			SELECT office_id, $2, $3, prefix, number, label, local_day, 'waiting', priority_id, lang,
+				issued_at, $4, id, appointment_at, checked_in_at
+			FROM tickets WHERE id = $1
+			RETURNING id`, t.ID, svcID, newCode(), now).Scan(&newID)
+		if err != nil {
+			return "", fmt.Errorf("ticketing: transfer: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE tickets SET status = 'transferred', finished_at = $2, transferred_to = $3 WHERE id = $1`,
+			t.ID, now, newID); err != nil {
+			return "", fmt.Errorf("ticketing: transfer: %w", err)
+		}
+		if next, err = ticketByID(ctx, tx, newID); err != nil {
+			return "", err
+		}
+		return EventTransferred, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return next, s.fillEstimate(ctx, next)
+}
+
+// ticketAction runs an action on the desk's current ticket, which must be in one of statuses, and logs the
+// event the action names.
+func (s *Store) ticketAction(ctx context.Context, deskID, userID int64, statuses []string,
+	act func(context.Context, pgx.Tx, *Ticket, time.Time) (string, error)) (*Ticket, error) {
+	var out *Ticket
+	err := s.withDesk(ctx, deskID, userID, func(tx pgx.Tx, ds *deskSession, now time.Time) error {
+		cur, err := ds.current(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if cur == nil {
+			return web.Conflict("no_ticket", "desk %d has no ticket in progress", ds.desk.Number)
+		}
+		ok := false
+		for _, st := range statuses {
+			ok = ok || cur.Status == st
+		}
+		if !ok {
+			return web.Conflict("wrong_status", "ticket %s is %s; this needs it %s", cur.Number, cur.Status, strings.Join(statuses, " or "))
+		}
+		typ, err := act(ctx, tx, cur, now)
+		if err != nil {
+			return dbError(err, "desk action")
+		}
+		if out, err = ticketByID(ctx, tx, cur.ID); err != nil {
+			return err
+		}
+		var extra map[string]any
+		if out.TransferredTo != 0 {
+			to, err := ticketByID(ctx, tx, out.TransferredTo)
+			if err != nil {
+				return err
+			}
+			extra = map[string]any{"to": to.Summary()}
+		}
+		return ticketEvent(ctx, tx, typ, now, out, extra)
+	})
+	return out, err
+}
+
+// Pause puts the desk on pause with a reason (break, back-office work…); it calls nothing until resumed.
+func (s *Store) Pause(ctx context.Context, deskID, userID int64, reason string) (*DeskState, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" || len(reason) > 200 {
+		return nil, web.InvalidField("reason", "a reason of 1–200 characters is required")
+	}
+	err := s.withDesk(ctx, deskID, userID, func(tx pgx.Tx, ds *deskSession, now time.Time) error {
+		if ds.pausedAt != nil {
+			return web.Conflict("desk_paused", "desk %d is already paused", ds.desk.Number)
+		}
+		cur, err := ds.current(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if cur != nil {
+			return web.Conflict("ticket_in_progress", "end ticket %s before pausing", cur.Number)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE desk_sessions SET paused_at = $2, pause_reason = $3 WHERE id = $1`, ds.id, now, reason); err != nil {
+			return fmt.Errorf("ticketing: pause: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO desk_pauses (desk_session_id, reason, started_at) VALUES ($1, $2, $3)`, ds.id, reason, now); err != nil {
+			return fmt.Errorf("ticketing: pause: %w", err)
+		}
+		_, err = appendEvent(ctx, tx, ds.desk.OfficeID, EventDeskPaused, now, 0, deskID, map[string]any{"desk": deskRef(ds.desk)})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.DeskState(ctx, deskID)
+}
+
+// Resume ends the desk's pause.
+func (s *Store) Resume(ctx context.Context, deskID, userID int64) (*DeskState, error) {
+	err := s.withDesk(ctx, deskID, userID, func(tx pgx.Tx, ds *deskSession, now time.Time) error {
+		if ds.pausedAt == nil {
+			return web.Conflict("desk_not_paused", "desk %d is not paused", ds.desk.Number)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE desk_sessions SET paused_at = NULL, pause_reason = NULL WHERE id = $1`, ds.id); err != nil {
+			return fmt.Errorf("ticketing: resume: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE desk_pauses SET ended_at = $2 WHERE desk_session_id = $1 AND ended_at IS NULL`, ds.id, now); err != nil {
+			return fmt.Errorf("ticketing: resume: %w", err)
+		}
+		_, err := appendEvent(ctx, tx, ds.desk.OfficeID, EventDeskResumed, now, 0, deskID, map[string]any{"desk": deskRef(ds.desk)})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.DeskState(ctx, deskID)
+}
+
+// DeskState returns a desk with its session and ticket in progress.
+func (s *Store) DeskState(ctx context.Context, deskID int64) (*DeskState, error) {
+	desk, err := s.Desk(ctx, deskID)
+	if err != nil {
+		return nil, err
+	}
+	st := &DeskState{Desk: desk}
+	var reason *string
+	var pausedAt *time.Time
+	var opened time.Time
+	err = s.pool.QueryRow(ctx, `SELECT ds.user_id, coalesce(nullif(u.display_name, ''), u.username), ds.paused_at, ds.pause_reason, ds.opened_at
+		FROM desk_sessions ds JOIN users u ON u.id = ds.user_id WHERE ds.desk_id = $1 AND ds.closed_at IS NULL`, deskID).
+		Scan(&st.UserID, &st.Operator, &pausedAt, &reason, &opened)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("ticketing: desk state: %w", err)
+	}
+	if err == nil {
+		st.Open, st.Paused, st.OpenedAt = true, pausedAt != nil, &opened
+		if reason != nil {
+			st.PauseReason = *reason
+		}
+	}
+	var curID int64
+	err = s.pool.QueryRow(ctx, `SELECT id FROM tickets WHERE desk_id = $1 AND status IN ('called', 'serving')`, deskID).Scan(&curID)
+	if err == nil {
+		if st.Current, err = ticketByID(ctx, s.pool, curID); err != nil {
+			return nil, err
+		}
+	} else if !errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("ticketing: desk state: %w", err)
+	}
+	return st, nil
+}
+
+// DeskOfUser returns the id of the desk a user is signed in to, or 0.
+func (s *Store) DeskOfUser(ctx context.Context, userID int64) (int64, error) {
+	var id int64
+	err := s.pool.QueryRow(ctx, `SELECT desk_id FROM desk_sessions WHERE user_id = $1 AND closed_at IS NULL`, userID).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("ticketing: desk of user: %w", err)
+	}
+	return id, nil
+}
+
+func deskRef(d *Desk) *DeskRef { return &DeskRef{ID: d.ID, Number: d.Number, Name: d.Name} }

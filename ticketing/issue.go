@@ -1,0 +1,216 @@
+package ticketing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"turno/internal/web"
+)
+
+// IssueRequest asks for a new ticket.
+type IssueRequest struct {
+	OfficeID       int64
+	Service        string // service code
+	Priority       string // priority category code, optional
+	Lang           string // language of the printed ticket and phone page, optional
+	IdempotencyKey string // optional; a retry with the same key returns the same ticket
+	DeviceID       int64  // issuing kiosk, if any
+	UserID         int64  // issuing staff member (reception triage), if any
+	AppointmentAt  *time.Time
+}
+
+var (
+	langPattern = regexp.MustCompile(`^[a-z]{2}$`)
+	keyPattern  = regexp.MustCompile(`^[\x21-\x7e]{1,128}$`)
+)
+
+// ClosedError is returned when the office does not issue tickets now; NextOpening is when it will.
+type ClosedError struct {
+	Err         *web.Error
+	NextOpening time.Time
+}
+
+func (e *ClosedError) Error() string { return e.Err.Error() }
+
+// Unwrap lets web.WriteError find the HTTP status.
+func (e *ClosedError) Unwrap() error { return e.Err }
+
+// Issue takes the next number of the (office, local day, prefix) counter and creates a waiting ticket,
+// appending a ticket.issued event, all in one transaction. It returns the ticket and whether it was created
+// now (false: an earlier request with the same idempotency key made it).
+func (s *Store) Issue(ctx context.Context, req IssueRequest) (*Ticket, bool, error) {
+	if req.Lang == "" {
+		req.Lang = "it"
+	}
+	if !langPattern.MatchString(req.Lang) {
+		return nil, false, web.InvalidField("lang", "lang must be a two-letter language code")
+	}
+	if req.IdempotencyKey != "" && !keyPattern.MatchString(req.IdempotencyKey) {
+		return nil, false, web.Invalid("invalid_idempotency_key", "Idempotency-Key must be 1–128 printable ASCII characters")
+	}
+	if req.IdempotencyKey != "" {
+		if t, err := s.byIdempotencyKey(ctx, req.OfficeID, req.IdempotencyKey); err != nil || t != nil {
+			return t, false, err
+		}
+	}
+	office, err := s.OfficeByID(ctx, req.OfficeID)
+	if err != nil {
+		return nil, false, err
+	}
+	if req.Service == "" {
+		return nil, false, web.InvalidField("service", "service is required")
+	}
+	svc, err := s.ServiceByCode(ctx, office.ID, req.Service)
+	if err != nil {
+		return nil, false, err
+	}
+	if !svc.Active {
+		return nil, false, &web.Error{Status: 422, Code: "service_inactive", Field: "service", Message: fmt.Sprintf("service %q is not available", svc.Code)}
+	}
+	var priorityID *int64
+	if req.Priority != "" {
+		var id int64
+		err := s.pool.QueryRow(ctx, `SELECT id FROM priority_categories WHERE office_id = $1 AND code = $2 AND active`,
+			office.ID, req.Priority).Scan(&id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, false, web.InvalidField("priority", "no priority category %q in this office", req.Priority)
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("ticketing: priority category: %w", err)
+		}
+		priorityID = &id
+	}
+	now := s.now()
+	cal, err := s.Calendar(ctx, office)
+	if err != nil {
+		return nil, false, err
+	}
+	if open, next := office.IssuingOpen(cal, now); !open {
+		msg := "the office is not issuing tickets now"
+		if !next.IsZero() {
+			msg += "; it opens " + next.In(office.Location()).Format("Mon 2 Jan 15:04")
+		}
+		return nil, false, &ClosedError{Err: web.Conflict("office_closed", "%s", msg), NextOpening: next}
+	}
+
+	var t *Ticket
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		day := office.LocalDay(now)
+		var n int
+		// The upsert's row lock serialises issuers of one (office, day, prefix); a rollback undoes the
+		// increment, so numbers stay gap-free.
+		err := tx.QueryRow(ctx, `
+			INSERT INTO ticket_counters (office_id, local_day, prefix, last) VALUES ($1, $2, $3, 1)
+			ON CONFLICT (office_id, local_day, prefix) DO UPDATE SET last = ticket_counters.last + 1
+			RETURNING last`, office.ID, day, svc.Prefix).Scan(&n)
+		if err != nil {
+			return fmt.Errorf("ticketing: next number: %w", err)
+		}
+		var id int64
+		err = tx.QueryRow(ctx, `
+			INSERT INTO tickets (office_id, service_id, code, prefix, number, label, local_day, status, priority_id, lang,
+				issued_at, queued_at, idempotency_key, issued_by_device, issued_by_user, appointment_at,
+				checked_in_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, 'waiting', $8, $9, $10::timestamptz, $10::timestamptz, NULLIF($11, ''), NULLIF($12, 0),
+				NULLIF($13, 0), $14, CASE WHEN $14::timestamptz IS NOT NULL THEN $10::timestamptz END)
+			RETURNING id`,
+			office.ID, svc.ID, newCode(), svc.Prefix, n, Label(svc.Prefix, n), day, priorityID, req.Lang, now,
+			req.IdempotencyKey, req.DeviceID, req.UserID, req.AppointmentAt).Scan(&id)
+		if err != nil {
+			return err
+		}
+		if t, err = ticketByID(ctx, tx, id); err != nil {
+			return err
+		}
+		return ticketEvent(ctx, tx, EventIssued, now, t, nil)
+	})
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.ConstraintName == "tickets_idempotency" {
+		// A concurrent request with the same key won the race: return its ticket.
+		t, err := s.byIdempotencyKey(ctx, req.OfficeID, req.IdempotencyKey)
+		return t, false, err
+	}
+	if err != nil {
+		return nil, false, dbError(err, "issue ticket")
+	}
+	if err := s.fillEstimate(ctx, t); err != nil {
+		return nil, false, err
+	}
+	return t, true, nil
+}
+
+func (s *Store) byIdempotencyKey(ctx context.Context, officeID int64, key string) (*Ticket, error) {
+	t, err := scanTicket(s.pool.QueryRow(ctx, `SELECT `+ticketColumns+ticketFrom+`
+		WHERE t.office_id = $1 AND t.idempotency_key = $2`, officeID, key))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ticketing: ticket by idempotency key: %w", err)
+	}
+	return t, s.fillEstimate(ctx, t)
+}
+
+// Cancel withdraws a waiting ticket on its holder's request (the phone page's "cancel my ticket").
+func (s *Store) Cancel(ctx context.Context, code string) (*Ticket, error) {
+	t, err := s.TicketByCode(ctx, code)
+	if err != nil {
+		return nil, err
+	}
+	if t.Status != Waiting {
+		return nil, web.Conflict("not_waiting", "ticket %s is %s and can no longer be cancelled", t.Number, t.Status)
+	}
+	now := s.now()
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE tickets SET status = 'cancelled', finished_at = $2 WHERE id = $1 AND status = 'waiting'`, t.ID, now)
+		if err != nil {
+			return fmt.Errorf("ticketing: cancel: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return web.Conflict("not_waiting", "ticket %s has just been called", t.Number)
+		}
+		t.Status = Cancelled
+		return ticketEvent(ctx, tx, EventCancelled, now, t, nil)
+	})
+	if err != nil {
+		return nil, err
+	}
+	t.Position, t.EstimatedWaitSeconds = nil, nil
+	return t, nil
+}
+
+// ExpireWaiting ends every ticket of an office still waiting (or called and never started) at closing time,
+// appending a ticket.expired event for each. It returns how many tickets expired.
+func (s *Store) ExpireWaiting(ctx context.Context, officeID int64) (int, error) {
+	now := s.now()
+	n := 0
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `UPDATE tickets SET status = 'expired', finished_at = $2
+			WHERE office_id = $1 AND status IN ('waiting', 'called') RETURNING id`, officeID, now)
+		if err != nil {
+			return fmt.Errorf("ticketing: expire: %w", err)
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return fmt.Errorf("ticketing: expire: %w", err)
+		}
+		for _, id := range ids {
+			t, err := ticketByID(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			if err := ticketEvent(ctx, tx, EventExpired, now, t, nil); err != nil {
+				return err
+			}
+		}
+		n = len(ids)
+		return nil
+	})
+	return n, err
+}

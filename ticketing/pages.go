@@ -1,0 +1,78 @@
+package ticketing
+
+import (
+	"embed"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"turno/internal/auth"
+	"turno/internal/web"
+)
+
+//go:embed templates/*.html
+var templates embed.FS
+
+var deskPage = web.NewPage(templates, "templates/desk.html")
+
+// Pages serves the operator's desk page.
+type Pages struct {
+	Store *Store
+}
+
+// Routes mounts /desk.
+func (p *Pages) Routes(r chi.Router) {
+	r.With(auth.RequirePage).Get("/desk", p.desk)
+}
+
+// deskView is what the desk page needs to start; the rest comes from the JSON API.
+type deskView struct {
+	Office   *Office
+	Desks    []*DeskState
+	DeskID   int64
+	Services []*Service
+	Reasons  []string
+	Catalog  map[string]string
+	NoOffice bool
+}
+
+func (p *Pages) desk(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	u := auth.FromContext(ctx).User
+	lang := web.RequestLang(r, web.StaffLangs)
+	v := &deskView{Reasons: []string{"break", "backoffice", "meeting", "other"}, Catalog: web.Catalogue(lang, "")}
+	view := &web.View{Lang: lang, Title: "desk", Body: "desk", User: u.DisplayName, Data: v}
+	if u.OfficeID == 0 {
+		v.NoOffice = true
+		deskPage.Render(w, r, view)
+		return
+	}
+	o, err := p.Store.OfficeByID(ctx, u.OfficeID)
+	if err != nil {
+		web.WriteError(w, r, err)
+		return
+	}
+	v.Office = o
+	if v.DeskID, err = p.Store.DeskOfUser(ctx, u.ID); err != nil {
+		web.WriteError(w, r, err)
+		return
+	}
+	desks, err := p.Store.Desks(ctx, o.ID)
+	if err != nil {
+		web.WriteError(w, r, err)
+		return
+	}
+	for _, d := range desks {
+		st, err := p.Store.DeskState(ctx, d.ID)
+		if err != nil {
+			web.WriteError(w, r, err)
+			return
+		}
+		v.Desks = append(v.Desks, st)
+	}
+	if v.Services, err = p.Store.Services(ctx, o.ID); err != nil {
+		web.WriteError(w, r, err)
+		return
+	}
+	deskPage.Render(w, r, view)
+}

@@ -1,0 +1,200 @@
+package ticketing
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"turno/internal/web"
+)
+
+// Ticket statuses. A ticket goes waiting → called (recalled any number of times) → serving → done, or ends
+// as no_show, transferred (a new waiting ticket with the same number in another service), cancelled or
+// expired.
+const (
+	Waiting     = "waiting"
+	Called      = "called"
+	Serving     = "serving"
+	Done        = "done"
+	NoShow      = "no_show"
+	Transferred = "transferred"
+	Cancelled   = "cancelled"
+	Expired     = "expired"
+)
+
+// DeskRef is the short form of a desk inside a ticket or event.
+type DeskRef struct {
+	ID     int64  `json:"id"`
+	Number int    `json:"number"`
+	Name   string `json:"name"`
+}
+
+// Ticket is a place in a queue. Code is public and unguessable: whoever holds it can follow and cancel the
+// ticket, so it is never written to events.
+type Ticket struct {
+	ID            int64             `json:"id"`
+	OfficeID      int64             `json:"-"`
+	Code          string            `json:"code"`
+	Number        string            `json:"number"` // "A023"
+	ServiceID     int64             `json:"-"`
+	Service       string            `json:"service"`
+	ServiceNames  map[string]string `json:"service_names"`
+	Status        string            `json:"status"`
+	Priority      string            `json:"priority,omitempty"`
+	Lang          string            `json:"lang"`
+	IssuedAt      time.Time         `json:"issued_at"`
+	CalledAt      *time.Time        `json:"called_at"`
+	StartedAt     *time.Time        `json:"started_at,omitempty"`
+	FinishedAt    *time.Time        `json:"finished_at,omitempty"`
+	Desk          *DeskRef          `json:"desk"`
+	Recalls       int               `json:"recalls"`
+	TransferredTo int64             `json:"-"`
+	// Position is how many people are ahead in the same service's queue; EstimatedWaitSeconds is the
+	// expected wait before being called. Both are set only for waiting tickets.
+	Position             *int      `json:"position"`
+	EstimatedWaitSeconds *int      `json:"estimated_wait_seconds"`
+	LocalDay             time.Time `json:"-"`
+	StaffID              int64     `json:"-"`
+}
+
+// Summary is what events carry of a ticket: no public code, no personal data.
+func (t *Ticket) Summary() map[string]any {
+	m := map[string]any{
+		"id": t.ID, "number": t.Number, "service": t.Service, "service_names": t.ServiceNames,
+		"status": t.Status, "recalls": t.Recalls,
+	}
+	if t.Priority != "" {
+		m["priority"] = true
+	}
+	if t.Desk != nil {
+		m["desk"] = t.Desk
+	}
+	return m
+}
+
+const ticketColumns = `t.id, t.office_id, t.code, t.label, t.service_id, s.code, s.names, t.status, coalesce(pc.code, ''),
+	t.lang, t.issued_at, t.called_at, t.started_at, t.finished_at, d.id, d.number, d.name, t.recalls,
+	coalesce(t.transferred_to, 0), t.local_day, coalesce(t.staff_id, 0)`
+
+const ticketFrom = ` FROM tickets t JOIN services s ON s.id = t.service_id
+	LEFT JOIN priority_categories pc ON pc.id = t.priority_id LEFT JOIN desks d ON d.id = t.desk_id`
+
+func scanTicket(row pgx.Row) (*Ticket, error) {
+	t := &Ticket{}
+	var deskID *int64
+	var deskNumber *int
+	var deskName *string
+	err := row.Scan(&t.ID, &t.OfficeID, &t.Code, &t.Number, &t.ServiceID, &t.Service, &t.ServiceNames, &t.Status,
+		&t.Priority, &t.Lang, &t.IssuedAt, &t.CalledAt, &t.StartedAt, &t.FinishedAt, &deskID, &deskNumber, &deskName,
+		&t.Recalls, &t.TransferredTo, &t.LocalDay, &t.StaffID)
+	if err != nil {
+		return nil, err
+	}
+	if deskID != nil {
+		t.Desk = &DeskRef{ID: *deskID, Number: *deskNumber, Name: *deskName}
+	}
+	return t, nil
+}
+
+// queryer is a pool or a transaction.
+type queryer interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func ticketByID(ctx context.Context, q queryer, id int64) (*Ticket, error) {
+	t, err := scanTicket(q.QueryRow(ctx, `SELECT `+ticketColumns+ticketFrom+` WHERE t.id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, web.NotFound("unknown_ticket", "no ticket %d", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ticketing: ticket %d: %w", id, err)
+	}
+	return t, nil
+}
+
+// TicketByCode returns the ticket of a public code with its position and estimate. A transferred ticket
+// resolves to the ticket it became, so the holder keeps following their case.
+func (s *Store) TicketByCode(ctx context.Context, code string) (*Ticket, error) {
+	t, err := scanTicket(s.pool.QueryRow(ctx, `SELECT `+ticketColumns+ticketFrom+` WHERE t.code = $1`, code))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, web.NotFound("unknown_ticket", "no ticket with this code")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ticketing: ticket by code: %w", err)
+	}
+	for hops := 0; t.Status == Transferred && t.TransferredTo != 0 && hops < 20; hops++ {
+		if t, err = ticketByID(ctx, s.pool, t.TransferredTo); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.fillEstimate(ctx, t); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// Ticket returns a ticket of an office by id with its position and estimate.
+func (s *Store) Ticket(ctx context.Context, officeID, id int64) (*Ticket, error) {
+	t, err := ticketByID(ctx, s.pool, id)
+	if err != nil {
+		return nil, err
+	}
+	if t.OfficeID != officeID {
+		return nil, web.NotFound("unknown_ticket", "no ticket %d in this office", id)
+	}
+	return t, s.fillEstimate(ctx, t)
+}
+
+// fillEstimate sets the position and estimated wait of a waiting ticket: the people ahead in its service's
+// queue (priority tickets ahead count too) times the service's handling time, spread over the desks open
+// for that service.
+func (s *Store) fillEstimate(ctx context.Context, t *Ticket) error {
+	if t.Status != Waiting {
+		return nil
+	}
+	var ahead, desks, handling int
+	err := s.pool.QueryRow(ctx, `
+		SELECT
+			(SELECT count(*) FROM tickets w
+			 WHERE w.office_id = t.office_id AND w.service_id = t.service_id AND w.status = 'waiting'
+			   AND (w.issued_at, w.id) < (t.issued_at, t.id)),
+			(SELECT count(*) FROM desk_sessions ds JOIN desk_services dsv ON dsv.desk_id = ds.desk_id
+			 WHERE dsv.service_id = t.service_id AND ds.closed_at IS NULL AND ds.paused_at IS NULL),
+			s.expected_handling_seconds
+		FROM tickets t JOIN services s ON s.id = t.service_id WHERE t.id = $1`, t.ID).Scan(&ahead, &desks, &handling)
+	if err != nil {
+		return fmt.Errorf("ticketing: estimate ticket %d: %w", t.ID, err)
+	}
+	wait := estimateWait(ahead, desks, handling)
+	t.Position, t.EstimatedWaitSeconds = &ahead, &wait
+	return nil
+}
+
+// estimateWait is the expected wait of someone with ahead people before them: each open desk serves one
+// person per handling time (at least one desk is assumed so closed desks do not promise a zero wait).
+func estimateWait(ahead, desks, handling int) int {
+	if desks < 1 {
+		desks = 1
+	}
+	return (ahead*handling + desks - 1) / desks
+}
+
+// codeAlphabet avoids letters that read alike (0/o, 1/l/i).
+const codeAlphabet = "23456789abcdefghjkmnpqrstuvwxyz"
+
+// newCode returns a 16-character public ticket code (~79 bits).
+func newCode() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = codeAlphabet[int(b[i])%len(codeAlphabet)]
+	}
+	return string(b)
+}
+
+// Label formats a ticket number as people read it: prefix plus at least three digits, "A023".
+func Label(prefix string, n int) string { return fmt.Sprintf("%s%03d", prefix, n) }
