@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"turno/internal/auth"
@@ -41,9 +42,15 @@ func runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	base := baseURL(cfg, ln.Addr())
+	d := &deps{pool: pool, store: store, auth: authStore, cfg: cfg, base: baseURL(cfg, ln.Addr()), log: log}
+	for _, start := range starters {
+		if err := start(ctx, d); err != nil {
+			return err
+		}
+	}
+	base := d.base
 	srv := &http.Server{
-		Handler:           newRouter(pool, store, authStore, cfg, base),
+		Handler:           newRouter(d),
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
@@ -67,13 +74,34 @@ func runServe(ctx context.Context, args []string) error {
 	return nil
 }
 
+// deps is what the parts of Turno are built from.
+type deps struct {
+	pool  *pgxpool.Pool
+	store *ticketing.Store
+	auth  *auth.Store
+	cfg   *config.Config
+	base  string // public base URL
+	log   *slog.Logger
+}
+
+// Parts register themselves from their own file in this package (kiosk.go, displays.go, scheduling.go):
+// mounts add routes; starters launch background work (event listener, cron) that runs until ctx ends,
+// and return once it is launched.
+var (
+	mounts   []func(r chi.Router, d *deps)
+	starters []func(ctx context.Context, d *deps) error
+)
+
 // newRouter mounts every part's routes on the shared middleware stack (web.NewRouter).
-func newRouter(pool *pgxpool.Pool, store *ticketing.Store, authStore *auth.Store, cfg *config.Config, base string) http.Handler {
-	r := web.NewRouter(authStore.Authenticate)
-	r.Get("/healthz", health(pool))
-	authStore.Routes(r)
-	(&ticketing.API{Store: store, Auth: authStore, IssueLimit: cfg.IssuePerMinute}).Routes(r)
-	(&ticketing.Pages{Store: store}).Routes(r)
+func newRouter(d *deps) http.Handler {
+	r := web.NewRouter(d.auth.Authenticate)
+	r.Get("/healthz", health(d.pool))
+	d.auth.Routes(r)
+	(&ticketing.API{Store: d.store, Auth: d.auth, IssueLimit: d.cfg.IssuePerMinute}).Routes(r)
+	(&ticketing.Pages{Store: d.store}).Routes(r)
+	for _, m := range mounts {
+		m(r, d)
+	}
 	r.Get("/", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/desk", http.StatusSeeOther) })
 	return r
 }
