@@ -8,6 +8,9 @@ import (
 	"strings"
 )
 
+// Catalogues are i18n/<lang>.json (core keys) and i18n/<area>.<lang>.json (one area's keys, e.g.
+// kiosk.ar.json), merged per language.
+//
 //go:embed i18n/*.json
 var catalogueFiles embed.FS
 
@@ -38,7 +41,15 @@ func loadCatalogues() map[string]map[string]string {
 		if err := json.Unmarshal(b, &m); err != nil {
 			panic(fmt.Sprintf("i18n/%s: %v", e.Name(), err))
 		}
-		out[strings.TrimSuffix(e.Name(), ".json")] = m
+		// "it.json" holds the core keys; "kiosk.it.json" and the like hold one area's keys.
+		parts := strings.Split(strings.TrimSuffix(e.Name(), ".json"), ".")
+		lang := parts[len(parts)-1]
+		if out[lang] == nil {
+			out[lang] = map[string]string{}
+		}
+		for k, v := range m {
+			out[lang][k] = v
+		}
 	}
 	return out
 }
