@@ -126,7 +126,7 @@ func scanService(row pgx.Row) (*Service, error) {
 func (s *Store) Services(ctx context.Context, officeID int64) ([]*Service, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+serviceColumns+`
 		FROM services s JOIN agencies a ON a.id = s.agency_id
-		WHERE s.office_id = $1 ORDER BY s.audience, s.sort_order, s.code`, officeID)
+		WHERE s.office_id = $1 ORDER BY s.audience <> 'citizen', s.sort_order, s.code`, officeID)
 	if err != nil {
 		return nil, fmt.Errorf("ticketing: list services: %w", err)
 	}

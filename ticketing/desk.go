@@ -51,20 +51,27 @@ func (ds *deskSession) current(ctx context.Context, tx pgx.Tx) (*Ticket, error) 
 // userID is the operator signed in to it. The lock serialises actions on one desk, so a desk never holds
 // two tickets at once even when its operator double-clicks.
 func (s *Store) withDesk(ctx context.Context, deskID, userID int64, fn func(pgx.Tx, *deskSession, time.Time) error) error {
-	desk, err := s.Desk(ctx, deskID)
-	if err != nil {
-		return err
-	}
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		ds := &deskSession{desk: desk}
+		ds := &deskSession{desk: &Desk{ID: deskID}}
 		var staffID *int64
-		err := tx.QueryRow(ctx, `SELECT id, user_id, staff_id, paused_at FROM desk_sessions
-			WHERE desk_id = $1 AND closed_at IS NULL FOR UPDATE`, deskID).Scan(&ds.id, &ds.userID, &staffID, &ds.pausedAt)
-		if errors.Is(err, pgx.ErrNoRows) || (err == nil && ds.userID != userID) {
+		err := tx.QueryRow(ctx, `
+			SELECT d.office_id, d.number, d.name, ds.id, ds.user_id, ds.staff_id, ds.paused_at
+			FROM desks d JOIN desk_sessions ds ON ds.desk_id = d.id AND ds.closed_at IS NULL
+			WHERE d.id = $1 FOR UPDATE OF ds`, deskID).
+			Scan(&ds.desk.OfficeID, &ds.desk.Number, &ds.desk.Name, &ds.id, &ds.userID, &staffID, &ds.pausedAt)
+		if errors.Is(err, pgx.ErrNoRows) {
+			// No open session: tell an unknown desk (404) from a closed one (403).
+			desk, err := s.Desk(ctx, deskID)
+			if err != nil {
+				return err
+			}
 			return web.Forbidden("desk_not_open", "you are not signed in to desk %d; open it first", desk.Number)
 		}
 		if err != nil {
 			return fmt.Errorf("ticketing: desk session: %w", err)
+		}
+		if ds.userID != userID {
+			return web.Forbidden("desk_not_open", "you are not signed in to desk %d; open it first", ds.desk.Number)
 		}
 		if staffID != nil {
 			ds.staffID = *staffID

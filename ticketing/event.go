@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -63,16 +62,16 @@ func appendEvent(ctx context.Context, tx pgx.Tx, officeID int64, typ string, at 
 		return 0, fmt.Errorf("ticketing: encode event: %w", err)
 	}
 	var seq int64
+	// One round trip: take the next seq, insert, and NOTIFY (delivered at commit).
 	err = tx.QueryRow(ctx, `
-		WITH s AS (UPDATE offices SET last_event_seq = last_event_seq + 1 WHERE id = $1 RETURNING last_event_seq)
-		INSERT INTO office_events (office_id, seq, type, at, ticket_id, desk_id, data)
-		SELECT $1, s.last_event_seq, $2, $3, NULLIF($4, 0), NULLIF($5, 0), $6 FROM s
-		RETURNING seq`, officeID, typ, at, ticketID, deskID, payload).Scan(&seq)
+		WITH s AS (UPDATE offices SET last_event_seq = last_event_seq + 1 WHERE id = $1 RETURNING last_event_seq),
+		e AS (INSERT INTO office_events (office_id, seq, type, at, ticket_id, desk_id, data)
+		      SELECT $1, s.last_event_seq, $2, $3, NULLIF($4, 0), NULLIF($5, 0), $6 FROM s
+		      RETURNING seq)
+		SELECT seq, pg_notify($7, $1::text || ':' || seq)::text FROM e`,
+		officeID, typ, at, ticketID, deskID, payload, NotifyChannel).Scan(&seq, nil)
 	if err != nil {
 		return 0, fmt.Errorf("ticketing: append event %s: %w", typ, err)
-	}
-	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, NotifyChannel, strconv.FormatInt(officeID, 10)+":"+strconv.FormatInt(seq, 10)); err != nil {
-		return 0, fmt.Errorf("ticketing: notify: %w", err)
 	}
 	return seq, nil
 }

@@ -35,7 +35,7 @@ func (s *Store) Queue(ctx context.Context, o *Office) ([]QueueLine, error) {
 		FROM services s
 		LEFT JOIN tickets t ON t.service_id = s.id AND (t.status = 'waiting' OR (t.status = 'done' AND t.local_day = $3))
 		WHERE s.office_id = $1 AND s.active
-		GROUP BY s.id ORDER BY s.audience, s.sort_order, s.code`, o.ID, now, o.LocalDay(now))
+		GROUP BY s.id ORDER BY s.audience <> 'citizen', s.sort_order, s.code`, o.ID, now, o.LocalDay(now))
 	if err != nil {
 		return nil, fmt.Errorf("ticketing: queue: %w", err)
 	}
@@ -50,20 +50,21 @@ func (s *Store) Queue(ctx context.Context, o *Office) ([]QueueLine, error) {
 
 // WaitingTicket is a row of a desk's list of callable tickets.
 type WaitingTicket struct {
-	ID          int64     `json:"id"`
-	Number      string    `json:"number"`
-	Service     string    `json:"service"`
-	Priority    string    `json:"priority,omitempty"`
-	IssuedAt    time.Time `json:"issued_at"`
-	WaitSeconds int       `json:"wait_seconds"`
-	Transferred bool      `json:"transferred"`
+	ID           int64             `json:"id"`
+	Number       string            `json:"number"`
+	Service      string            `json:"service"`
+	ServiceNames map[string]string `json:"service_names"`
+	Priority     string            `json:"priority,omitempty"`
+	IssuedAt     time.Time         `json:"issued_at"`
+	WaitSeconds  int               `json:"wait_seconds"`
+	Transferred  bool              `json:"transferred"`
 }
 
 // WaitingForDesk lists the waiting tickets a desk may serve, oldest first, for calling one out of order.
 func (s *Store) WaitingForDesk(ctx context.Context, deskID int64, limit int) ([]WaitingTicket, error) {
 	now := s.now()
 	rows, err := s.pool.Query(ctx, `
-		SELECT t.id, t.label, s.code, coalesce(pc.code, ''), t.issued_at,
+		SELECT t.id, t.label, s.code, s.names, coalesce(pc.code, ''), t.issued_at,
 			extract(epoch FROM $2::timestamptz - t.issued_at)::int, t.transferred_from IS NOT NULL
 		FROM tickets t
 		JOIN desks d ON d.id = $1 AND d.office_id = t.office_id
@@ -77,7 +78,7 @@ func (s *Store) WaitingForDesk(ctx context.Context, deskID int64, limit int) ([]
 	}
 	return collect(rows, func(row pgx.Row) (WaitingTicket, error) {
 		var w WaitingTicket
-		err := row.Scan(&w.ID, &w.Number, &w.Service, &w.Priority, &w.IssuedAt, &w.WaitSeconds, &w.Transferred)
+		err := row.Scan(&w.ID, &w.Number, &w.Service, &w.ServiceNames, &w.Priority, &w.IssuedAt, &w.WaitSeconds, &w.Transferred)
 		return w, err
 	})
 }

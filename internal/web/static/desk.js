@@ -89,7 +89,7 @@
         const tr = document.createElement("tr");
         tr.innerHTML = "<td></td><td></td><td></td><td></td>";
         tr.children[0].textContent = x.number + (x.priority ? " ★" : "");
-        tr.children[1].textContent = x.service;
+        tr.children[1].textContent = x.service_names[lang] || x.service_names.it;
         tr.children[2].textContent = minutes(x.wait_seconds);
         const b = document.createElement("button");
         b.className = "secondary";
