@@ -153,7 +153,9 @@ func TestCrossOriginWritesAreRefused(t *testing.T) {
 		t.Fatalf("cross-origin POST got %d, want 403", res.StatusCode)
 	}
 	var n int
-	must(t, func() error { return env.Pool.QueryRow(context.Background(), `SELECT count(*) FROM desk_sessions`).Scan(&n) })
+	must(t, func() error {
+		return env.Pool.QueryRow(context.Background(), `SELECT count(*) FROM desk_sessions`).Scan(&n)
+	})
 	if n != 0 {
 		t.Fatalf("a cross-origin write opened a desk")
 	}

@@ -25,7 +25,9 @@ func newLoadOffice(tb testing.TB, env *ticketingtest.Env, slug string, n int) *l
 	s := env.Store
 	o := &ticketing.Office{Slug: slug, Name: "Load " + slug, TimeZone: "Europe/Rome", IssuingAlwaysOpen: true}
 	must(tb, func() error { _, err := s.SaveOffice(ctx, o); return err })
-	must(tb, func() error { return s.SaveAgency(ctx, &ticketing.Agency{OfficeID: o.ID, Code: "comune", Name: "Comune"}) })
+	must(tb, func() error {
+		return s.SaveAgency(ctx, &ticketing.Agency{OfficeID: o.ID, Code: "comune", Name: "Comune"})
+	})
 	lo := &loadOffice{office: o, service: []string{"anagrafe", "tributi", "sociale"}}
 	for i, code := range lo.service {
 		must(tb, func() error {

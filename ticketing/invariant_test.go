@@ -269,4 +269,3 @@ func assertDenseSeqs(t *testing.T, env *ticketingtest.Env, officeID int64) {
 		t.Fatalf("event seqs not dense: %d events, max seq %d, office counter %d", n, max, last)
 	}
 }
-
