@@ -44,6 +44,9 @@ func StartCluster(ctx context.Context, dataDir string, log *slog.Logger) (*Clust
 			return nil, fmt.Errorf("database: running as root needs a postgres user to run the private cluster: %w", err)
 		}
 		c.runAs = u
+		if err := reachable(abs); err != nil {
+			return nil, err
+		}
 	}
 	for _, d := range []string{abs, c.dir, c.sock} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
@@ -139,4 +142,17 @@ func findPostgresBin() (string, error) {
 		}
 	}
 	return "", ErrNoPostgres
+}
+
+// reachable checks that every existing ancestor of dir can be traversed by other users, since the
+// server runs as the postgres user while we run as root.
+func reachable(dir string) error {
+	for d := filepath.Dir(dir); ; d = filepath.Dir(d) {
+		if fi, err := os.Stat(d); err == nil && fi.Mode().Perm()&0o001 == 0 {
+			return fmt.Errorf("database: the postgres user cannot reach %s (mode %v, not searchable by others); set TURNO_DATA_DIR to a directory outside it", d, fi.Mode().Perm())
+		}
+		if d == filepath.Dir(d) {
+			return nil
+		}
+	}
 }

@@ -1,0 +1,79 @@
+package ticketing_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"turno/ticketing/ticketingtest"
+)
+
+// A manager creates a kiosk token that can issue tickets and nothing else, then revokes it.
+func TestManagerCreatesAndRevokesDeviceTokens(t *testing.T) {
+	env := ticketingtest.New(t)
+	srv := env.Server(t)
+	manager := env.Login(t, "manager")
+	var created struct {
+		Device struct {
+			ID   int64
+			Kind string
+		}
+		Token string
+	}
+	decode(t, ticketingtest.Do(t, "POST", srv.URL+"/api/v1/offices/demo/devices", manager, `{"kind":"kiosk","name":"Totem 2"}`), 201, &created)
+	if created.Token == "" || created.Device.Kind != "kiosk" {
+		t.Fatalf("created %+v", created)
+	}
+	var tk struct{ Number string }
+	decode(t, ticketingtest.Do(t, "POST", srv.URL+"/api/v1/offices/demo/tickets", created.Token, `{"service":"cie"}`), 201, &tk)
+	expectError(t, ticketingtest.Do(t, "GET", srv.URL+"/api/v1/offices/demo/devices", created.Token, ""), 403, "forbidden")
+	expectError(t, ticketingtest.Do(t, "POST", srv.URL+"/api/v1/offices/demo/devices", manager, `{"kind":"printer","name":"x"}`), 422, "invalid_kind")
+
+	res := ticketingtest.Do(t, "DELETE", srv.URL+"/api/v1/offices/demo/devices/"+itoa(created.Device.ID), manager, "")
+	res.Body.Close()
+	if res.StatusCode != http.StatusNoContent {
+		t.Fatalf("revoke: %d", res.StatusCode)
+	}
+	expectError(t, ticketingtest.Do(t, "POST", srv.URL+"/api/v1/offices/demo/tickets", created.Token, `{"service":"cie"}`), 401, "unauthorized")
+}
+
+// Login attempts are rate-limited per address.
+func TestLoginIsRateLimited(t *testing.T) {
+	env := ticketingtest.New(t)
+	srv := env.Server(t)
+	limited := 0
+	for i := 0; i < 30; i++ {
+		res := ticketingtest.Do(t, "POST", srv.URL+"/api/v1/login", "", `{"username":"op1","password":"guess"}`)
+		res.Body.Close()
+		if res.StatusCode == http.StatusTooManyRequests {
+			limited++
+		}
+	}
+	if limited == 0 {
+		t.Fatal("30 failed logins from one address in a row were never rate-limited")
+	}
+}
+
+// The holder of a code cancels a waiting ticket; closing time expires what is still waiting.
+func TestCancelAndExpire(t *testing.T) {
+	env := ticketingtest.New(t)
+	srv := env.Server(t)
+	var a, b struct {
+		Code, Status string
+	}
+	decode(t, ticketingtest.Do(t, "POST", srv.URL+"/api/v1/offices/demo/tickets", "demo-kiosk", `{"service":"cie"}`), 201, &a)
+	decode(t, ticketingtest.Do(t, "POST", srv.URL+"/api/v1/offices/demo/tickets", "demo-kiosk", `{"service":"cie"}`), 201, &b)
+	decode(t, ticketingtest.Do(t, "POST", srv.URL+"/api/v1/tickets/"+a.Code+"/cancel", "", ""), 200, &a)
+	if a.Status != "cancelled" {
+		t.Fatalf("cancelled ticket is %q", a.Status)
+	}
+	expectError(t, ticketingtest.Do(t, "POST", srv.URL+"/api/v1/tickets/"+a.Code+"/cancel", "", ""), 409, "not_waiting")
+	n, err := env.Store.ExpireWaiting(context.Background(), env.Office.ID)
+	if err != nil || n != 1 {
+		t.Fatalf("expired %d tickets (%v), want 1", n, err)
+	}
+	decode(t, ticketingtest.Do(t, "GET", srv.URL+"/api/v1/tickets/"+b.Code, "", ""), 200, &b)
+	if b.Status != "expired" {
+		t.Fatalf("the waiting ticket is %q after closing, want expired", b.Status)
+	}
+}
