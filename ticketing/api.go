@@ -27,39 +27,98 @@ func (a *API) Routes(r chi.Router) {
 	if limit <= 0 {
 		limit = 30
 	}
-	r.Get("/api/v1/offices", a.listOffices)
-	r.Get("/api/v1/offices/{office}/services", a.listServices)
-	r.Get("/api/v1/offices/{office}/priorities", a.listPriorities)
-	r.Get("/api/v1/offices/{office}/queue", a.queue)
-	r.With(requirePrincipal).Get("/api/v1/offices/{office}/desks", a.listDesks)
+	r.Method("GET", "/api/v1/offices", web.Endpoint(func(r *http.Request) (int, any, error) {
+		return web.OK(a.Store.Offices(r.Context()))
+	}))
+	r.Method("GET", "/api/v1/offices/{office}/services", a.inOffice(func(r *http.Request, o *Office) (int, any, error) {
+		return web.OK(a.Store.Services(r.Context(), o.ID))
+	}))
+	r.Method("GET", "/api/v1/offices/{office}/priorities", a.inOffice(func(r *http.Request, o *Office) (int, any, error) {
+		return web.OK(a.Store.PriorityCategories(r.Context(), o.ID))
+	}))
+	r.Method("GET", "/api/v1/offices/{office}/queue", a.inOffice(func(r *http.Request, o *Office) (int, any, error) {
+		q, err := a.Store.Queue(r.Context(), o)
+		return web.OK(map[string]any{"office": o.Slug, "services": q}, err)
+	}))
+	r.With(requirePrincipal).Method("GET", "/api/v1/offices/{office}/desks", a.inOffice(func(r *http.Request, o *Office) (int, any, error) {
+		return web.OK(a.Store.Desks(r.Context(), o.ID))
+	}))
 	r.With(httprate.Limit(limit, time.Minute, httprate.WithKeyFuncs(issuerKey), httprate.WithLimitHandler(tooMany))).
-		Post("/api/v1/offices/{office}/tickets", a.issue)
-	r.Get("/api/v1/tickets/{code}", a.ticketByCode)
-	r.Post("/api/v1/tickets/{code}/cancel", a.cancel)
+		Method("POST", "/api/v1/offices/{office}/tickets", a.inOffice(a.issue))
+	r.Method("GET", "/api/v1/tickets/{code}", web.Endpoint(func(r *http.Request) (int, any, error) {
+		return web.OK(a.Store.TicketByCode(r.Context(), chi.URLParam(r, "code")))
+	}))
+	r.Method("POST", "/api/v1/tickets/{code}/cancel", web.Endpoint(func(r *http.Request) (int, any, error) {
+		return web.OK(a.Store.Cancel(r.Context(), chi.URLParam(r, "code")))
+	}))
 
 	r.Group(func(r chi.Router) {
 		r.Use(auth.RequireRole(auth.Manager, auth.Admin))
-		r.Get("/api/v1/offices/{office}/devices", a.listDevices)
-		r.Post("/api/v1/offices/{office}/devices", a.createDevice)
-		r.Delete("/api/v1/offices/{office}/devices/{device}", a.revokeDevice)
-		r.Get("/api/v1/offices/{office}/staff", a.listStaff)
+		r.Method("GET", "/api/v1/offices/{office}/devices", a.managed(func(r *http.Request, o *Office) (int, any, error) {
+			return web.OK(a.Auth.Devices(r.Context(), o.ID))
+		}))
+		r.Method("POST", "/api/v1/offices/{office}/devices", a.managed(a.createDevice))
+		r.Method("DELETE", "/api/v1/offices/{office}/devices/{device}", a.managed(a.revokeDevice))
+		r.Method("GET", "/api/v1/offices/{office}/staff", a.managed(func(r *http.Request, o *Office) (int, any, error) {
+			return web.OK(a.Store.StaffList(r.Context(), o.ID))
+		}))
 	})
 
 	r.Group(func(r chi.Router) {
 		r.Use(auth.RequireRole(auth.Operator, auth.Manager, auth.Admin))
-		r.Get("/api/v1/desks/{desk}", a.deskState)
-		r.Get("/api/v1/desks/{desk}/waiting", a.deskWaiting)
-		r.Post("/api/v1/desks/{desk}/open", a.openDesk)
-		r.Post("/api/v1/desks/{desk}/close", a.deskAction(func(ctx context.Context, d, u int64) (any, error) { return a.Store.CloseDesk(ctx, d, u) }))
-		r.Post("/api/v1/desks/{desk}/next", a.next)
-		r.Post("/api/v1/desks/{desk}/call", a.call)
-		r.Post("/api/v1/desks/{desk}/recall", a.deskAction(func(ctx context.Context, d, u int64) (any, error) { return a.Store.Recall(ctx, d, u) }))
-		r.Post("/api/v1/desks/{desk}/start", a.deskAction(func(ctx context.Context, d, u int64) (any, error) { return a.Store.Start(ctx, d, u) }))
-		r.Post("/api/v1/desks/{desk}/finish", a.deskAction(func(ctx context.Context, d, u int64) (any, error) { return a.Store.Finish(ctx, d, u) }))
-		r.Post("/api/v1/desks/{desk}/no-show", a.deskAction(func(ctx context.Context, d, u int64) (any, error) { return a.Store.NoShow(ctx, d, u) }))
-		r.Post("/api/v1/desks/{desk}/resume", a.deskAction(func(ctx context.Context, d, u int64) (any, error) { return a.Store.Resume(ctx, d, u) }))
-		r.Post("/api/v1/desks/{desk}/pause", a.pause)
-		r.Post("/api/v1/desks/{desk}/transfer", a.transfer)
+		r.Method("GET", "/api/v1/desks/{desk}", atDesk(false, func(ctx context.Context, d int64, _ *auth.User, _ *deskBody) (any, error) {
+			return a.Store.DeskState(ctx, d)
+		}))
+		r.Method("GET", "/api/v1/desks/{desk}/waiting", atDesk(false, func(ctx context.Context, d int64, _ *auth.User, _ *deskBody) (any, error) {
+			if _, err := a.Store.Desk(ctx, d); err != nil {
+				return nil, err
+			}
+			list, err := a.Store.WaitingForDesk(ctx, d, 200)
+			if list == nil {
+				list = []WaitingTicket{}
+			}
+			return list, err
+		}))
+		r.Method("POST", "/api/v1/desks/{desk}/open", atDesk(true, func(ctx context.Context, d int64, u *auth.User, _ *deskBody) (any, error) {
+			return a.Store.OpenDesk(ctx, d, u.ID, u.StaffID)
+		}))
+		r.Method("POST", "/api/v1/desks/{desk}/close", atDesk(true, func(ctx context.Context, d int64, u *auth.User, _ *deskBody) (any, error) {
+			return a.Store.CloseDesk(ctx, d, u.ID)
+		}))
+		r.Method("POST", "/api/v1/desks/{desk}/next", atDesk(true, func(ctx context.Context, d int64, u *auth.User, _ *deskBody) (any, error) {
+			t, err := a.Store.CallNext(ctx, d, u.ID)
+			if t == nil { // nothing to call: 204
+				return nil, err
+			}
+			return t, err
+		}))
+		r.Method("POST", "/api/v1/desks/{desk}/call", atDesk(true, func(ctx context.Context, d int64, u *auth.User, b *deskBody) (any, error) {
+			if b.Ticket <= 0 {
+				return nil, web.InvalidField("ticket", "ticket (the ticket id) is required")
+			}
+			return a.Store.CallTicket(ctx, d, u.ID, b.Ticket)
+		}))
+		r.Method("POST", "/api/v1/desks/{desk}/recall", atDesk(true, func(ctx context.Context, d int64, u *auth.User, _ *deskBody) (any, error) {
+			return a.Store.Recall(ctx, d, u.ID)
+		}))
+		r.Method("POST", "/api/v1/desks/{desk}/start", atDesk(true, func(ctx context.Context, d int64, u *auth.User, _ *deskBody) (any, error) {
+			return a.Store.Start(ctx, d, u.ID)
+		}))
+		r.Method("POST", "/api/v1/desks/{desk}/finish", atDesk(true, func(ctx context.Context, d int64, u *auth.User, _ *deskBody) (any, error) {
+			return a.Store.Finish(ctx, d, u.ID)
+		}))
+		r.Method("POST", "/api/v1/desks/{desk}/no-show", atDesk(true, func(ctx context.Context, d int64, u *auth.User, _ *deskBody) (any, error) {
+			return a.Store.NoShow(ctx, d, u.ID)
+		}))
+		r.Method("POST", "/api/v1/desks/{desk}/pause", atDesk(true, func(ctx context.Context, d int64, u *auth.User, b *deskBody) (any, error) {
+			return a.Store.Pause(ctx, d, u.ID, b.Reason)
+		}))
+		r.Method("POST", "/api/v1/desks/{desk}/resume", atDesk(true, func(ctx context.Context, d int64, u *auth.User, _ *deskBody) (any, error) {
+			return a.Store.Resume(ctx, d, u.ID)
+		}))
+		r.Method("POST", "/api/v1/desks/{desk}/transfer", atDesk(true, func(ctx context.Context, d int64, u *auth.User, b *deskBody) (any, error) {
+			return a.Store.Transfer(ctx, d, u.ID, b.Service)
+		}))
 	})
 }
 
@@ -89,114 +148,60 @@ func tooMany(w http.ResponseWriter, r *http.Request) {
 	web.WriteError(w, r, &web.Error{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: "too many requests; wait a moment and try again"})
 }
 
-// office resolves {office} from the path.
-func (a *API) office(r *http.Request) (*Office, error) {
-	return a.Store.Office(r.Context(), chi.URLParam(r, "office"))
+// inOffice resolves {office} before running fn.
+func (a *API) inOffice(fn func(*http.Request, *Office) (int, any, error)) web.Endpoint {
+	return func(r *http.Request) (int, any, error) {
+		o, err := a.Store.Office(r.Context(), chi.URLParam(r, "office"))
+		if err != nil {
+			return 0, nil, err
+		}
+		return fn(r, o)
+	}
 }
 
-// managedOffice resolves {office} and checks the caller may manage it.
-func (a *API) managedOffice(r *http.Request) (*Office, error) {
-	o, err := a.office(r)
-	if err != nil {
-		return nil, err
-	}
-	if !auth.CanManage(auth.FromContext(r.Context()).User, o.ID) {
-		return nil, web.Forbidden("other_office", "you do not manage office %q", o.Slug)
-	}
-	return o, nil
+// managed is inOffice for callers who must manage the office.
+func (a *API) managed(fn func(*http.Request, *Office) (int, any, error)) web.Endpoint {
+	return a.inOffice(func(r *http.Request, o *Office) (int, any, error) {
+		if !auth.CanManage(auth.FromContext(r.Context()).User, o.ID) {
+			return 0, nil, web.Forbidden("other_office", "you do not manage office %q", o.Slug)
+		}
+		return fn(r, o)
+	})
 }
 
-func (a *API) listOffices(w http.ResponseWriter, r *http.Request) {
-	offices, err := a.Store.Offices(r.Context())
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	web.JSON(w, http.StatusOK, offices)
+// deskBody is every field a desk action may take.
+type deskBody struct {
+	Ticket  int64  `json:"ticket"`  // call
+	Reason  string `json:"reason"`  // pause
+	Service string `json:"service"` // transfer
 }
 
-func (a *API) listServices(w http.ResponseWriter, r *http.Request) {
-	o, err := a.office(r)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
+// atDesk adapts a desk action to an endpoint: it parses {desk}, decodes the JSON body into a deskBody when
+// decode is set (an empty body is allowed), and answers 200 with the result, or 204 when it is nil.
+func atDesk(decode bool, act func(ctx context.Context, deskID int64, u *auth.User, b *deskBody) (any, error)) web.Endpoint {
+	return func(r *http.Request) (int, any, error) {
+		id, err := strconv.ParseInt(chi.URLParam(r, "desk"), 10, 64)
+		if err != nil || id <= 0 {
+			return 0, nil, web.NotFound("unknown_desk", "no desk %q", chi.URLParam(r, "desk"))
+		}
+		b := &deskBody{}
+		if decode {
+			if err := web.Decode(r, b, true); err != nil {
+				return 0, nil, err
+			}
+		}
+		out, err := act(r.Context(), id, auth.FromContext(r.Context()).User, b)
+		if err != nil {
+			return 0, nil, err
+		}
+		if out == nil {
+			return http.StatusNoContent, nil, nil
+		}
+		return http.StatusOK, out, nil
 	}
-	services, err := a.Store.Services(r.Context(), o.ID)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	web.JSON(w, http.StatusOK, services)
 }
 
-func (a *API) listPriorities(w http.ResponseWriter, r *http.Request) {
-	o, err := a.office(r)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	ps, err := a.Store.PriorityCategories(r.Context(), o.ID)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	web.JSON(w, http.StatusOK, ps)
-}
-
-func (a *API) listDesks(w http.ResponseWriter, r *http.Request) {
-	o, err := a.office(r)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	desks, err := a.Store.Desks(r.Context(), o.ID)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	web.JSON(w, http.StatusOK, desks)
-}
-
-func (a *API) listStaff(w http.ResponseWriter, r *http.Request) {
-	o, err := a.managedOffice(r)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	staff, err := a.Store.StaffList(r.Context(), o.ID)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	web.JSON(w, http.StatusOK, staff)
-}
-
-func (a *API) queue(w http.ResponseWriter, r *http.Request) {
-	o, err := a.office(r)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	q, err := a.Store.Queue(r.Context(), o)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	web.JSON(w, http.StatusOK, map[string]any{"office": o.Slug, "services": q})
-}
-
-type issueBody struct {
-	Service  string `json:"service"`
-	Priority string `json:"priority"`
-	Lang     string `json:"lang"`
-}
-
-func (a *API) issue(w http.ResponseWriter, r *http.Request) {
-	o, err := a.office(r)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
+func (a *API) issue(r *http.Request, o *Office) (int, any, error) {
 	p := auth.FromContext(r.Context())
 	req := IssueRequest{OfficeID: o.ID, IdempotencyKey: r.Header.Get("Idempotency-Key")}
 	switch {
@@ -205,271 +210,54 @@ func (a *API) issue(w http.ResponseWriter, r *http.Request) {
 	case p.User != nil && auth.WorksIn(p.User, o.ID):
 		req.UserID = p.User.ID
 	case p.User == nil && p.Device == nil:
-		web.WriteError(w, r, web.Unauthorized("tickets are issued by this office's kiosks and staff: a device token is required"))
-		return
+		return 0, nil, web.Unauthorized("tickets are issued by this office's kiosks and staff: a device token is required")
 	default:
-		web.WriteError(w, r, web.Forbidden("forbidden", "this token cannot issue tickets for office %q", o.Slug))
-		return
+		return 0, nil, web.Forbidden("forbidden", "this token cannot issue tickets for office %q", o.Slug)
 	}
-	var body issueBody
+	var body struct {
+		Service  string `json:"service"`
+		Priority string `json:"priority"`
+		Lang     string `json:"lang"`
+	}
 	if err := web.Decode(r, &body, false); err != nil {
-		web.WriteError(w, r, err)
-		return
+		return 0, nil, err
 	}
 	req.Service, req.Priority, req.Lang = body.Service, body.Priority, body.Lang
 	t, created, err := a.Store.Issue(r.Context(), req)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
+	switch {
+	case err != nil:
+		return 0, nil, err
+	case !created:
+		return http.StatusOK, replayed{t}, nil
 	}
-	status := http.StatusCreated
-	if !created {
-		w.Header().Set("Idempotent-Replayed", "true")
-		status = http.StatusOK
-	}
-	web.JSON(w, status, t)
+	return http.StatusCreated, t, nil
 }
 
-func (a *API) ticketByCode(w http.ResponseWriter, r *http.Request) {
-	t, err := a.Store.TicketByCode(r.Context(), chi.URLParam(r, "code"))
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	web.JSON(w, http.StatusOK, t)
-}
+// replayed is a ticket returned again for a repeated Idempotency-Key; it marshals as the ticket.
+type replayed struct{ *Ticket }
 
-func (a *API) cancel(w http.ResponseWriter, r *http.Request) {
-	t, err := a.Store.Cancel(r.Context(), chi.URLParam(r, "code"))
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	web.JSON(w, http.StatusOK, t)
-}
+// ResponseHeaders marks the response as a replay.
+func (replayed) ResponseHeaders(h http.Header) { h.Set("Idempotent-Replayed", "true") }
 
-// deskUser returns the desk id of the path and the signed-in user.
-func deskUser(r *http.Request) (int64, *auth.User, error) {
-	id, err := strconv.ParseInt(chi.URLParam(r, "desk"), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, nil, web.NotFound("unknown_desk", "no desk %q", chi.URLParam(r, "desk"))
-	}
-	return id, auth.FromContext(r.Context()).User, nil
-}
-
-// deskAction adapts a desk action that takes no body to a handler.
-func (a *API) deskAction(act func(ctx context.Context, deskID, userID int64) (any, error)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		deskID, u, err := deskUser(r)
-		if err != nil {
-			web.WriteError(w, r, err)
-			return
-		}
-		if err := web.Decode(r, &struct{}{}, true); err != nil {
-			web.WriteError(w, r, err)
-			return
-		}
-		out, err := act(r.Context(), deskID, u.ID)
-		if err != nil {
-			web.WriteError(w, r, err)
-			return
-		}
-		web.JSON(w, http.StatusOK, out)
-	}
-}
-
-func (a *API) deskState(w http.ResponseWriter, r *http.Request) {
-	deskID, _, err := deskUser(r)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	st, err := a.Store.DeskState(r.Context(), deskID)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	web.JSON(w, http.StatusOK, st)
-}
-
-func (a *API) deskWaiting(w http.ResponseWriter, r *http.Request) {
-	deskID, _, err := deskUser(r)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	if _, err := a.Store.Desk(r.Context(), deskID); err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	list, err := a.Store.WaitingForDesk(r.Context(), deskID, 200)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	if list == nil {
-		list = []WaitingTicket{}
-	}
-	web.JSON(w, http.StatusOK, list)
-}
-
-func (a *API) openDesk(w http.ResponseWriter, r *http.Request) {
-	deskID, u, err := deskUser(r)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	if err := web.Decode(r, &struct{}{}, true); err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	st, err := a.Store.OpenDesk(r.Context(), deskID, u.ID, u.StaffID)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	web.JSON(w, http.StatusOK, st)
-}
-
-func (a *API) next(w http.ResponseWriter, r *http.Request) {
-	deskID, u, err := deskUser(r)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	if err := web.Decode(r, &struct{}{}, true); err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	t, err := a.Store.CallNext(r.Context(), deskID, u.ID)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	if t == nil {
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	web.JSON(w, http.StatusOK, t)
-}
-
-func (a *API) call(w http.ResponseWriter, r *http.Request) {
-	deskID, u, err := deskUser(r)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	var body struct {
-		Ticket int64 `json:"ticket"`
-	}
-	if err := web.Decode(r, &body, false); err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	if body.Ticket <= 0 {
-		web.WriteError(w, r, web.InvalidField("ticket", "ticket (the ticket id) is required"))
-		return
-	}
-	t, err := a.Store.CallTicket(r.Context(), deskID, u.ID, body.Ticket)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	web.JSON(w, http.StatusOK, t)
-}
-
-func (a *API) pause(w http.ResponseWriter, r *http.Request) {
-	deskID, u, err := deskUser(r)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	var body struct {
-		Reason string `json:"reason"`
-	}
-	if err := web.Decode(r, &body, false); err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	st, err := a.Store.Pause(r.Context(), deskID, u.ID, body.Reason)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	web.JSON(w, http.StatusOK, st)
-}
-
-func (a *API) transfer(w http.ResponseWriter, r *http.Request) {
-	deskID, u, err := deskUser(r)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	var body struct {
-		Service string `json:"service"`
-	}
-	if err := web.Decode(r, &body, false); err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	t, err := a.Store.Transfer(r.Context(), deskID, u.ID, body.Service)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	web.JSON(w, http.StatusOK, t)
-}
-
-func (a *API) listDevices(w http.ResponseWriter, r *http.Request) {
-	o, err := a.managedOffice(r)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	devices, err := a.Auth.Devices(r.Context(), o.ID)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	web.JSON(w, http.StatusOK, devices)
-}
-
-func (a *API) createDevice(w http.ResponseWriter, r *http.Request) {
-	o, err := a.managedOffice(r)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
+func (a *API) createDevice(r *http.Request, o *Office) (int, any, error) {
 	var body struct {
 		Kind string `json:"kind"`
 		Name string `json:"name"`
 	}
 	if err := web.Decode(r, &body, false); err != nil {
-		web.WriteError(w, r, err)
-		return
+		return 0, nil, err
 	}
 	d, token, err := a.Auth.CreateDevice(r.Context(), o.ID, auth.DeviceKind(body.Kind), body.Name, "")
 	if err != nil {
-		web.WriteError(w, r, err)
-		return
+		return 0, nil, err
 	}
-	web.JSON(w, http.StatusCreated, map[string]any{"device": d, "token": token})
+	return http.StatusCreated, map[string]any{"device": d, "token": token}, nil
 }
 
-func (a *API) revokeDevice(w http.ResponseWriter, r *http.Request) {
-	o, err := a.managedOffice(r)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
+func (a *API) revokeDevice(r *http.Request, o *Office) (int, any, error) {
 	id, err := strconv.ParseInt(chi.URLParam(r, "device"), 10, 64)
 	if err != nil {
-		web.WriteError(w, r, web.NotFound("unknown_device", "no device %q", chi.URLParam(r, "device")))
-		return
+		return 0, nil, web.NotFound("unknown_device", "no device %q", chi.URLParam(r, "device"))
 	}
-	if err := a.Auth.RevokeDevice(r.Context(), o.ID, id); err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	return http.StatusNoContent, nil, a.Auth.RevokeDevice(r.Context(), o.ID, id)
 }

@@ -3,6 +3,7 @@ package ticketing_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 
 	"turno/ticketing/ticketingtest"
@@ -75,5 +76,32 @@ func TestCancelAndExpire(t *testing.T) {
 	decode(t, ticketingtest.Do(t, "GET", srv.URL+"/api/v1/tickets/"+b.Code, "", ""), 200, &b)
 	if b.Status != "expired" {
 		t.Fatalf("the waiting ticket is %q after closing, want expired", b.Status)
+	}
+}
+
+// Over HTTP, a retried issue with the same Idempotency-Key answers 200 with the same ticket and says so.
+func TestIdempotencyKeyOverHTTP(t *testing.T) {
+	env := ticketingtest.New(t)
+	srv := env.Server(t)
+	issue := func() *http.Response {
+		req, _ := http.NewRequest("POST", srv.URL+"/api/v1/offices/demo/tickets", strings.NewReader(`{"service":"cie"}`))
+		req.Header.Set("Authorization", "Bearer demo-kiosk")
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", "tap-7f3a")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	var first, second struct{ ID int64 }
+	decode(t, issue(), 201, &first)
+	res := issue()
+	if res.Header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("replay lacks the Idempotent-Replayed header")
+	}
+	decode(t, res, 200, &second)
+	if first.ID == 0 || first.ID != second.ID {
+		t.Fatalf("first %d, replay %d: want the same ticket", first.ID, second.ID)
 	}
 }

@@ -53,13 +53,23 @@ func newLogger(level string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
 }
 
-func runMigrate(ctx context.Context, args []string) error {
-	cfg, _, err := config.Load(flag.NewFlagSet("migrate", flag.ContinueOnError), args)
+// setup reads the configuration (the options' flags plus any the command added to fs) and opens the
+// migrated database. The caller runs stop when done.
+func setup(ctx context.Context, fs *flag.FlagSet, args []string) (*config.Config, *slog.Logger, *pgxpool.Pool, func(), error) {
+	cfg, _, err := config.Load(fs, args)
 	if err != nil {
-		return err
+		return nil, nil, nil, nil, err
 	}
 	log := newLogger(cfg.LogLevel)
-	_, stop, err := openDatabase(ctx, cfg, log)
+	pool, stop, err := openDatabase(ctx, cfg, log)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	return cfg, log, pool, stop, nil
+}
+
+func runMigrate(ctx context.Context, args []string) error {
+	_, _, _, stop, err := setup(ctx, flag.NewFlagSet("migrate", flag.ContinueOnError), args)
 	if err != nil {
 		return err
 	}

@@ -21,17 +21,12 @@ import (
 )
 
 func runServe(ctx context.Context, args []string) error {
-	cfg, _, err := config.Load(flag.NewFlagSet("serve", flag.ContinueOnError), args)
-	if err != nil {
-		return err
-	}
-	log := newLogger(cfg.LogLevel)
-	slog.SetDefault(log)
-	pool, stop, err := openDatabase(ctx, cfg, log)
+	cfg, log, pool, stop, err := setup(ctx, flag.NewFlagSet("serve", flag.ContinueOnError), args)
 	if err != nil {
 		return err
 	}
 	defer stop()
+	slog.SetDefault(log)
 	store, authStore := ticketing.NewStore(pool), auth.NewStore(pool)
 	if cfg.Demo {
 		if _, err := ticketing.SeedDemo(ctx, store, authStore); err != nil {
@@ -143,12 +138,7 @@ Press Ctrl+C to stop.
 }
 
 func runDemo(ctx context.Context, args []string) error {
-	cfg, _, err := config.Load(flag.NewFlagSet("demo", flag.ContinueOnError), args)
-	if err != nil {
-		return err
-	}
-	log := newLogger(cfg.LogLevel)
-	pool, stop, err := openDatabase(ctx, cfg, log)
+	_, _, pool, stop, err := setup(ctx, flag.NewFlagSet("demo", flag.ContinueOnError), args)
 	if err != nil {
 		return err
 	}

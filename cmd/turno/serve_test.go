@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"turno/internal/auth"
 	"turno/internal/database"
 )
 
@@ -102,6 +103,43 @@ func TestServeDemoEndToEnd(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("turno did not stop within 30 s of SIGTERM")
+	}
+}
+
+// turno user add creates a user who can sign in; a bad role is refused and creates nothing.
+func TestUserAdd(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "turno")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	dsn := database.NewTestDatabase(t)
+	run := func(stdin string, args ...string) (string, error) {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "DATABASE_URL="+dsn)
+		cmd.Stdin = strings.NewReader(stdin)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := run("", "demo"); err != nil {
+		t.Fatalf("turno demo: %v\n%s", err, out)
+	}
+	if out, err := run("s3cret-pw\n", "user", "add", "--username", "clerk", "--role", "operator", "--office", "demo", "--staff", "S08", "--password-stdin"); err != nil {
+		t.Fatalf("user add: %v\n%s", err, out)
+	}
+	if out, err := run("pw\n", "user", "add", "--username", "boss", "--role", "king", "--password-stdin"); err == nil || !strings.Contains(out, "role") {
+		t.Fatalf("a bad role was accepted: %v\n%s", err, out)
+	}
+	pool, err := database.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	a := auth.NewStore(pool)
+	if _, u, err := a.Login(context.Background(), "clerk", "s3cret-pw"); err != nil || u.Role != auth.Operator || u.StaffID == 0 {
+		t.Fatalf("clerk signs in: %+v, %v", u, err)
+	}
+	if _, _, err := a.Login(context.Background(), "boss", "pw"); err == nil {
+		t.Fatal("the refused user exists")
 	}
 }
 

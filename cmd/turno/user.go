@@ -36,8 +36,7 @@ func runUser(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg.LogLevel)
-	pool, stop, err := openDatabase(ctx, cfg, log)
+	pool, stop, err := openDatabase(ctx, cfg, newLogger(cfg.LogLevel))
 	if err != nil {
 		return err
 	}

@@ -47,3 +47,34 @@ func Decode(r *http.Request, v any, allowEmpty bool) error {
 	}
 	return nil
 }
+
+// Endpoint is a JSON handler that returns its status and body, or an error that WriteError renders.
+// A nil body with a 2xx status sends the status alone (e.g. 204).
+type Endpoint func(r *http.Request) (status int, body any, err error)
+
+// Headered is a response body that adds headers to its response.
+type Headered interface{ ResponseHeaders(h http.Header) }
+
+// ServeHTTP runs the endpoint and writes its result.
+func (e Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	status, body, err := e(r)
+	if h, ok := body.(Headered); ok && err == nil {
+		h.ResponseHeaders(w.Header())
+	}
+	switch {
+	case err != nil:
+		WriteError(w, r, err)
+	case body == nil:
+		w.WriteHeader(status)
+	default:
+		JSON(w, status, body)
+	}
+}
+
+// OK is the result of an endpoint that answers 200 with body, or fails with err.
+func OK(body any, err error) (int, any, error) {
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, body, nil
+}
