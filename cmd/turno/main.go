@@ -22,6 +22,7 @@ var commands = map[string]command{
 	"migrate": {runMigrate, "apply database migrations and exit"},
 	"demo":    {runDemo, "seed the demo office and exit"},
 	"user":    {runUser, "user add --username NAME --role admin|manager|operator [--office SLUG] [--staff CODE]"},
+	"roster":  {runRoster, "roster bench [--time 60s] [--seed 1] [--out DIR] FILE...: solve benchmark instances"},
 }
 
 func main() {

@@ -1,0 +1,204 @@
+package roster
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+)
+
+// Options control a Solve run.
+type Options struct {
+	// TimeLimit stops the search after this much wall-clock time. Zero means
+	// no limit; then MaxRounds or the context must end the run.
+	TimeLimit time.Duration
+	// MaxRounds stops the search after this many synchronisation rounds;
+	// zero means no limit. A round is a fixed amount of search work per
+	// thread, independent of the machine's speed.
+	MaxRounds int
+	// Seed seeds the random sources of the search threads.
+	Seed uint64
+	// Threads is the number of search threads; zero means 2.
+	Threads int
+	// Initial, when not nil, is the roster the search starts from, e.g. the
+	// published roster to repair. Otherwise a roster is constructed.
+	Initial Roster
+	// Progress, when not nil, is called from the goroutine running Solve
+	// each time the best roster improves.
+	Progress func(Progress)
+}
+
+// Progress reports an improvement of the best roster found.
+type Progress struct {
+	// Elapsed is the time since Solve started when the roster was found.
+	Elapsed time.Duration
+	// Objective is the roster's soft objective.
+	Objective int
+	// HardUnits measures how far the roster is from satisfying the hard
+	// constraints; zero means feasible.
+	HardUnits int
+}
+
+// Result is the outcome of Solve.
+type Result struct {
+	// Roster is the best roster found.
+	Roster Roster
+	// Evaluation is Roster scored by Evaluate; its Violations list the hard
+	// constraints that could not be met, if any.
+	Evaluation Evaluation
+	// SearchObjective and SearchHardUnits are the solver's own incremental
+	// bookkeeping for Roster; SearchObjective equals Evaluation.Objective
+	// unless the solver is wrong, which the tests check.
+	SearchObjective, SearchHardUnits int
+	// TimeToBest is the time from the start until Roster was found.
+	TimeToBest time.Duration
+	// Elapsed is the total run time.
+	Elapsed time.Duration
+	// LowerBound is a proven lower bound on the objective of any feasible
+	// roster (from the Lagrangian relaxation of the coverage terms), or -1
+	// when none was established. The roster is optimal when Objective
+	// equals it.
+	LowerBound int
+	// Rounds is the number of synchronisation rounds completed.
+	Rounds int
+	// Moves is the number of moves tried over all threads.
+	Moves int64
+}
+
+// roundWork is the search work each thread does between synchronisation
+// points, in the solver's own work units (roughly, cells and DP states
+// touched). It takes some tens of milliseconds.
+const roundWork = 4_000_000
+
+// adoptEvery is the number of rounds between the points at which threads
+// whose best roster is worse than the overall best restart from the latter.
+const adoptEvery = 8
+
+// Solve searches for a roster minimising the objective of m subject to its
+// hard constraints, until opts.TimeLimit, opts.MaxRounds or ctx ends it. It
+// returns the best roster found; a context cancellation is not an error.
+//
+// The search runs opts.Threads independent threads (simulated annealing
+// with dynamic-programming row re-optimisation), each seeded from
+// opts.Seed and its index, which exchange their best rosters at fixed
+// amounts of work. Runs with the same model, seed, thread count and
+// MaxRounds (and no time limit) are therefore identical. With a time limit
+// the run follows the same trajectory, but where it stops depends on the
+// machine's speed.
+func Solve(ctx context.Context, m *Model, opts Options) (Result, error) {
+	if err := m.Validate(); err != nil {
+		return Result{}, fmt.Errorf("invalid model: %w", err)
+	}
+	if opts.Initial != nil {
+		if err := m.checkShape(opts.Initial); err != nil {
+			return Result{}, fmt.Errorf("initial roster: %w", err)
+		}
+	}
+	if opts.TimeLimit <= 0 && opts.MaxRounds <= 0 && ctx.Done() == nil {
+		return Result{}, fmt.Errorf("no time limit, round limit or cancellable context")
+	}
+	threads := opts.Threads
+	if threads <= 0 {
+		threads = 2
+	}
+
+	start := time.Now()
+	elapsed := func() time.Duration { return time.Since(start) }
+	stop := func() bool {
+		return ctx.Err() != nil || (opts.TimeLimit > 0 && elapsed() >= opts.TimeLimit)
+	}
+
+	p := compile(m)
+	rows := make([]rowSolver, p.nstaff)
+	for e := range rows {
+		rows[e] = p.newRowSolver(e)
+	}
+	workers := make([]*worker, threads)
+	parallel(threads, func(i int) {
+		w := newWorker(p, rows, opts.Seed*1_000_003+uint64(i)+1)
+		if opts.Initial != nil {
+			w.st.load(toCells(opts.Initial))
+			w.noteBest(0)
+		} else {
+			w.construct()
+		}
+		workers[i] = w
+	})
+
+	var res Result
+	bestScore := int64(-1)
+	var best []int16
+	report := func() {
+		for _, w := range workers {
+			if bestScore >= 0 && w.bestScore >= bestScore {
+				continue
+			}
+			bestScore, res.TimeToBest = w.bestScore, w.bestAt
+			res.SearchObjective, res.SearchHardUnits = int(w.bestSoft), int(w.bestHard)
+			best = append(best[:0], w.best...)
+			if opts.Progress != nil {
+				opts.Progress(Progress{Elapsed: w.bestAt, Objective: int(w.bestSoft), HardUnits: int(w.bestHard)})
+			}
+		}
+	}
+	report()
+
+	for !stop() && (opts.MaxRounds <= 0 || res.Rounds < opts.MaxRounds) {
+		parallel(threads, func(i int) { workers[i].run(roundWork, elapsed, stop) })
+		res.Rounds++
+		report()
+		if res.Rounds%adoptEvery == 0 {
+			for _, w := range workers {
+				if w.bestScore > bestScore {
+					w.adopt(best, res.TimeToBest)
+				}
+			}
+		}
+	}
+
+	res.LowerBound = -1
+	for _, w := range workers {
+		res.Moves += w.moves
+		if w.lag != nil && !math.IsInf(w.lag.bound, -1) {
+			res.LowerBound = max(res.LowerBound, int(math.Ceil(w.lag.bound-1e-6)))
+		}
+	}
+	res.Roster = fromCells(best, p.nstaff, p.days)
+	ev, err := Evaluate(m, res.Roster)
+	if err != nil {
+		return Result{}, fmt.Errorf("evaluating the best roster: %w", err)
+	}
+	res.Evaluation = ev
+	res.Elapsed = elapsed()
+	return res, nil
+}
+
+// parallel runs f(0..n-1) on n goroutines and waits for all of them.
+func parallel(n int, f func(i int)) {
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { f(i) })
+	}
+	wg.Wait()
+}
+
+func toCells(r Roster) []int16 {
+	var x []int16
+	for _, row := range r {
+		for _, v := range row {
+			x = append(x, int16(v+1))
+		}
+	}
+	return x
+}
+
+func fromCells(x []int16, staff, days int) Roster {
+	r := NewRoster(staff, days)
+	for e := range r {
+		for d := range r[e] {
+			r[e][d] = int(x[e*days+d]) - 1
+		}
+	}
+	return r
+}
