@@ -7,8 +7,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 )
 
@@ -53,7 +55,7 @@ func isFlag(s string) bool { return len(s) > 0 && s[0] == '-' }
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: turno [command] [flags]\n\ncommands:")
-	for _, n := range []string{"serve", "migrate", "demo", "user", "roster"} {
+	for _, n := range slices.Sorted(maps.Keys(commands)) {
 		fmt.Fprintf(os.Stderr, "  %-8s %s\n", n, commands[n].help)
 	}
 }
