@@ -53,6 +53,110 @@ var demoServices = []demoService{
 		"Pratica SUE/SUAP, dati catastali", "SUE/SUAP file, land registry data"},
 }
 
+// demoTranslations give the demo services' names and what-to-bring in the kiosk's other languages
+// (service code → language → {name, what to bring}), so a visitor reads them in their own language.
+var demoTranslations = map[string]map[string][2]string{
+	"cie": {
+		"fr": {"Carte d'identité électronique", "Ancienne pièce d'identité, une photo d'identité récente, carte sanitaire, reçu de paiement"},
+		"es": {"Documento de identidad electrónico", "Documento anterior, una foto de carné reciente, tarjeta sanitaria, justificante de pago"},
+		"ro": {"Carte de identitate electronică", "Actul vechi, o fotografie recentă tip buletin, cardul de sănătate, dovada plății"},
+		"sq": {"Letërnjoftim elektronik", "Dokumenti i vjetër, një fotografi e re për dokument, karta shëndetësore, mandati i pagesës"},
+		"ar": {"بطاقة الهوية الإلكترونية", "الوثيقة القديمة، صورة شخصية حديثة، البطاقة الصحية، إيصال الدفع"},
+		"zh": {"电子身份证", "旧证件、近期证件照一张、医疗卡、缴费收据"},
+		"uk": {"Електронне посвідчення особи", "Старий документ, свіже фото на документи, медична картка, квитанція про оплату"},
+	},
+	"certificati": {
+		"fr": {"Certificats d'état civil", "Pièce d'identité ; timbre fiscal si nécessaire"},
+		"es": {"Certificados del padrón", "Documento de identidad; timbre fiscal si se requiere"},
+		"ro": {"Certificate de stare civilă", "Act de identitate; timbru fiscal, dacă este necesar"},
+		"sq": {"Certifikata të gjendjes civile", "Dokument identifikimi; pullë takse nëse kërkohet"},
+		"ar": {"شهادات السجل المدني", "وثيقة هوية؛ طابع مالي إذا لزم الأمر"},
+		"zh": {"户籍证明", "身份证件；如需要，请带印花税票"},
+		"uk": {"Довідки з реєстру населення", "Документ, що посвідчує особу; гербова марка, якщо потрібно"},
+	},
+	"residenza": {
+		"fr": {"Changement de résidence", "Pièces d'identité de toutes les personnes qui déménagent, bail ou acte de propriété, plaques des véhicules"},
+		"es": {"Cambio de residencia", "Documentos de todas las personas que se mudan, contrato de alquiler o escritura, matrículas de los vehículos"},
+		"ro": {"Schimbarea reședinței", "Actele tuturor celor care se mută, contractul de închiriere sau actul de proprietate, numerele vehiculelor"},
+		"sq": {"Ndryshim vendbanimi", "Dokumentet e të gjithë atyre që zhvendosen, kontrata e qirasë ose akti i pronësisë, targat e automjeteve"},
+		"ar": {"تغيير محل الإقامة", "وثائق جميع المنتقلين، عقد الإيجار أو سند الملكية، لوحات أرقام المركبات"},
+		"zh": {"变更居住地", "所有迁居人员的证件、租房合同或房产证、车辆牌照"},
+		"uk": {"Зміна місця проживання", "Документи всіх, хто переїжджає, договір оренди або документ про власність, номери транспортних засобів"},
+	},
+	"tributi": {
+		"fr": {"Impôts locaux (IMU, TARI)", "Code fiscal, avis de paiement reçus"},
+		"es": {"Impuestos municipales (IMU, TARI)", "Código fiscal, avisos de pago recibidos"},
+		"ro": {"Taxe locale (IMU, TARI)", "Codul fiscal, înștiințările de plată primite"},
+		"sq": {"Taksat vendore (IMU, TARI)", "Kodi fiskal, njoftimet e pagesës të marra"},
+		"ar": {"الضرائب المحلية (IMU، TARI)", "الرمز الضريبي، إشعارات الدفع المستلمة"},
+		"zh": {"地方税（IMU、TARI）", "税号、收到的缴费通知"},
+		"uk": {"Місцеві податки (IMU, TARI)", "Податковий код, отримані повідомлення про оплату"},
+	},
+	"isee": {
+		"fr": {"Services sociaux et ISEE", "Pièce d'identité, codes fiscaux du foyer, revenus et patrimoine, bail"},
+		"es": {"Servicios sociales e ISEE", "Documento, códigos fiscales de la familia, ingresos y patrimonio, contrato de alquiler"},
+		"ro": {"Servicii sociale și ISEE", "Act de identitate, codurile fiscale ale familiei, venituri și bunuri, contractul de închiriere"},
+		"sq": {"Shërbime sociale dhe ISEE", "Dokument identifikimi, kodet fiskale të familjes, të ardhurat dhe pasuria, kontrata e qirasë"},
+		"ar": {"الخدمات الاجتماعية وشهادة ISEE", "وثيقة هوية، الرموز الضريبية لأفراد الأسرة، الدخل والممتلكات، عقد الإيجار"},
+		"zh": {"社会服务和ISEE", "证件、家庭成员税号、收入和财产、租房合同"},
+		"uk": {"Соціальні послуги та ISEE", "Документ, податкові коди членів сім'ї, доходи та майно, договір оренди"},
+	},
+	"edilizia": {
+		"fr": {"Urbanisme : informations et dossiers", "Données cadastrales du bien, dossier déjà déposé le cas échéant"},
+		"es": {"Urbanismo: información y trámites", "Datos catastrales del inmueble, trámite ya presentado si lo hay"},
+		"ro": {"Construcții: informații și dosare", "Datele cadastrale ale imobilului, eventualul dosar deja depus"},
+		"sq": {"Ndërtimi: informacione dhe praktika", "Të dhënat kadastrale të pronës, praktika e paraqitur më parë nëse ka"},
+		"ar": {"البناء: معلومات وملفات", "البيانات العقارية للعقار، الملف المقدَّم سابقًا إن وجد"},
+		"zh": {"建筑：咨询与申请", "房产的地籍信息、已提交的申请（如有）"},
+		"uk": {"Будівництво: інформація та документи", "Кадастрові дані нерухомості, вже подана заява (якщо є)"},
+	},
+	"inps-pensioni": {
+		"fr": {"INPS : retraites et prestations", "Pièce d'identité, code fiscal, SPID si vous l'avez"},
+		"es": {"INPS: pensiones y prestaciones", "Documento, código fiscal, SPID si lo tiene"},
+		"ro": {"INPS: pensii și prestații", "Act de identitate, cod fiscal, SPID dacă aveți"},
+		"sq": {"INPS: pensione dhe përfitime", "Dokument identifikimi, kodi fiskal, SPID nëse e keni"},
+		"ar": {"INPS: المعاشات والإعانات", "وثيقة هوية، الرمز الضريبي، SPID إن وجد"},
+		"zh": {"INPS：养老金和福利", "证件、税号、SPID（如有）"},
+		"uk": {"INPS: пенсії та виплати", "Документ, податковий код, SPID, якщо є"},
+	},
+	"enel-bonus": {
+		"fr": {"Enel : fourniture et bonus social", "Dernière facture, code fiscal du titulaire du contrat"},
+		"es": {"Enel: suministro y bono social", "Última factura, código fiscal del titular"},
+		"ro": {"Enel: furnizare și bonus social", "Ultima factură, codul fiscal al titularului"},
+		"sq": {"Enel: furnizimi dhe bonusi social", "Fatura e fundit, kodi fiskal i mbajtësit të kontratës"},
+		"ar": {"Enel: التزويد بالكهرباء والمنحة الاجتماعية", "آخر فاتورة، الرمز الضريبي لصاحب العقد"},
+		"zh": {"Enel：供电和社会补贴", "最近一期账单、户主税号"},
+		"uk": {"Enel: постачання та соціальний бонус", "Останній рахунок, податковий код власника договору"},
+	},
+	"suap": {
+		"fr": {"SUAP : activités économiques", "Extrait du registre du commerce, pièce d'identité du représentant légal"},
+		"es": {"SUAP: actividades empresariales", "Certificado de la cámara de comercio, documento del representante legal"},
+		"ro": {"SUAP: activități economice", "Extras de la camera de comerț, actul de identitate al reprezentantului legal"},
+		"sq": {"SUAP: veprimtari ekonomike", "Ekstrakt nga dhoma e tregtisë, dokumenti i përfaqësuesit ligjor"},
+		"ar": {"SUAP: الأنشطة التجارية", "مستخرج من الغرفة التجارية، هوية الممثل القانوني"},
+		"zh": {"SUAP：经营活动", "商会登记摘要、法定代表人证件"},
+		"uk": {"SUAP: підприємницька діяльність", "Виписка з торгової палати, документ законного представника"},
+	},
+	"inps-imprese": {
+		"fr": {"INPS : employeurs et cotisations", "Numéro INPS de l'entreprise, procuration si vous n'êtes pas le titulaire"},
+		"es": {"INPS: empresas y cotizaciones", "Número INPS de la empresa, poder si no es el titular"},
+		"ro": {"INPS: angajatori și contribuții", "Numărul INPS al firmei, procură dacă nu sunteți titularul"},
+		"sq": {"INPS: punëdhënës dhe kontribute", "Numri INPS i shoqërisë, prokurë nëse nuk jeni pronari"},
+		"ar": {"INPS: أصحاب العمل والاشتراكات", "رقم الشركة لدى INPS، توكيل إذا لم تكن صاحبها"},
+		"zh": {"INPS：雇主和社保缴费", "公司的INPS编号；非本人办理需带委托书"},
+		"uk": {"INPS: роботодавці та внески", "Номер INPS підприємства, довіреність, якщо ви не власник"},
+	},
+	"edilizia-imprese": {
+		"fr": {"Urbanisme : professionnels et entreprises", "Dossier SUE/SUAP, données cadastrales"},
+		"es": {"Urbanismo: profesionales y empresas", "Expediente SUE/SUAP, datos catastrales"},
+		"ro": {"Construcții: profesioniști și firme", "Dosarul SUE/SUAP, date cadastrale"},
+		"sq": {"Ndërtimi: profesionistë dhe firma", "Praktika SUE/SUAP, të dhënat kadastrale"},
+		"ar": {"البناء: المهنيون والشركات", "ملف SUE/SUAP، البيانات العقارية"},
+		"zh": {"建筑：专业人士和企业", "SUE/SUAP申请材料、地籍信息"},
+		"uk": {"Будівництво: фахівці та фірми", "Справа SUE/SUAP, кадастрові дані"},
+	},
+}
+
 var demoDesks = []Desk{
 	{Number: 1, Name: "Sportello 1", Audience: Citizen, Services: []string{"cie", "certificati", "residenza"}},
 	{Number: 2, Name: "Sportello 2", Audience: Citizen, Services: []string{"cie", "certificati", "residenza", "tributi"}},
@@ -93,9 +197,12 @@ func SeedDemo(ctx context.Context, s *Store, a *auth.Store) (*Office, error) {
 		}
 	}
 	for i, d := range demoServices {
+		names, bring := map[string]string{"it": d.it, "en": d.en}, map[string]string{"it": d.bringIT, "en": d.bringEN}
+		for lang, tr := range demoTranslations[d.code] {
+			names[lang], bring[lang] = tr[0], tr[1]
+		}
 		sv := &Service{OfficeID: o.ID, Agency: d.agency, Code: d.code, Audience: d.audience, Category: d.category,
-			Prefix: d.prefix, Names: map[string]string{"it": d.it, "en": d.en},
-			WhatToBring:             map[string]string{"it": d.bringIT, "en": d.bringEN},
+			Prefix: d.prefix, Names: names, WhatToBring: bring,
 			ExpectedHandlingSeconds: d.handling, WaitTargetSeconds: d.target, Active: true, SortOrder: i}
 		if err := s.SaveService(ctx, sv); err != nil {
 			return nil, err

@@ -1,0 +1,118 @@
+// Package kiosk is where citizens take a ticket: the touch-screen kiosk page (/kiosk/{office}), its status
+// API, the printed ticket (a PDF for 80 mm or 58 mm thermal roll paper, with a QR code) and the phone page
+// (/t/{code}) that follows a ticket live. Tickets themselves are issued by the ticketing API; this package
+// only presents them.
+package kiosk
+
+import (
+	"embed"
+	"io/fs"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"turno/internal/auth"
+	"turno/internal/web"
+	"turno/ticketing"
+)
+
+//go:embed templates/*.html
+var templates embed.FS
+
+//go:embed static
+var staticFiles embed.FS
+
+var (
+	kioskPage = web.NewPage(templates, "templates/kiosk.html")
+	phonePage = web.NewPage(templates, "templates/phone.html")
+	pairPage  = web.NewPage(templates, "templates/pair.html")
+)
+
+// Langs are the kiosk's languages, Italian first: the office's language and the main languages of the
+// foreign residents it serves. The kiosk returns to Italian after a period without touches. Each has a flag
+// in static/flags/<code>.svg (drawn, not emoji: kiosk machines often lack an emoji font); Arabic shows
+// Morocco's, the largest Arabic-speaking community among Italy's foreign residents.
+var Langs = []web.Language{
+	{Code: "it", Name: "Italiano"},
+	{Code: "en", Name: "English"},
+	{Code: "fr", Name: "Français"},
+	{Code: "es", Name: "Español"},
+	{Code: "ro", Name: "Română"},
+	{Code: "sq", Name: "Shqip"},
+	{Code: "ar", Name: "العربية"},
+	{Code: "zh", Name: "中文"},
+	{Code: "uk", Name: "Українська"},
+}
+
+// deviceCookieTTL keeps a paired kiosk paired for a year; revoking the device ends it sooner.
+const deviceCookieTTL = 365 * 24 * time.Hour
+
+// Handler serves the kiosk, the printed ticket and the phone page.
+type Handler struct {
+	Store *ticketing.Store
+	Auth  *auth.Store
+	// BaseURL is the public address put in QR codes ("https://turno.example.org"); when empty it is taken
+	// from the request.
+	BaseURL string
+}
+
+// Routes mounts the kiosk's pages, its status API, the ticket's PDF, QR image and phone page, and the
+// kiosk's static assets. r must run auth.Store.Authenticate (web.NewRouter does).
+func (h *Handler) Routes(r chi.Router) {
+	sub, _ := fs.Sub(staticFiles, "static")
+	r.Handle("/kiosk/static/*", http.StripPrefix("/kiosk/static/", http.FileServer(http.FS(sub))))
+	r.Get("/kiosk/{office}", h.kiosk)
+	r.Get("/api/v1/offices/{office}/kiosk", h.status)
+	// One route for /t/{code}, /t/{code}.pdf and /t/{code}.png: codes never contain a dot.
+	r.Get("/t/{code}", h.ticket)
+}
+
+// ticket dispatches on the extension of /t/{code}.
+func (h *Handler) ticket(w http.ResponseWriter, r *http.Request) {
+	code := chi.URLParam(r, "code")
+	switch {
+	case strings.HasSuffix(code, ".pdf"):
+		h.ticketPDF(w, r, strings.TrimSuffix(code, ".pdf"))
+	case strings.HasSuffix(code, ".png"):
+		h.ticketQR(w, r, strings.TrimSuffix(code, ".png"))
+	default:
+		h.phone(w, r, code)
+	}
+}
+
+// base returns the public base URL, without a trailing slash.
+func (h *Handler) base(r *http.Request) string {
+	if h.BaseURL != "" {
+		return strings.TrimRight(h.BaseURL, "/")
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// PhoneURL is the address of a ticket's phone page, which its QR code encodes.
+func PhoneURL(base, code string) string { return strings.TrimRight(base, "/") + "/t/" + code }
+
+// langOf returns lang if the kiosk speaks it, Italian otherwise.
+func langOf(lang string) string {
+	for _, l := range Langs {
+		if l.Code == lang {
+			return lang
+		}
+	}
+	return "it"
+}
+
+// catalogues returns the kiosk's keys in every kiosk language, for the page to switch language without a
+// round trip.
+func catalogues() map[string]map[string]string {
+	out := make(map[string]map[string]string, len(Langs))
+	for _, l := range Langs {
+		out[l.Code] = web.Catalogue(l.Code, "kiosk.")
+	}
+	return out
+}

@@ -1,0 +1,476 @@
+// Turno kiosk: touch-screen ticket issuing. The page starts from the server's boot data (status and all
+// texts in every language), refreshes the status periodically, and issues tickets through the JSON API with
+// an Idempotency-Key, so a double tap or a retry after a network failure never makes two tickets. A ticket
+// is shown only from the server's answer: the page never invents one.
+(() => {
+  'use strict';
+
+  const boot = JSON.parse(document.getElementById('kiosk-boot').textContent);
+  const screenEl = document.getElementById('k-screen');
+  const offlineEl = document.getElementById('k-offline');
+  const clockEl = document.getElementById('k-clock');
+  const printFrame = document.getElementById('k-print');
+  const langButtons = document.querySelectorAll('.k-lang');
+
+  let lang = 'it';
+  let status = boot.status;
+  let screen = 'home';   // home | services | priority | issuing | ticket | message
+  let audience = null;   // the chosen audience, or null
+  let query = '';        // the search box
+  let keyboard = false;  // on-screen keyboard shown
+  let chosen = null;     // the service being taken
+  let pending = null;    // the issue request in progress: {key, cancelled}
+  let ticket = null;     // the ticket last issued
+  let message = null;    // {key, retry: bool}
+  let idleTimer = null;
+  let ticketTimer = null;
+
+  // --- texts ---------------------------------------------------------------------------------------
+  function t(key, vars) {
+    let s = (boot.texts[lang] || {})[key];
+    if (s === undefined) s = boot.texts.it[key];
+    if (s === undefined) return key;
+    for (const k in vars || {}) s = s.split('{' + k + '}').join(String(vars[k]));
+    return s;
+  }
+  // pick returns a data translation (service names…) in the kiosk's language, else English, else Italian.
+  function pick(m) {
+    if (!m) return '';
+    return m[lang] || m.en || m.it || '';
+  }
+  function minutes(sec) { return Math.max(1, Math.ceil(sec / 60)); }
+  function waitLabel(sec, waiting) {
+    return waiting === 0 ? t('kiosk.wait_none') : t('kiosk.wait_minutes', { n: minutes(sec) });
+  }
+  function formatWhen(iso) {
+    try {
+      return new Intl.DateTimeFormat(lang, {
+        weekday: 'long', day: 'numeric', month: 'long', hour: '2-digit', minute: '2-digit',
+        timeZone: status.office.time_zone,
+      }).format(new Date(iso));
+    } catch (e) {
+      return new Date(iso).toLocaleString();
+    }
+  }
+
+  // el builds an element; children are nodes or strings (inserted as text, never as HTML).
+  function el(tag, attrs, ...children) {
+    const n = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === 'class') n.className = v;
+      else if (k.startsWith('on')) n.addEventListener(k.slice(2), v);
+      else n.setAttribute(k, v === true ? '' : v);
+    }
+    for (const c of children.flat()) {
+      if (c === null || c === undefined || c === false) continue;
+      n.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return n;
+  }
+  // Icons are drawn inline: kiosk machines often lack an emoji font, and a missing glyph is an empty box.
+  const ICONS = {
+    person: '<circle cx="12" cy="7.5" r="4.5"/><path d="M3.5 22c0-5 3.8-8 8.5-8s8.5 3 8.5 8z"/>',
+    building: '<path fill-rule="evenodd" d="M3 22V3h11v5h7v14h-6v-4h-3v4zm3-16v2.5h2.5V6zm4 0v2.5h2.5V6zm-4 4.5V13h2.5v-2.5zm4 0V13h2.5v-2.5zm6 0V13h2.5v-2.5zM6 15v2.5h2.5V15zm10 0v2.5h2.5V15z"/>',
+    clock: '<path fill-rule="evenodd" d="M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20zm0 2.3a7.7 7.7 0 1 1 0 15.4 7.7 7.7 0 0 1 0-15.4z"/><path d="M11 6h2v5.4l3.8 2.3-1 1.7-4.8-2.9z"/>',
+    search: '<path fill-rule="evenodd" d="M10 2.5a7.5 7.5 0 1 0 4.4 13.6l5.5 5.5 1.7-1.7-5.5-5.5A7.5 7.5 0 0 0 10 2.5zm0 2.3a5.2 5.2 0 1 1 0 10.4 5.2 5.2 0 0 1 0-10.4z"/>',
+    keyboard: '<path fill-rule="evenodd" d="M1.5 5.5h21v13h-21zm2 2v9h17v-9z"/><path d="M5 9h2v2H5zm3.3 0h2v2h-2zm3.4 0h2v2h-2zM15 9h2v2h-2zm-8 4h10v2H7z"/>',
+    print: '<path d="M6 2h12v5H6z"/><path fill-rule="evenodd" d="M2 8.5h20V17h-4v5H6v-5H2zm6 6.5v5h8v-5z"/>',
+  };
+  function icon(name) {
+    const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('class', 'k-icon');
+    svg.setAttribute('aria-hidden', 'true');
+    svg.innerHTML = ICONS[name]; // constant markup, never data
+    return svg;
+  }
+
+  function button(label, onclick, cls, attrs) {
+    return el('button', Object.assign({ type: 'button', class: 'k-btn ' + (cls || ''), onclick }, attrs || {}), label);
+  }
+
+  // --- language --------------------------------------------------------------------------------------
+  function setLang(code) {
+    const info = boot.langs.find((l) => l.code === code) || boot.langs[0];
+    lang = info.code;
+    document.documentElement.lang = info.code;
+    document.documentElement.dir = info.dir;
+    langButtons.forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.lang === lang)));
+    document.title = status.office.name + ' · ' + t('kiosk.title');
+    render();
+  }
+  langButtons.forEach((b) => b.addEventListener('click', () => setLang(b.dataset.lang)));
+
+  // --- screens ---------------------------------------------------------------------------------------
+  function go(name) {
+    screen = name;
+    render();
+    screenEl.scrollTop = 0;
+  }
+
+  function render() {
+    offlineEl.textContent = t('kiosk.offline');
+    const view = {
+      home: homeScreen, services: servicesScreen, priority: priorityScreen,
+      issuing: issuingScreen, ticket: ticketScreen, message: messageScreen,
+    }[screen]();
+    screenEl.replaceChildren(view);
+    screenEl.dataset.screen = screen;
+  }
+
+  function homeScreen() {
+    if (!status.issuing_open) return closedScreen();
+    if (status.audiences.length > 1 && !audience) return audienceScreen();
+    return servicesScreen();
+  }
+
+  function closedScreen() {
+    return el('section', { class: 'k-closed', id: 'k-closed' },
+      el('h1', {}, t('kiosk.closed_title')),
+      el('p', { class: 'k-next' }, status.next_opening
+        ? t('kiosk.closed_next', { when: formatWhen(status.next_opening) })
+        : t('kiosk.closed_unknown')));
+  }
+
+  function audienceScreen() {
+    const icons = { citizen: 'person', business: 'building' };
+    return el('section', { class: 'k-audience' },
+      el('h1', {}, t('kiosk.choose_audience')),
+      el('div', { class: 'k-audience-list' }, status.audiences.map((a) =>
+        el('button', {
+          type: 'button', class: 'k-audience-btn', 'data-audience': a,
+          onclick: () => { audience = a; go('services'); },
+        },
+        el('span', { class: 'k-audience-icon' }, icons[a] ? icon(icons[a]) : null),
+        el('span', { class: 'k-audience-name' }, t('kiosk.audience.' + a)),
+        el('span', { class: 'k-audience-hint' }, t('kiosk.audience.' + a + '_hint'))))));
+  }
+
+  function normalize(s) {
+    return (s || '').normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
+  }
+  function matches(sv, q) {
+    if (!q) return true;
+    const hay = normalize([
+      ...Object.values(sv.names || {}), pick(sv.descriptions), sv.agency_name, sv.category,
+    ].join(' '));
+    return normalize(q).split(/\s+/).every((w) => hay.includes(w));
+  }
+
+  function servicesScreen() {
+    if (!status.issuing_open) return closedScreen();
+    const aud = audience || status.audiences[0];
+    const all = status.services.filter((s) => s.audience === aud);
+    const shown = all.filter((s) => matches(s, query));
+    const searchable = all.length >= 8;
+    const head = el('div', { class: 'k-head' },
+      status.audiences.length > 1
+        ? button(t('kiosk.back'), () => { audience = null; query = ''; keyboard = false; go('home'); }, 'k-back', { 'data-action': 'back' })
+        : null,
+      el('h1', {}, status.audiences.length > 1 ? t('kiosk.audience.' + aud) : t('kiosk.choose_service')));
+    const parts = [head];
+    if (searchable) parts.push(searchBox());
+    // Group by agency, keeping the office's order of services.
+    const groups = new Map();
+    for (const s of shown) {
+      if (!groups.has(s.agency_name)) groups.set(s.agency_name, []);
+      groups.get(s.agency_name).push(s);
+    }
+    if (shown.length === 0) parts.push(el('p', { class: 'k-message' }, t('kiosk.search_none')));
+    for (const [agency, list] of groups) {
+      parts.push(el('section', { class: 'k-group' },
+        groups.size > 1 || agency ? el('h2', {}, agency) : null,
+        el('div', { class: 'k-services' }, list.map(serviceCard))));
+    }
+    return el('div', { class: 'k-service-screen' }, parts);
+  }
+
+  function serviceCard(s) {
+    const desc = pick(s.descriptions);
+    const bring = pick(s.what_to_bring);
+    return el('button', {
+      type: 'button', class: 'k-service' + (s.available ? '' : ' k-unavailable'), 'data-service': s.code,
+      disabled: !s.available, 'aria-disabled': String(!s.available),
+      onclick: () => chooseService(s),
+    },
+    el('span', { class: 'k-service-name', dir: 'auto' }, pick(s.names)),
+    desc ? el('span', { class: 'k-service-desc', dir: 'auto' }, desc) : null,
+    bring && s.available ? el('span', { class: 'k-service-bring' }, el('b', {}, t('kiosk.bring') + ': '), el('bdi', {}, bring)) : null,
+    el('span', { class: 'k-service-wait' }, s.available
+      ? [el('span', { class: 'k-pill' }, icon('clock'), waitLabel(s.estimated_wait_seconds, s.waiting)),
+        s.waiting > 0 ? el('span', { class: 'k-pill k-pill-muted' }, t('kiosk.waiting_people', { n: s.waiting })) : null]
+      : el('span', { class: 'k-pill k-pill-off' }, t('kiosk.unavailable'))));
+  }
+
+  function searchBox() {
+    const input = el('input', {
+      type: 'search', id: 'k-search', class: 'k-search-input', value: query, placeholder: t('kiosk.search'),
+      'aria-label': t('kiosk.search'), autocomplete: 'off', spellcheck: 'false',
+      oninput: (e) => { query = e.target.value; refreshList(); },
+    });
+    const box = el('div', { class: 'k-search' },
+      el('div', { class: 'k-search-row' },
+        el('span', { class: 'k-search-icon' }, icon('search')), input,
+        query ? button(t('kiosk.clear'), () => { query = ''; refreshList(); }, 'k-small', { 'data-action': 'clear' }) : null,
+        button([icon('keyboard'), ' ', t('kiosk.keyboard')], () => { keyboard = !keyboard; refreshList(); }, 'k-small', { 'aria-pressed': String(keyboard), 'data-action': 'keyboard' })),
+      keyboard ? onScreenKeyboard() : null);
+    return box;
+  }
+
+  // refreshList re-renders the service screen after a search change, keeping the keyboard where it is.
+  function refreshList() {
+    const y = screenEl.scrollTop;
+    render();
+    screenEl.scrollTop = y;
+  }
+
+  // onScreenKeyboard: kiosks have no physical keyboard and operating systems' touch keyboards are often
+  // disabled in kiosk mode. Latin letters cover every language's service names in Italian and English.
+  function onScreenKeyboard() {
+    const rows = ['QWERTYUIOP', 'ASDFGHJKL', 'ZXCVBNM'];
+    const key = (label, fn, cls, name) => el('button', { type: 'button', class: 'k-key ' + (cls || ''), onclick: fn, 'data-key': name || label }, label);
+    return el('div', { class: 'k-keyboard', dir: 'ltr' },
+      rows.map((r) => el('div', { class: 'k-key-row' }, [...r].map((c) =>
+        key(c, () => { query += c.toLowerCase(); refreshList(); })))),
+      el('div', { class: 'k-key-row' },
+        key('', () => { query += ' '; refreshList(); }, 'k-key-space', 'space'),
+        key('←', () => { query = query.slice(0, -1); refreshList(); }, 'k-key-wide', 'backspace')));
+  }
+
+  function chooseService(s) {
+    if (!s.available || pending) return;
+    chosen = s;
+    if (status.priorities.length > 0) go('priority');
+    else issue(s, '');
+  }
+
+  function priorityScreen() {
+    return el('section', { class: 'k-priority' },
+      el('div', { class: 'k-head' },
+        button(t('kiosk.back'), () => go('services'), 'k-back', { 'data-action': 'back' }),
+        el('h1', {}, t('kiosk.priority_title'))),
+      el('p', { class: 'k-chosen' }, pick(chosen.names)),
+      el('p', { class: 'k-hint' }, t('kiosk.priority_hint')),
+      el('div', { class: 'k-priority-list' },
+        button(t('kiosk.priority_none'), () => issue(chosen, ''), 'k-primary k-priority-none', { 'data-priority': '' }),
+        status.priorities.map((p) => button(pick(p.labels), () => issue(chosen, p.code), 'k-priority-btn', { 'data-priority': p.code }))));
+  }
+
+  function issuingScreen() {
+    return el('section', { class: 'k-issuing' },
+      el('div', { class: 'k-spinner', 'aria-hidden': 'true' }),
+      el('p', { class: 'k-issuing-text', id: 'k-issuing-text' }, t('kiosk.issuing')),
+      el('p', { class: 'k-retry', id: 'k-retry', hidden: !(pending && pending.retrying) },
+        pending && pending.retrying ? t(pending.retrying) : ''),
+      pending && pending.retrying ? button(t('kiosk.cancel'), cancelIssue, 'k-secondary') : null);
+  }
+
+  function ticketScreen() {
+    const ahead = ticket.position;
+    return el('section', { class: 'k-ticket', id: 'k-ticket' },
+      el('p', { class: 'k-ticket-label' }, t('kiosk.your_number')),
+      el('p', { class: 'k-ticket-number', id: 'k-ticket-number' }, ticket.number),
+      el('p', { class: 'k-ticket-service', dir: 'auto' }, pick(ticket.service_names)),
+      el('div', { class: 'k-ticket-facts' },
+        ahead !== null && ahead !== undefined
+          ? el('div', {}, el('span', {}, t('kiosk.people_ahead')), el('strong', {}, String(ahead))) : null,
+        ticket.estimated_wait_seconds !== null && ticket.estimated_wait_seconds !== undefined
+          ? el('div', {}, el('span', {}, t('kiosk.estimated_wait')),
+            el('strong', {}, waitLabel(ticket.estimated_wait_seconds, ahead))) : null),
+      el('div', { class: 'k-ticket-qr' },
+        el('img', { src: '/t/' + encodeURIComponent(ticket.code) + '.png', alt: '', width: '260', height: '260' }),
+        el('p', {}, t('kiosk.scan_qr'))),
+      chosen && pick(chosen.what_to_bring)
+        ? el('p', { class: 'k-ticket-bring' }, el('b', {}, t('kiosk.bring') + ': '), el('bdi', {}, pick(chosen.what_to_bring))) : null,
+      el('p', { class: 'k-take' }, icon('print'), ' ', t('kiosk.take_ticket')),
+      button(t('kiosk.done'), reset, 'k-primary', { 'data-action': 'done' }));
+  }
+
+  function messageScreen() {
+    return el('section', { class: 'k-msg', role: 'alert' },
+      el('p', { class: 'k-message', id: 'k-message' }, t(message.key)),
+      message.retry && chosen ? button(t('kiosk.try_again'), () => issue(chosen, message.priority || ''), 'k-primary') : null,
+      button(t('kiosk.home'), reset, 'k-secondary', { 'data-action': 'home' }));
+  }
+
+  // --- issuing ---------------------------------------------------------------------------------------
+  function newKey() {
+    const b = new Uint8Array(16);
+    crypto.getRandomValues(b); // crypto.randomUUID needs a secure context; kiosks often run on plain http
+    return 'kiosk-' + Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  }
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+  // issue asks the server for a ticket. One key per tap of a service: every retry of that tap sends the
+  // same key, so the server makes at most one ticket however often the request is repeated.
+  async function issue(service, priority) {
+    if (pending) return; // a second tap while the first is in flight does nothing
+    const p = { key: newKey(), cancelled: false, retrying: null };
+    pending = p;
+    chosen = service;
+    go('issuing');
+    const deadline = Date.now() + 120000;
+    let delay = 1000;
+    for (;;) {
+      let res = null;
+      let body = null;
+      const ctl = new AbortController();
+      const timer = setTimeout(() => ctl.abort(), 10000);
+      try {
+        res = await fetch('/api/v1/offices/' + encodeURIComponent(boot.office) + '/tickets', {
+          method: 'POST', credentials: 'same-origin', signal: ctl.signal,
+          headers: { 'Content-Type': 'application/json', 'Idempotency-Key': p.key },
+          body: JSON.stringify({ service: service.code, priority, lang }),
+        });
+      } catch (e) {
+        res = null; // the network or a timeout: the ticket may or may not exist; the retry will tell
+      }
+      if (res) {
+        try {
+          body = await res.json();
+        } catch (e) {
+          body = null; // a body cut short or a proxy's HTML page: a 2xx without a ticket is retried
+        }
+      }
+      clearTimeout(timer);
+      if (p.cancelled) return;
+      if (res && (res.status === 200 || res.status === 201) && body && body.number) {
+        pending = null;
+        showTicket(body);
+        return;
+      }
+      if (res && res.status >= 400 && res.status < 500 && res.status !== 429 && res.status !== 408) {
+        pending = null;
+        refused(res.status, (body && body.error) || {}, priority);
+        return;
+      }
+      if (Date.now() > deadline) {
+        pending = null;
+        message = { key: 'kiosk.failed', retry: true, priority };
+        go('message');
+        return;
+      }
+      let wait = delay;
+      if (res && res.status === 429) {
+        p.retrying = 'kiosk.rate_limited';
+        const after = parseInt(res.headers.get('Retry-After') || '', 10);
+        if (after > 0) wait = Math.min(after * 1000, 30000);
+      } else {
+        p.retrying = 'kiosk.offline_retry';
+        setOffline(true);
+      }
+      render();
+      await sleep(wait);
+      delay = Math.min(delay * 2, 8000);
+      if (p.cancelled) return;
+    }
+  }
+
+  function cancelIssue() {
+    if (pending) pending.cancelled = true;
+    pending = null;
+    reset();
+  }
+
+  // refused handles a 4xx answer: nothing was issued.
+  function refused(code, err, priority) {
+    switch (err.code) {
+      case 'office_closed':
+        refreshStatus().then(() => { status.issuing_open = false; go('home'); });
+        return;
+      case 'service_inactive':
+      case 'invalid_service':
+        message = { key: 'kiosk.service_unavailable', retry: false };
+        refreshStatus();
+        break;
+      default:
+        if (code === 401 || code === 403) message = { key: 'kiosk.not_paired', retry: false };
+        else message = { key: 'kiosk.failed', retry: true, priority };
+    }
+    go('message');
+  }
+
+  function showTicket(tk) {
+    ticket = tk;
+    setOffline(false);
+    go('ticket');
+    printTicket(tk.code);
+    clearTimeout(ticketTimer);
+    ticketTimer = setTimeout(reset, boot.ticket_seconds * 1000);
+    refreshStatus();
+  }
+
+  // printTicket loads the ticket's PDF into the hidden frame and prints it. Chromium started with
+  // --kiosk-printing prints to the default printer without a dialog (docs/kiosk.md).
+  function printTicket(code) {
+    printFrame.onload = () => {
+      if (!printFrame.src) return;
+      try {
+        printFrame.contentWindow.focus();
+        printFrame.contentWindow.print();
+      } catch (e) {
+        // The number and QR code stay on screen; the visitor can photograph them.
+      }
+    };
+    printFrame.src = '/t/' + encodeURIComponent(code) + '.pdf?paper=' + boot.paper_mm;
+  }
+
+  // --- status, idle, clock ---------------------------------------------------------------------------
+  function setOffline(off) { offlineEl.hidden = !off; }
+
+  async function refreshStatus() {
+    try {
+      const res = await fetch('/api/v1/offices/' + encodeURIComponent(boot.office) + '/kiosk', { credentials: 'same-origin' });
+      if (!res.ok) throw new Error('status ' + res.status);
+      status = await res.json();
+      setOffline(false);
+      if (screen === 'home' || screen === 'services') render();
+    } catch (e) {
+      setOffline(true);
+    }
+  }
+
+  function reset() {
+    clearTimeout(ticketTimer);
+    if (pending) return;
+    audience = null;
+    query = '';
+    keyboard = false;
+    chosen = null;
+    ticket = null;
+    message = null;
+    screen = 'home';
+    setLang('it');
+  }
+
+  function touched() {
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => {
+      if (pending || screen === 'ticket') return touched(); // never interrupt an issue in flight or a ticket on screen
+      if (lang !== 'it' || screen !== 'home' || audience || query) reset();
+      touched();
+    }, boot.idle_seconds * 1000);
+  }
+  ['pointerdown', 'keydown', 'touchstart'].forEach((e) => document.addEventListener(e, touched, { passive: true }));
+
+  function tick() {
+    try {
+      clockEl.textContent = new Intl.DateTimeFormat('it', {
+        hour: '2-digit', minute: '2-digit', timeZone: status.office.time_zone,
+      }).format(new Date());
+    } catch (e) {
+      clockEl.textContent = '';
+    }
+  }
+
+  // Kiosks are touch screens: no context menu, no pinch zoom by accident.
+  document.addEventListener('contextmenu', (e) => e.preventDefault());
+
+  setLang('it');
+  touched();
+  tick();
+  setInterval(tick, 15000);
+  setInterval(() => { if (!pending) refreshStatus(); }, boot.refresh_seconds * 1000);
+  window.addEventListener('online', refreshStatus);
+})();

@@ -1,0 +1,193 @@
+// Turno phone page: follows one ticket. With the live event stream (window.TurnoEvents, from
+// /static/events.js) it re-reads the ticket on every event; while the stream is not live it polls every few
+// seconds. When the ticket is called the phone vibrates (where the Vibration API exists), beeps and flashes.
+(() => {
+  'use strict';
+
+  const boot = JSON.parse(document.getElementById('phone-boot').textContent);
+  const $ = (id) => document.getElementById(id);
+  const card = $('p-ticket');
+  const conn = $('p-conn');
+  let ticket = boot.ticket;
+  let live = false;
+  let pollTimer = null;
+  // callKey identifies one call (a recall is a new one); the page alerts once per call, and not for a call
+  // made before it opened.
+  const callKey = (tk) => (tk.status === 'called' && tk.desk ? tk.desk.id + ':' + tk.recalls : '');
+  let alerted = callKey(ticket);
+  let armed = false;
+  let audio = null;
+  let wakeLock = null;
+
+  const t = (key, vars) => {
+    let s = boot.texts[key] || key;
+    for (const k in vars || {}) s = s.split('{' + k + '}').join(String(vars[k]));
+    return s;
+  };
+  const ended = (s) => !['waiting', 'called', 'serving'].includes(s);
+
+  function render() {
+    card.dataset.status = ticket.status;
+    $('p-number').textContent = ticket.number;
+    $('p-status').textContent = t('kiosk.status.' + ticket.status);
+    const called = ticket.status === 'called' && ticket.desk;
+    $('p-called').hidden = !called;
+    if (called) $('p-desk').textContent = ticket.desk.name;
+    const waiting = ticket.status === 'waiting' && ticket.position !== null && ticket.position !== undefined;
+    $('p-facts').hidden = !waiting;
+    if (waiting) {
+      $('p-ahead').textContent = String(ticket.position);
+      $('p-wait').textContent = ticket.position === 0 && ticket.estimated_wait_seconds === 0
+        ? t('kiosk.wait_none')
+        : t('kiosk.wait_minutes', { n: Math.max(1, Math.ceil(ticket.estimated_wait_seconds / 60)) });
+    }
+    $('p-cancel-box').hidden = ticket.status !== 'waiting';
+    $('p-alert-box').hidden = ended(ticket.status) || ticket.status === 'serving';
+    document.title = (called ? '🔔 ' : '') + ticket.number + ' · ' + t('kiosk.phone.title');
+    const key = callKey(ticket);
+    if (key && key !== alerted) callAlert();
+    alerted = key;
+    if (ended(ticket.status)) stop();
+  }
+
+  function setConn(state) {
+    conn.dataset.state = state;
+    conn.textContent = state === 'live' ? '● ' + t('kiosk.phone.live')
+      : state === 'offline' ? t('kiosk.phone.unreachable') : t('kiosk.phone.polling');
+  }
+
+  async function refresh() {
+    try {
+      const res = await fetch('/api/v1/tickets/' + encodeURIComponent(boot.code), { cache: 'no-store' });
+      if (!res.ok) throw new Error('status ' + res.status);
+      ticket = await res.json();
+      if (!live) setConn('polling');
+      render();
+    } catch (e) {
+      if (!live) setConn('offline');
+    }
+  }
+
+  function schedulePoll() {
+    clearTimeout(pollTimer);
+    if (live || ended(ticket.status)) return;
+    pollTimer = setTimeout(async () => {
+      await refresh();
+      schedulePoll();
+    }, boot.poll_seconds * 1000);
+  }
+
+  let sub = null;
+  function stop() {
+    clearTimeout(pollTimer);
+    if (sub) sub.close();
+    sub = null;
+    conn.textContent = '';
+  }
+
+  // --- the call alert ------------------------------------------------------------------------------
+  // Browsers allow vibration and sound only after the user has touched the page: the alert button is
+  // that touch, and it also keeps the screen on where the Wake Lock API exists.
+  async function arm() {
+    armed = true;
+    $('p-alert').hidden = true;
+    $('p-alert-on').hidden = false;
+    try {
+      const Ctx = window.AudioContext || window.webkitAudioContext;
+      if (Ctx) {
+        audio = new Ctx();
+        await audio.resume();
+      }
+    } catch (e) { audio = null; }
+    if (navigator.vibrate) navigator.vibrate(80);
+    await keepAwake();
+  }
+
+  async function keepAwake() {
+    if (!navigator.wakeLock || wakeLock) return;
+    try {
+      wakeLock = await navigator.wakeLock.request('screen');
+      wakeLock.addEventListener('release', () => { wakeLock = null; });
+    } catch (e) {
+      wakeLock = null;
+    }
+  }
+
+  function beep() {
+    if (!audio) return;
+    const now = audio.currentTime;
+    [0, 0.35, 0.7].forEach((at) => {
+      const o = audio.createOscillator();
+      const g = audio.createGain();
+      o.frequency.value = 880;
+      g.gain.setValueAtTime(0.0001, now + at);
+      g.gain.exponentialRampToValueAtTime(0.4, now + at + 0.02);
+      g.gain.exponentialRampToValueAtTime(0.0001, now + at + 0.25);
+      o.connect(g).connect(audio.destination);
+      o.start(now + at);
+      o.stop(now + at + 0.3);
+    });
+  }
+
+  function callAlert() {
+    document.body.classList.add('p-flash');
+    setTimeout(() => document.body.classList.remove('p-flash'), 6000);
+    if (navigator.vibrate) navigator.vibrate([400, 200, 400, 200, 800]);
+    if (armed) beep();
+  }
+
+  // --- cancel ----------------------------------------------------------------------------------------
+  $('p-cancel').addEventListener('click', () => {
+    $('p-cancel').hidden = true;
+    $('p-confirm').hidden = false;
+  });
+  $('p-cancel-no').addEventListener('click', () => {
+    $('p-cancel').hidden = false;
+    $('p-confirm').hidden = true;
+  });
+  $('p-cancel-yes').addEventListener('click', async () => {
+    $('p-cancel-error').textContent = '';
+    try {
+      const res = await fetch('/api/v1/tickets/' + encodeURIComponent(boot.code) + '/cancel', { method: 'POST' });
+      const body = await res.json();
+      if (!res.ok) {
+        $('p-cancel-error').textContent = t('kiosk.phone.cancel_failed', { reason: (body.error && body.error.message) || res.status });
+        await refresh();
+        return;
+      }
+      ticket = body;
+      render();
+      $('p-status').textContent = t('kiosk.phone.cancelled');
+    } catch (e) {
+      $('p-cancel-error').textContent = t('kiosk.phone.unreachable');
+    }
+  });
+  $('p-alert').addEventListener('click', arm);
+
+  // --- start -----------------------------------------------------------------------------------------
+  document.addEventListener('visibilitychange', async () => {
+    if (document.visibilityState !== 'visible') return;
+    if (armed) await keepAwake();
+    refresh(); // a phone wakes with stale data: catch up at once
+  });
+
+  render();
+  if (!ended(ticket.status)) {
+    setConn('polling');
+    if (window.TurnoEvents) {
+      sub = window.TurnoEvents.connect('/ws/tickets/' + encodeURIComponent(boot.code) + '/events',
+        () => { refresh(); },
+        (s) => {
+          live = s === 'live';
+          setConn(live ? 'live' : 'polling');
+          if (live) {
+            clearTimeout(pollTimer); // the stream tells us when to look
+            refresh();
+          } else {
+            schedulePoll();
+          }
+        });
+    }
+    schedulePoll();
+  }
+})();

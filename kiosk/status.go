@@ -1,0 +1,128 @@
+package kiosk
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"turno/internal/web"
+	"turno/ticketing"
+)
+
+// Status is everything the kiosk shows besides its own texts: whether the office issues tickets now (and
+// when it will again), its services with their current wait, and the priority categories.
+type Status struct {
+	Office      OfficeInfo     `json:"office"`
+	IssuingOpen bool           `json:"issuing_open"`
+	NextOpening *time.Time     `json:"next_opening"` // when issuing opens again; nil while open or when none is scheduled
+	Audiences   []string       `json:"audiences"`    // audiences with at least one service, citizens first
+	Services    []ServiceInfo  `json:"services"`
+	Priorities  []PriorityInfo `json:"priorities"`
+	Now         time.Time      `json:"now"`
+}
+
+// OfficeInfo names the office on the kiosk.
+type OfficeInfo struct {
+	Slug     string `json:"slug"`
+	Name     string `json:"name"`
+	TimeZone string `json:"time_zone"`
+}
+
+// ServiceInfo is a service as the kiosk shows it. Available is false for a service the office has switched
+// off: the kiosk shows it greyed out rather than hiding it, so a regular visitor learns it is not offered
+// today instead of searching for it.
+type ServiceInfo struct {
+	Code                 string            `json:"code"`
+	Agency               string            `json:"agency"`
+	AgencyName           string            `json:"agency_name"`
+	Category             string            `json:"category"`
+	Audience             string            `json:"audience"`
+	Prefix               string            `json:"prefix"`
+	Names                map[string]string `json:"names"`
+	Descriptions         map[string]string `json:"descriptions"`
+	WhatToBring          map[string]string `json:"what_to_bring"`
+	Available            bool              `json:"available"`
+	Waiting              int               `json:"waiting"`
+	OpenDesks            int               `json:"open_desks"`
+	EstimatedWaitSeconds int               `json:"estimated_wait_seconds"`
+}
+
+// PriorityInfo is a priority category a visitor may claim.
+type PriorityInfo struct {
+	Code   string            `json:"code"`
+	Labels map[string]string `json:"labels"`
+}
+
+// BuildStatus gathers an office's kiosk status at the store's current time.
+func BuildStatus(ctx context.Context, s *ticketing.Store, o *ticketing.Office) (*Status, error) {
+	now := s.Now().UTC()
+	st := &Status{
+		Office:   OfficeInfo{Slug: o.Slug, Name: o.Name, TimeZone: o.TimeZone},
+		Now:      now,
+		Services: []ServiceInfo{}, Priorities: []PriorityInfo{}, Audiences: []string{},
+	}
+	cal, err := s.Calendar(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	open, next := o.IssuingOpen(cal, now)
+	st.IssuingOpen = open
+	if !open && !next.IsZero() {
+		st.NextOpening = &next
+	}
+	services, err := s.Services(ctx, o.ID)
+	if err != nil {
+		return nil, err
+	}
+	queue, err := s.Queue(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	lines := make(map[string]ticketing.QueueLine, len(queue))
+	for _, q := range queue {
+		lines[q.Service] = q
+	}
+	seen := map[string]bool{}
+	for _, sv := range services {
+		q := lines[sv.Code]
+		st.Services = append(st.Services, ServiceInfo{
+			Code: sv.Code, Agency: sv.Agency, AgencyName: sv.AgencyName, Category: sv.Category, Audience: sv.Audience,
+			Prefix: sv.Prefix, Names: sv.Names, Descriptions: sv.Descriptions, WhatToBring: sv.WhatToBring,
+			Available: sv.Active, Waiting: q.Waiting, OpenDesks: q.OpenDesks, EstimatedWaitSeconds: q.EstimatedWaitSeconds,
+		})
+		seen[sv.Audience] = true
+	}
+	for _, a := range []string{ticketing.Citizen, ticketing.Business} {
+		if seen[a] {
+			st.Audiences = append(st.Audiences, a)
+		}
+	}
+	priorities, err := s.PriorityCategories(ctx, o.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range priorities {
+		if p.Active {
+			st.Priorities = append(st.Priorities, PriorityInfo{Code: p.Code, Labels: p.Labels})
+		}
+	}
+	return st, nil
+}
+
+// status serves GET /api/v1/offices/{office}/kiosk. It is public like the catalogue and the queue it
+// summarises; the kiosk polls it to keep wait estimates and opening state current.
+func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
+	o, err := h.Store.Office(r.Context(), chi.URLParam(r, "office"))
+	if err != nil {
+		web.WriteError(w, r, err)
+		return
+	}
+	st, err := BuildStatus(r.Context(), h.Store, o)
+	if err != nil {
+		web.WriteError(w, r, err)
+		return
+	}
+	web.JSON(w, http.StatusOK, st)
+}
