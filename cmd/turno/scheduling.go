@@ -18,12 +18,13 @@ func init() {
 		(&scheduling.API{Store: d.store}).Routes(r)
 		(&scheduling.Pages{Store: d.store}).Routes(r)
 	})
-	starters = append(starters, func(ctx context.Context, d *deps) error {
-		if d.cfg.Demo {
-			if err := scheduling.SeedDemo(ctx, d.store, time.Now()); err != nil {
-				return fmt.Errorf("seed demo planning data: %w", err)
-			}
+	demoSeeders = append(demoSeeders, func(ctx context.Context, d *deps) error {
+		if err := scheduling.SeedDemo(ctx, d.store, time.Now()); err != nil {
+			return fmt.Errorf("planning data: %w", err)
 		}
+		return nil
+	})
+	starters = append(starters, func(ctx context.Context, d *deps) error {
 		runner, err := job.NewRunner(&job.Env{Pool: d.pool, Store: d.store, Log: d.log}, "", job.Registered())
 		if err != nil {
 			return err

@@ -27,17 +27,16 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	defer stop()
 	slog.SetDefault(log)
-	store, authStore := ticketing.NewStore(pool), auth.NewStore(pool)
-	if cfg.Demo {
-		if _, err := ticketing.SeedDemo(ctx, store, authStore); err != nil {
-			return fmt.Errorf("seed demo: %w", err)
-		}
-	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	d := &deps{pool: pool, store: store, auth: authStore, cfg: cfg, base: baseURL(cfg, ln.Addr()), log: log}
+	d := &deps{pool: pool, store: ticketing.NewStore(pool), auth: auth.NewStore(pool), cfg: cfg, base: baseURL(cfg, ln.Addr()), log: log}
+	if cfg.Demo {
+		if err := seedDemo(ctx, d); err != nil {
+			return err
+		}
+	}
 	for _, start := range starters {
 		if err := start(ctx, d); err != nil {
 			return err
@@ -82,10 +81,25 @@ type deps struct {
 // Parts register themselves from their own file in this package (kiosk.go, displays.go, scheduling.go):
 // mounts add routes; starters launch background work (event listener, cron) that runs until ctx ends,
 // and return once it is launched.
+// demoSeeders add each part's demo data after the core's (turno demo and turno serve --demo).
 var (
-	mounts   []func(r chi.Router, d *deps)
-	starters []func(ctx context.Context, d *deps) error
+	mounts      []func(r chi.Router, d *deps)
+	starters    []func(ctx context.Context, d *deps) error
+	demoSeeders []func(ctx context.Context, d *deps) error
 )
+
+// seedDemo seeds the demo office: the core's data, then every part's. It is idempotent.
+func seedDemo(ctx context.Context, d *deps) error {
+	if _, err := ticketing.SeedDemo(ctx, d.store, d.auth); err != nil {
+		return fmt.Errorf("seed demo: %w", err)
+	}
+	for _, seed := range demoSeeders {
+		if err := seed(ctx, d); err != nil {
+			return fmt.Errorf("seed demo: %w", err)
+		}
+	}
+	return nil
+}
 
 // newRouter mounts every part's routes on the shared middleware stack (web.NewRouter).
 func newRouter(d *deps) http.Handler {
@@ -138,12 +152,13 @@ Press Ctrl+C to stop.
 }
 
 func runDemo(ctx context.Context, args []string) error {
-	_, _, pool, stop, err := setup(ctx, flag.NewFlagSet("demo", flag.ContinueOnError), args)
+	cfg, log, pool, stop, err := setup(ctx, flag.NewFlagSet("demo", flag.ContinueOnError), args)
 	if err != nil {
 		return err
 	}
 	defer stop()
-	if _, err := ticketing.SeedDemo(ctx, ticketing.NewStore(pool), auth.NewStore(pool)); err != nil {
+	d := &deps{pool: pool, store: ticketing.NewStore(pool), auth: auth.NewStore(pool), cfg: cfg, log: log}
+	if err := seedDemo(ctx, d); err != nil {
 		return err
 	}
 	fmt.Println("demo office seeded: office \"demo\", users admin, manager, op1…op6 (password demo)")
