@@ -1,0 +1,114 @@
+package plan
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"turno/scheduling"
+	"turno/ticketing/ticketingtest"
+)
+
+// testNow is a Wednesday; the demo's seeded absences fall next Wednesday (training, morning) and the
+// week from the Monday after next (leave).
+var testNow = time.Date(2026, 6, 3, 7, 30, 0, 0, mustRome())
+
+func mustRome() *time.Location {
+	loc, err := time.LoadLocation("Europe/Rome")
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}
+
+// nextMonday is the Monday after testNow.
+var nextMonday = time.Date(2026, 6, 8, 0, 0, 0, 0, time.UTC)
+
+// planEnv is a demo office with its planning data (the scheduling package's demo seed: templates,
+// contracts, preferences, absences, eight weeks of history and the forecast) and a server with the
+// planner mounted.
+type planEnv struct {
+	*ticketingtest.Env
+	Planner *Planner
+	Server  *httptest.Server
+}
+
+func newPlanEnv(t *testing.T) *planEnv {
+	t.Helper()
+	env := ticketingtest.New(t)
+	env.SetNow(testNow)
+	ctx := context.Background()
+	if err := scheduling.SeedDemo(ctx, env.Store, testNow); err != nil {
+		t.Fatalf("seed demo planning data: %v", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	pl := New(ctx, env.Pool, env.Store, nil)
+	pl.Now = env.Now
+	t.Cleanup(func() { cancel(); pl.Wait() })
+	srv := env.Server(t, func(r chi.Router) { pl.Routes(r) })
+	return &planEnv{Env: env, Planner: pl, Server: srv}
+}
+
+// call sends a JSON request and decodes the JSON answer into out (when not nil); it returns the status.
+func (e *planEnv) call(t *testing.T, method, path, token, body string, out any) int {
+	t.Helper()
+	res := ticketingtest.Do(t, method, e.Server.URL+path, token, body)
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if out != nil && len(b) > 0 {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: decode %q: %v", method, path, b, err)
+		}
+	}
+	return res.StatusCode
+}
+
+type apiError struct {
+	Error struct {
+		Code, Message, Field string
+	}
+}
+
+// solveRoster creates a roster through the API and waits until it is no longer solving.
+func (e *planEnv) solveRoster(t *testing.T, token string, from time.Time, days, seconds int) *RosterView {
+	t.Helper()
+	var created struct{ ID int64 }
+	body := fmt.Sprintf(`{"from":%q,"to":%q,"time_limit_seconds":%d}`, from.Format(time.DateOnly),
+		from.AddDate(0, 0, days-1).Format(time.DateOnly), seconds)
+	if st := e.call(t, "POST", "/api/v1/offices/demo/rosters", token, body, &created); st != http.StatusAccepted {
+		t.Fatalf("create roster: status %d", st)
+	}
+	deadline := time.Now().Add(time.Duration(seconds)*time.Second + time.Minute)
+	for {
+		var v RosterView
+		if st := e.call(t, "GET", fmt.Sprintf("/api/v1/rosters/%d", created.ID), token, "", &v); st != http.StatusOK {
+			t.Fatalf("get roster: status %d", st)
+		}
+		if v.Status != "solving" {
+			if v.Status != "draft" {
+				t.Fatalf("roster ended %s: %s", v.Status, v.Error)
+			}
+			return &v
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("roster still solving after %v", deadline)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+func resultOf(t *testing.T, v *RosterView) *Result {
+	t.Helper()
+	var res Result
+	if err := json.Unmarshal(v.Result, &res); err != nil {
+		t.Fatalf("decode result: %v", err)
+	}
+	return &res
+}

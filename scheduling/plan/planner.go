@@ -1,0 +1,317 @@
+package plan
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"turno/internal/web"
+	"turno/scheduling/roster"
+	"turno/ticketing"
+)
+
+// MaxDays is the longest roster period: twelve weeks.
+const MaxDays = 84
+
+// solveLease is how long a solving roster stays claimed by its node without a renewal.
+const solveLease = 45 * time.Second
+
+// Planner solves, stores and serves rosters.
+type Planner struct {
+	Pool  *pgxpool.Pool
+	Store *ticketing.Store
+	Log   *slog.Logger
+	// Threads is the number of solver threads per solve; zero means the solver's default (2).
+	Threads int
+	// Now is the clock for what depends on today (upcoming shifts, feeds); nil means time.Now.
+	Now func() time.Time
+
+	base context.Context // outlives requests: background solves run in it
+	wg   sync.WaitGroup
+}
+
+// New returns a planner whose background solves run until ctx ends.
+func New(ctx context.Context, pool *pgxpool.Pool, store *ticketing.Store, log *slog.Logger) *Planner {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Planner{Pool: pool, Store: store, Log: log, base: ctx}
+}
+
+// Start marks failed the rosters a stopped node left solving and keeps doing so every minute until ctx
+// ends, so that a solve whose node died is never shown as running for ever.
+func (pl *Planner) Start(ctx context.Context) error {
+	if n, err := pl.FailOrphans(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		pl.Log.Warn("rosters left solving by a stopped server marked failed", "count", n)
+	}
+	go func() {
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if _, err := pl.FailOrphans(ctx); err != nil && ctx.Err() == nil {
+					pl.Log.Error("fail orphaned rosters", "err", err)
+				}
+			}
+		}
+	}()
+	return nil
+}
+
+func (pl *Planner) now() time.Time {
+	if pl.Now != nil {
+		return pl.Now()
+	}
+	return time.Now()
+}
+
+// Wait waits for the background solves started so far (tests, shutdown).
+func (pl *Planner) Wait() { pl.wg.Wait() }
+
+// Period is a roster request.
+type Period struct {
+	From      time.Time
+	To        time.Time
+	TimeLimit time.Duration
+	Seed      uint64
+}
+
+// parseDay parses a YYYY-MM-DD date of a request field.
+func parseDay(field, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, web.InvalidField(field, "%s is required (YYYY-MM-DD)", field)
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return time.Time{}, web.InvalidField(field, "%s must be a date YYYY-MM-DD", field)
+	}
+	return t, nil
+}
+
+// validatePeriod checks a roster period: from ≤ to, at most twelve weeks.
+func validatePeriod(from, to time.Time) error {
+	if to.Before(from) {
+		return web.InvalidField("to", "to must not be before from")
+	}
+	if days := int(to.Sub(from).Hours()/24) + 1; days > MaxDays {
+		return web.InvalidField("to", "the period has %d days; a roster covers at most 12 weeks (%d days)", days, MaxDays)
+	}
+	return nil
+}
+
+// StartSolve validates the period, builds the office model (so that an office that cannot be planned
+// is refused at once), stores a roster in status solving and solves it in the background. It returns
+// the roster id; progress is appended to the roster while it solves, and it ends draft or failed.
+func (pl *Planner) StartSolve(ctx context.Context, o *ticketing.Office, per Period, userID *int64) (int64, error) {
+	if err := validatePeriod(per.From, per.To); err != nil {
+		return 0, err
+	}
+	in, err := Load(ctx, pl.Pool, pl.Store, o, per.From, per.To)
+	if err != nil {
+		return 0, err
+	}
+	p, err := Build(in)
+	if err != nil {
+		return 0, web.Invalid("not_plannable", "%v", err)
+	}
+	if len(in.Staff) == 0 {
+		return 0, web.Invalid("not_plannable", "the office has no active staff with a contract")
+	}
+	id, err := pl.createRoster(ctx, o.ID, per.From, per.To, userID, time.Now().Add(solveLease))
+	if err != nil {
+		return 0, err
+	}
+	pl.wg.Add(1)
+	go func() {
+		defer pl.wg.Done()
+		pl.solve(pl.base, id, p, per)
+	}()
+	return id, nil
+}
+
+// solve runs in the background: it solves, explains and stores the roster, or marks it failed.
+func (pl *Planner) solve(base context.Context, id int64, p *Problem, per Period) {
+	if base == nil {
+		base = context.Background()
+	}
+	ctx, cancel := context.WithTimeout(base, per.TimeLimit+time.Minute)
+	defer cancel()
+	// Writes outlive a shutdown that stops the search: the best roster so far is still stored.
+	wctx := context.WithoutCancel(ctx)
+	var mu sync.Mutex
+	var pending []ProgressEntry
+	last := time.Now()
+	flush := func(force bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(pending) == 0 || (!force && time.Since(last) < 500*time.Millisecond) {
+			return
+		}
+		if err := pl.appendProgress(wctx, id, pending); err != nil {
+			pl.Log.Error("roster progress", "roster", id, "err", err)
+		}
+		pending, last = nil, time.Now()
+	}
+	// The lease on the roster: renewed while this goroutine lives, so a roster whose node stopped is
+	// recognised (FailOrphans) within a minute or so.
+	beat := time.NewTicker(solveLease / 3)
+	defer beat.Stop()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-beat.C:
+				if _, err := pl.Pool.Exec(wctx, `UPDATE rosters SET solving_until = now() + $2::interval
+					WHERE id = $1 AND status = 'solving'`, id, solveLease.String()); err != nil {
+					pl.Log.Error("renew roster lease", "roster", id, "err", err)
+				}
+			}
+		}
+	}()
+	out, err := p.Solve(ctx, SolveOptions{TimeLimit: per.TimeLimit, Seed: per.Seed, Threads: pl.Threads, Progress: func(e ProgressEntry) {
+		mu.Lock()
+		pending = append(pending, e)
+		mu.Unlock()
+		flush(false)
+	}})
+	flush(true)
+	if err == nil {
+		var res *Result
+		if res, err = p.Explain(out.Roster); err == nil {
+			res.TimeToFeasibleMS, res.ElapsedMS, res.Rounds = out.TimeToFeasible.Milliseconds(), out.Elapsed.Milliseconds(), out.Rounds
+			err = pl.finishRoster(wctx, id, p, out.Roster, res)
+		}
+	}
+	if err != nil {
+		pl.Log.Error("roster solve failed", "roster", id, "err", err)
+		if ferr := pl.failRoster(wctx, id, err); ferr != nil {
+			pl.Log.Error("mark roster failed", "roster", id, "err", ferr)
+		}
+	}
+}
+
+// stored is a stored roster loaded into its office model.
+type stored struct {
+	R      *Roster
+	Office *ticketing.Office
+	P      *Problem
+	Cells  roster.Roster
+	// Unmapped counts assignments the model cannot hold (a person without a contract any more, an
+	// inactive template).
+	Unmapped int
+}
+
+// load reads a roster and rebuilds its office model with today's data (absences included).
+func (pl *Planner) load(ctx context.Context, r *Roster) (*stored, error) {
+	o, err := pl.Store.OfficeByID(ctx, r.OfficeID)
+	if err != nil {
+		return nil, err
+	}
+	from, _ := time.Parse(time.DateOnly, r.From)
+	to, _ := time.Parse(time.DateOnly, r.To)
+	in, err := Load(ctx, pl.Pool, pl.Store, o, from, to)
+	if err != nil {
+		return nil, err
+	}
+	p, err := Build(in)
+	if err != nil {
+		return nil, err
+	}
+	st := &stored{R: r, Office: o, P: p, Cells: roster.NewRoster(len(in.Staff), in.Days)}
+	rows, err := pl.Pool.Query(ctx, `SELECT staff_id, day, template_id, skill_group FROM roster_assignments WHERE roster_id = $1`, r.ID)
+	if err != nil {
+		return nil, fmt.Errorf("plan: assignments: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var staffID, tplID int64
+		var day pgtype.Date
+		var group string
+		if err := rows.Scan(&staffID, &day, &tplID, &group); err != nil {
+			return nil, fmt.Errorf("plan: assignments: %w", err)
+		}
+		e, ok1 := p.staffIndex(staffID)
+		t, ok2 := p.templateIndex(tplID)
+		g, ok3 := p.groupIndex[group]
+		d := int(day.Time.Sub(from).Hours() / 24)
+		if !ok1 || !ok2 || !ok3 || d < 0 || d >= in.Days {
+			st.Unmapped++
+			continue
+		}
+		st.Cells[e][d] = p.shiftOf(t, g)
+	}
+	return st, rows.Err()
+}
+
+// reexplain recomputes and stores a roster's result after a change, keeping its solve statistics.
+func (pl *Planner) reexplain(ctx context.Context, id int64) error {
+	r, err := pl.Roster(ctx, id)
+	if err != nil {
+		return err
+	}
+	st, err := pl.load(ctx, r)
+	if err != nil {
+		return err
+	}
+	res, err := st.P.Explain(st.Cells)
+	if err != nil {
+		return err
+	}
+	var old Result
+	_ = json.Unmarshal(r.Result, &old)
+	res.TimeToFeasibleMS, res.ElapsedMS, res.Rounds = old.TimeToFeasibleMS, old.ElapsedMS, old.Rounds
+	res.Note = "re-evaluated after a change"
+	b, err := json.Marshal(res)
+	if err != nil {
+		return err
+	}
+	_, err = pl.Pool.Exec(ctx, `UPDATE rosters SET result = $2 WHERE id = $1`, id, b)
+	return err
+}
+
+// SolveNow plans a period synchronously (the weekly cron job): it stores the roster, solves it and
+// leaves it as a draft (or failed), and returns its id.
+func (pl *Planner) SolveNow(ctx context.Context, o *ticketing.Office, per Period) (int64, *Result, error) {
+	if err := validatePeriod(per.From, per.To); err != nil {
+		return 0, nil, err
+	}
+	in, err := Load(ctx, pl.Pool, pl.Store, o, per.From, per.To)
+	if err != nil {
+		return 0, nil, err
+	}
+	p, err := Build(in)
+	if err != nil {
+		return 0, nil, err
+	}
+	id, err := pl.createRoster(ctx, o.ID, per.From, per.To, nil, time.Now().Add(solveLease))
+	if err != nil {
+		return 0, nil, err
+	}
+	pl.solve(ctx, id, p, per)
+	r, err := pl.Roster(ctx, id)
+	if err != nil {
+		return id, nil, err
+	}
+	if r.Status != "draft" {
+		return id, nil, fmt.Errorf("plan: roster %d %s: %s", id, r.Status, r.Error)
+	}
+	var res Result
+	if err := json.Unmarshal(r.Result, &res); err != nil {
+		return id, nil, err
+	}
+	return id, &res, nil
+}
