@@ -32,6 +32,7 @@ func TestDeskPageInChromium(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`#password`), "demo"),
 		chromedp.Submit(chromedp.CSS(`#password`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-open-desk]`)),
+		wait(`document.readyState === "complete"`), // desk.js is deferred: its handlers attach at load
 		chromedp.Click(chromedp.CSS(`[data-open-desk="`+itoa(env.DeskID(t, 1))+`"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#waiting tr`)),
 	)

@@ -130,9 +130,12 @@
     if (b && !b.disabled) { e.preventDefault(); act(name); }
   });
 
-  // Live updates: displays.js's event stream when present (window.TurnoEvents), polling otherwise.
+  // Live updates: the office's event stream (events.js) refreshes on every event, coalesced; a slow poll
+  // stays as a safety net, and polling alone when the stream is unavailable.
   if (window.TurnoEvents) {
-    window.TurnoEvents.subscribe(office, () => refresh());
+    let soon = null;
+    const refreshSoon = () => { clearTimeout(soon); soon = setTimeout(refresh, 100); };
+    window.TurnoEvents.connect("/ws/offices/" + office + "/events", refreshSoon, (s) => { if (s === "live") refreshSoon(); });
   }
   refresh();
   setInterval(refresh, window.TurnoEvents ? 15000 : 3000);

@@ -1,0 +1,205 @@
+package displays
+
+import (
+	"io"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// client is one WebSocket subscriber. An idle client costs one goroutine (its read loop) and a few
+// hundred bytes: frames wait in a small queue and a writer goroutine exists only while there is something
+// to write, so the hub hands a frame over without ever blocking, and a client whose queue overflows is
+// dropped.
+type client struct {
+	hub  *Hub
+	conn *websocket.Conn
+	feed *feed // set by Hub.subscribe
+	// pick chooses what the client gets of an event (nil: nothing); nil pick means every event in full.
+	// It runs under mu, so it may keep state (a phone follows its ticket through transfers).
+	pick func(*event) *websocket.PreparedMessage
+
+	mu       sync.Mutex
+	queue    []*websocket.PreparedMessage
+	pending  []*event // events handed out while the client is still being replayed the table
+	starting bool     // true until start: live events wait in pending
+	writing  bool     // a writer goroutine is running
+	pingDue  bool
+	closed   bool
+	floor    int64 // the highest seq the client has been given (or said it has); nothing at or below is sent
+}
+
+func newClient(h *Hub, conn *websocket.Conn, pick func(*event) *websocket.PreparedMessage) *client {
+	return &client{hub: h, conn: conn, pick: pick, starting: true}
+}
+
+// start queues what the client gets first (a snapshot, or the events it missed, read from the table) and
+// then the live events handed out meanwhile, and lets the client go live. floor is the seq the client
+// already has: the snapshot's, or the since it asked for.
+func (c *client) start(floor int64, first *websocket.PreparedMessage, replay []*event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	c.floor = floor
+	if first != nil {
+		c.push(first)
+	}
+	for _, ev := range replay {
+		c.queueEvent(ev)
+	}
+	for _, ev := range c.pending {
+		c.queueEvent(ev)
+	}
+	c.pending, c.starting = nil, false
+}
+
+// deliver hands the client the live events of one read from the table. It never blocks: the hub calls it
+// for every client in turn. A client still holding SendQueue frames from before is too slow and is dropped;
+// the events of one read count as one arrival, so a burst (a catch-up after a lost connection) does not
+// drop clients that are keeping up.
+func (c *client) deliver(evs []*event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	if c.starting {
+		if len(c.pending) >= c.hub.opt.MaxBackfill {
+			c.drop()
+			return
+		}
+		c.pending = append(c.pending, evs...)
+		return
+	}
+	if len(c.queue) >= c.hub.opt.SendQueue {
+		c.drop()
+		return
+	}
+	for _, ev := range evs {
+		c.queueEvent(ev)
+	}
+}
+
+// queueEvent queues what the client gets of ev, once.
+func (c *client) queueEvent(ev *event) {
+	if ev.seq <= c.floor {
+		return
+	}
+	c.floor = ev.seq
+	var pm *websocket.PreparedMessage
+	if c.pick != nil {
+		pm = c.pick(ev)
+	} else {
+		var err error
+		if pm, err = ev.message(); err != nil {
+			c.hub.opt.Log.Error("displays: encode event", "seq", ev.seq, "err", err)
+			return
+		}
+	}
+	if pm != nil {
+		c.push(pm)
+	}
+}
+
+func (c *client) push(pm *websocket.PreparedMessage) {
+	c.queue = append(c.queue, pm)
+	c.startWriter()
+}
+
+// ping queues a ping and the feed's heartbeat frame.
+func (c *client) ping(heartbeat *websocket.PreparedMessage) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || c.starting {
+		return
+	}
+	if len(c.queue) >= c.hub.opt.SendQueue {
+		c.drop()
+		return
+	}
+	c.pingDue = true
+	c.push(heartbeat)
+}
+
+func (c *client) startWriter() {
+	if !c.writing && !c.closed {
+		c.writing = true
+		go c.writeLoop()
+	}
+}
+
+// writeLoop writes the queued frames and exits when the queue is empty.
+func (c *client) writeLoop() {
+	for {
+		c.mu.Lock()
+		batch, ping := c.queue, c.pingDue
+		if c.closed || (len(batch) == 0 && !ping) {
+			c.writing, c.queue = false, nil
+			c.mu.Unlock()
+			return
+		}
+		c.queue, c.pingDue = nil, false
+		c.mu.Unlock()
+		for _, pm := range batch {
+			_ = c.conn.SetWriteDeadline(time.Now().Add(c.hub.opt.WriteTimeout))
+			if err := c.conn.WritePreparedMessage(pm); err != nil {
+				c.close()
+				return
+			}
+		}
+		if ping {
+			if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.hub.opt.WriteTimeout)); err != nil {
+				c.close()
+				return
+			}
+		}
+	}
+}
+
+// readLoop reads (and discards) what the client sends, so pongs and close frames are processed, and ends
+// the client when the connection fails or stays silent for two ping intervals.
+func (c *client) readLoop() {
+	defer func() {
+		c.close()
+		c.hub.unsubscribe(c)
+	}()
+	wait := 2 * c.hub.opt.PingInterval
+	c.conn.SetReadLimit(512)
+	_ = c.conn.SetReadDeadline(time.Now().Add(wait))
+	c.conn.SetPongHandler(func(string) error { return c.conn.SetReadDeadline(time.Now().Add(wait)) })
+	for {
+		_, r, err := c.conn.NextReader()
+		if err != nil {
+			return
+		}
+		_ = c.conn.SetReadDeadline(time.Now().Add(wait))
+		if _, err := io.Copy(io.Discard, r); err != nil {
+			return
+		}
+	}
+}
+
+// drop ends a client that cannot keep up. c.mu is held.
+func (c *client) drop() {
+	c.hub.dropped.Add(1)
+	c.closeLocked()
+}
+
+func (c *client) close() {
+	c.mu.Lock()
+	c.closeLocked()
+	c.mu.Unlock()
+}
+
+// closeLocked closes the connection without waiting: the read loop then fails and unsubscribes the client.
+func (c *client) closeLocked() {
+	if c.closed {
+		return
+	}
+	c.closed = true
+	c.queue, c.pending = nil, nil
+	_ = c.conn.Close()
+}

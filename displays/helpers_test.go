@@ -1,0 +1,195 @@
+package displays
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/gorilla/websocket"
+
+	"turno/ticketing"
+	"turno/ticketing/ticketingtest"
+)
+
+// testNode is one app node: its own hub, LISTEN connection and HTTP server, on the test's database.
+type testNode struct {
+	hub *Hub
+	srv *httptest.Server
+}
+
+func newTestNode(t *testing.T, env *ticketingtest.Env, opt Options) *testNode {
+	return newTestNodeOn(t, env, opt, nil)
+}
+
+// newTestNodeOn is newTestNode with the server's connections passed through wrap (nil: as they are).
+func newTestNodeOn(t *testing.T, env *ticketingtest.Env, opt Options, wrap func(net.Conn) net.Conn) *testNode {
+	t.Helper()
+	hub := NewHub(env.Store, opt)
+	srv := httptest.NewUnstartedServer(env.Router(func(r chi.Router) {
+		(&Server{Store: env.Store, Auth: env.Auth, Hub: hub}).Routes(r)
+	}))
+	if wrap != nil {
+		srv.Listener = &wrapListener{Listener: srv.Listener, wrap: wrap}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { hub.Run(ctx) })
+	wg.Go(func() { hub.Listen(ctx, env.Pool.Config().ConnConfig) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	waitFor(t, "the LISTEN connection", func() bool { return hub.Stats().Listening })
+	return &testNode{hub: hub, srv: srv}
+}
+
+type wrapListener struct {
+	net.Listener
+	wrap func(net.Conn) net.Conn
+}
+
+func (l *wrapListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return l.wrap(c), nil
+}
+
+// waitFor polls cond until it holds, failing the test after 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func wsURL(srv *httptest.Server, path string) string {
+	return "ws" + strings.TrimPrefix(srv.URL, "http") + path
+}
+
+// dial opens a stream; token is a bearer token ("" for none).
+func dial(t *testing.T, srv *httptest.Server, path, token string) (*websocket.Conn, *http.Response, error) {
+	t.Helper()
+	h := http.Header{}
+	if token != "" {
+		h.Set("Authorization", "Bearer "+token)
+	}
+	c, res, err := websocket.DefaultDialer.Dial(wsURL(srv, path), h)
+	if err == nil {
+		t.Cleanup(func() { c.Close() })
+	}
+	return c, res, err
+}
+
+func mustDial(t *testing.T, srv *httptest.Server, path, token string) *websocket.Conn {
+	t.Helper()
+	c, res, err := dial(t, srv, path, token)
+	if err != nil {
+		status := 0
+		if res != nil {
+			status = res.StatusCode
+		}
+		t.Fatalf("dial %s: %v (status %d)", path, err, status)
+	}
+	return c
+}
+
+// msg is a stream message decoded loosely.
+type msg struct {
+	Seq    int64           `json:"seq"`
+	Type   string          `json:"type"`
+	Ticket *msgTicket      `json:"ticket"`
+	Desk   *msgDesk        `json:"desk"`
+	To     *msgTicket      `json:"to"`
+	Calls  []msg           `json:"calls"`
+	Queue  json.RawMessage `json:"queue"`
+	raw    []byte
+}
+
+type msgTicket struct {
+	ID      int64  `json:"id"`
+	Number  string `json:"number"`
+	Service string `json:"service"`
+	Status  string `json:"status"`
+}
+
+type msgDesk struct {
+	Number int `json:"number"`
+}
+
+// read returns the next message that is not a heartbeat.
+func read(t *testing.T, c *websocket.Conn) msg {
+	t.Helper()
+	for {
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, b, err := c.ReadMessage()
+		if err != nil {
+			t.Fatalf("read stream: %v", err)
+		}
+		var m msg
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("decode %s: %v", b, err)
+		}
+		m.raw = b
+		if m.Type != "heartbeat" {
+			return m
+		}
+	}
+}
+
+// call makes an API request and decodes the JSON answer into out (when not nil), failing on a status
+// other than want.
+func call(t *testing.T, method, url, token, body string, want int, out any) {
+	t.Helper()
+	res := ticketingtest.Do(t, method, url, token, body)
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != want {
+		t.Fatalf("%s %s: status %d, want %d: %s", method, url, res.StatusCode, want, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: decode %s: %v", method, url, b, err)
+		}
+	}
+}
+
+// openDesk signs user in to desk number on node and returns the user's token and the desk id.
+func openDesk(t *testing.T, env *ticketingtest.Env, srv *httptest.Server, user string, number int) (string, int64) {
+	t.Helper()
+	token := env.Login(t, user)
+	id := env.DeskID(t, number)
+	call(t, "POST", fmt.Sprintf("%s/api/v1/desks/%d/open", srv.URL, id), token, "{}", http.StatusOK, nil)
+	return token, id
+}
+
+// issue takes a ticket for a service directly in the store.
+func issue(t *testing.T, env *ticketingtest.Env, service string) *ticketing.Ticket {
+	t.Helper()
+	tk, _, err := env.Store.Issue(context.Background(), ticketing.IssueRequest{OfficeID: env.Office.ID, Service: service})
+	if err != nil {
+		t.Fatalf("issue %s: %v", service, err)
+	}
+	return tk
+}
+
+// next calls the next ticket at a desk through a node's API.
+func next(t *testing.T, srv *httptest.Server, token string, desk int64) msgTicket {
+	t.Helper()
+	var tk msgTicket
+	call(t, "POST", fmt.Sprintf("%s/api/v1/desks/%d/next", srv.URL, desk), token, "{}", http.StatusOK, &tk)
+	return tk
+}

@@ -1,0 +1,369 @@
+// Package displays streams each office's event log to WebSocket clients (hall displays, operator desks and
+// the citizen's phone) and serves the hall display page.
+//
+// Every app node keeps one LISTEN connection. A notification (or a poll, as fallback) makes the node read
+// the new rows of office_events and fan them out to its own clients, each frame encoded once. The event
+// table is the source of truth, so a client that reconnects to any node with the last seq it saw misses
+// nothing and sees nothing twice.
+package displays
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"turno/ticketing"
+)
+
+// Options tune a Hub. Zero fields take the defaults in parentheses.
+type Options struct {
+	// PollInterval is how often the node compares offices.last_event_seq with what it has sent, in case a
+	// notification was lost (3s).
+	PollInterval time.Duration
+	// PingInterval is how often each client gets a ping and a heartbeat; a client silent for two intervals
+	// is dropped (30s).
+	PingInterval time.Duration
+	// WriteTimeout bounds one write to a client (10s).
+	WriteTimeout time.Duration
+	// SendQueue is how many frames may wait for a client: a client that still has that many when new
+	// events arrive is dropped as slow (64).
+	SendQueue int
+	// MaxBackfill is the largest gap a reconnecting client is replayed; beyond it the client gets a fresh
+	// snapshot instead (500).
+	MaxBackfill int
+	// Log receives the hub's warnings (slog.Default()).
+	Log *slog.Logger
+}
+
+func (o *Options) defaults() {
+	if o.PollInterval <= 0 {
+		o.PollInterval = 3 * time.Second
+	}
+	if o.PingInterval <= 0 {
+		o.PingInterval = 30 * time.Second
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 10 * time.Second
+	}
+	if o.SendQueue <= 0 {
+		o.SendQueue = 64
+	}
+	if o.MaxBackfill <= 0 {
+		o.MaxBackfill = 500
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+}
+
+// Hub is one node's fan-out: the subscribers of each office, and the reader that takes new events from the
+// table and hands each, encoded once, to every subscriber without ever waiting for one.
+type Hub struct {
+	store *ticketing.Store
+	opt   Options
+
+	mu     sync.Mutex
+	feeds  map[int64]*feed // by office id; an office is here while it has subscribers
+	closed bool
+
+	wakeMu   sync.Mutex
+	dirty    map[int64]bool // offices with news not read yet
+	allDirty bool           // after a (re)connect of the LISTEN connection: read every office
+	wake     chan struct{}
+
+	dropped   atomic.Int64
+	listening atomic.Bool
+	reconnect atomic.Int64
+}
+
+// feed is one office's subscribers on this node and the newest seq they have been handed.
+type feed struct {
+	officeID int64
+
+	mu      sync.Mutex
+	last    int64 // every event up to last has been handed to the clients; only the reader advances it
+	clients map[*client]struct{}
+}
+
+// NewHub returns a hub reading store's events. Run it with Run.
+func NewHub(store *ticketing.Store, opt Options) *Hub {
+	opt.defaults()
+	return &Hub{store: store, opt: opt, feeds: map[int64]*feed{}, dirty: map[int64]bool{}, wake: make(chan struct{}, 1)}
+}
+
+// Stats is a snapshot of a hub's counters.
+type Stats struct {
+	Clients    int   // connected clients
+	Offices    int   // offices with at least one client
+	Dropped    int64 // clients dropped because they could not keep up
+	Listening  bool  // the LISTEN connection is up
+	Reconnects int64 // times the LISTEN connection was re-established after a failure
+}
+
+// Stats returns the hub's counters.
+func (h *Hub) Stats() Stats {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := Stats{Offices: len(h.feeds), Dropped: h.dropped.Load(), Listening: h.listening.Load(), Reconnects: h.reconnect.Load()}
+	for _, f := range h.feeds {
+		f.mu.Lock()
+		s.Clients += len(f.clients)
+		f.mu.Unlock()
+	}
+	return s
+}
+
+var errHubClosed = errors.New("displays: hub closed")
+
+// subscribe adds c to its office's feed and returns the seq up to which the feed has handed out events: c
+// must be given the events up to it from the table, and receives the later ones live. dbLast is the
+// office's last seq read from the table before the call; it starts a feed that does not exist yet.
+func (h *Hub) subscribe(officeID int64, c *client, dbLast int64) (int64, error) {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return 0, errHubClosed
+	}
+	f := h.feeds[officeID]
+	if f == nil {
+		f = &feed{officeID: officeID, last: dbLast, clients: map[*client]struct{}{}}
+		h.feeds[officeID] = f
+		// An event may have been announced between reading dbLast and now, while no feed was here to note
+		// it: look at the table once rather than wait for the next poll.
+		defer h.notify(officeID, dbLast+1)
+	}
+	f.mu.Lock()
+	h.mu.Unlock()
+	defer f.mu.Unlock()
+	f.clients[c] = struct{}{}
+	c.feed = f
+	return f.last, nil
+}
+
+// unsubscribe removes c; the last client of an office removes its feed.
+func (h *Hub) unsubscribe(c *client) {
+	f := c.feed
+	if f == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.clients, c)
+	if len(f.clients) == 0 && h.feeds[f.officeID] == f {
+		delete(h.feeds, f.officeID)
+	}
+}
+
+// notify records that an office has events up to seq; the reader fetches them.
+func (h *Hub) notify(officeID, seq int64) {
+	h.mu.Lock()
+	f := h.feeds[officeID]
+	h.mu.Unlock()
+	if f == nil {
+		return // nobody here follows this office
+	}
+	f.mu.Lock()
+	behind := seq > f.last
+	f.mu.Unlock()
+	if !behind {
+		return
+	}
+	h.wakeMu.Lock()
+	h.dirty[officeID] = true
+	h.wakeMu.Unlock()
+	h.poke()
+}
+
+// notifyAll makes the reader catch up every followed office (after the LISTEN connection came back).
+func (h *Hub) notifyAll() {
+	h.wakeMu.Lock()
+	h.allDirty = true
+	h.wakeMu.Unlock()
+	h.poke()
+}
+
+func (h *Hub) poke() {
+	select {
+	case h.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run reads and fans out events until ctx ends: it wakes on notifications (see Listen), polls every
+// PollInterval, and pings clients every PingInterval. When ctx ends it disconnects every client.
+func (h *Hub) Run(ctx context.Context) {
+	poll := time.NewTicker(h.opt.PollInterval)
+	defer poll.Stop()
+	ping := time.NewTicker(h.opt.PingInterval)
+	defer ping.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			h.shutdown()
+			return
+		case <-h.wake:
+		case <-poll.C:
+			if err := h.poll(ctx); err != nil && ctx.Err() == nil {
+				h.opt.Log.Warn("displays: poll", "err", err)
+			}
+		case <-ping.C:
+			h.pingAll()
+			continue
+		}
+		h.catchUp(ctx)
+	}
+}
+
+// poll marks the followed offices whose log has grown past what this node has sent: the fallback for a
+// lost notification, one cheap query for all offices.
+func (h *Hub) poll(ctx context.Context) error {
+	ids, lasts := h.followed()
+	if len(ids) == 0 {
+		return nil
+	}
+	rows, err := h.store.Pool().Query(ctx, `SELECT id, last_event_seq FROM offices WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return fmt.Errorf("displays: poll offices: %w", err)
+	}
+	defer rows.Close()
+	h.wakeMu.Lock()
+	defer h.wakeMu.Unlock()
+	for rows.Next() {
+		var id, seq int64
+		if err := rows.Scan(&id, &seq); err != nil {
+			return fmt.Errorf("displays: poll offices: %w", err)
+		}
+		if seq > lasts[id] {
+			h.dirty[id] = true
+		}
+	}
+	return rows.Err()
+}
+
+// followed returns the offices with subscribers and the seq each feed is at.
+func (h *Hub) followed() ([]int64, map[int64]int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ids := make([]int64, 0, len(h.feeds))
+	lasts := make(map[int64]int64, len(h.feeds))
+	for id, f := range h.feeds {
+		f.mu.Lock()
+		ids, lasts[id] = append(ids, id), f.last
+		f.mu.Unlock()
+	}
+	return ids, lasts
+}
+
+// catchUp reads the new events of every office marked dirty and hands them out. It runs only on Run's
+// goroutine, which is the only one that advances a feed's last seq: so no event is handed out twice.
+func (h *Hub) catchUp(ctx context.Context) {
+	h.wakeMu.Lock()
+	dirty, all := h.dirty, h.allDirty
+	h.dirty, h.allDirty = map[int64]bool{}, false
+	h.wakeMu.Unlock()
+	if all {
+		ids, _ := h.followed()
+		for _, id := range ids {
+			dirty[id] = true
+		}
+	}
+	for id := range dirty {
+		if err := h.catchUpOffice(ctx, id); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			h.opt.Log.Warn("displays: read events", "office", id, "err", err)
+			// Try again at the next wake-up or poll.
+			h.wakeMu.Lock()
+			h.dirty[id] = true
+			h.wakeMu.Unlock()
+		}
+	}
+}
+
+const readBatch = 500
+
+func (h *Hub) catchUpOffice(ctx context.Context, officeID int64) error {
+	for {
+		h.mu.Lock()
+		f := h.feeds[officeID]
+		h.mu.Unlock()
+		if f == nil {
+			return nil
+		}
+		f.mu.Lock()
+		from := f.last
+		f.mu.Unlock()
+		evs, err := h.store.Events(ctx, officeID, from, readBatch)
+		if err != nil {
+			return err
+		}
+		if len(evs) == 0 {
+			return nil
+		}
+		out := make([]*event, 0, len(evs))
+		for _, e := range evs {
+			ev, err := newEvent(e)
+			if err != nil {
+				return err
+			}
+			out = append(out, ev)
+		}
+		f.mu.Lock()
+		if f.last == from { // always true: only this goroutine advances it
+			for c := range f.clients {
+				c.deliver(out)
+			}
+			f.last = out[len(out)-1].seq
+		}
+		f.mu.Unlock()
+		if len(evs) < readBatch {
+			return nil
+		}
+	}
+}
+
+// pingAll queues a ping and a heartbeat {"type":"heartbeat","seq":n} for every client. The heartbeat lets
+// a browser, which cannot see pings, tell a live quiet stream from a dead one.
+func (h *Hub) pingAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, f := range h.feeds {
+		f.mu.Lock()
+		b, _ := json.Marshal(map[string]any{"type": "heartbeat", "seq": f.last})
+		hb, err := websocket.NewPreparedMessage(websocket.TextMessage, b)
+		if err == nil {
+			for c := range f.clients {
+				c.ping(hb)
+			}
+		}
+		f.mu.Unlock()
+	}
+}
+
+// shutdown refuses new subscribers and disconnects every client; they reconnect to another node.
+func (h *Hub) shutdown() {
+	h.mu.Lock()
+	h.closed = true
+	var all []*client
+	for _, f := range h.feeds {
+		f.mu.Lock()
+		for c := range f.clients {
+			all = append(all, c)
+		}
+		f.mu.Unlock()
+	}
+	h.mu.Unlock()
+	for _, c := range all {
+		c.close()
+	}
+}

@@ -1,0 +1,118 @@
+package displays
+
+import (
+	"embed"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"turno/internal/auth"
+	"turno/internal/web"
+	"turno/ticketing"
+)
+
+//go:embed templates/*.html
+var templates embed.FS
+
+var displayPage = web.NewPage(templates, "templates/display.html")
+
+// pairingTTL is how long a screen stays paired after opening its link once: the longest a browser keeps a
+// cookie.
+const pairingTTL = 400 * 24 * time.Hour
+
+// pageConfig is what display.js starts from.
+type pageConfig struct {
+	Office   string                 `json:"office"`
+	TimeZone string                 `json:"time_zone"`
+	Lang     string                 `json:"lang"`
+	Settings Settings               `json:"settings"`
+	Services map[string]pageService `json:"services"`
+	I18n     map[string]string      `json:"i18n"`
+}
+
+type pageService struct {
+	Names    map[string]string `json:"names"`
+	Audience string            `json:"audience"`
+}
+
+type pageView struct {
+	Office  *ticketing.Office
+	Title   string
+	Config  *pageConfig
+	Problem string // i18n key of why the screen cannot show the office
+}
+
+// displayPage serves /display/{office}. Opened once with ?device=TOKEN it pairs the screen: the token goes
+// into a long-lived cookie and the page reloads without it, so the token does not stay in the address bar.
+func (s *Server) displayPage(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	lang := web.RequestLang(r, web.StaffLangs)
+	o, err := s.Store.Office(ctx, chi.URLParam(r, "office"))
+	if err != nil {
+		web.WriteError(w, r, err)
+		return
+	}
+	view := &web.View{Lang: lang, Title: o.Name, Body: "display"}
+	problem := func(status int, key string) {
+		view.Status, view.Data = status, &pageView{Office: o, Title: o.Name, Problem: key}
+		displayPage.Render(w, r, view)
+	}
+	q := r.URL.Query()
+	if token := q.Get("device"); token != "" {
+		d, err := s.Auth.DeviceByToken(ctx, token)
+		if err != nil {
+			web.WriteError(w, r, err)
+			return
+		}
+		if d == nil || d.Kind != auth.Display || d.OfficeID != o.ID {
+			problem(http.StatusForbidden, "display.bad_token")
+			return
+		}
+		auth.SetCookie(w, r, auth.DeviceCookie, token, pairingTTL)
+		q.Del("device")
+		u := *r.URL
+		u.RawQuery = q.Encode()
+		http.Redirect(w, r, u.RequestURI(), http.StatusSeeOther)
+		return
+	}
+	p := auth.FromContext(ctx)
+	if err := mayFollow(p, o.ID); err != nil {
+		if p.User == nil && p.Device == nil {
+			problem(http.StatusUnauthorized, "display.not_paired")
+		} else {
+			problem(http.StatusForbidden, "display.forbidden")
+		}
+		return
+	}
+	set := deviceSettings(p.Device)
+	if err := set.override(q); err != nil {
+		web.WriteError(w, r, err)
+		return
+	}
+	services, err := s.Store.Services(ctx, o.ID)
+	if err != nil {
+		web.WriteError(w, r, err)
+		return
+	}
+	desks, err := s.Store.Desks(ctx, o.ID)
+	if err != nil {
+		web.WriteError(w, r, err)
+		return
+	}
+	if err := set.validate(services, desks); err != nil {
+		web.WriteError(w, r, err)
+		return
+	}
+	cfg := &pageConfig{Office: o.Slug, TimeZone: o.TimeZone, Lang: lang, Settings: set,
+		Services: map[string]pageService{}, I18n: web.Catalogue(lang, "display.")}
+	for _, sv := range services {
+		cfg.Services[sv.Code] = pageService{Names: sv.Names, Audience: sv.Audience}
+	}
+	title := set.Title
+	if title == "" {
+		title = o.Name
+	}
+	view.Title, view.Data = title, &pageView{Office: o, Title: title, Config: cfg}
+	displayPage.Render(w, r, view)
+}

@@ -1,0 +1,222 @@
+package displays
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/gorilla/websocket"
+
+	"turno/internal/auth"
+	"turno/internal/web"
+	"turno/ticketing"
+)
+
+// Server serves one node's event streams, the hall display page and display settings.
+type Server struct {
+	Store *ticketing.Store
+	Auth  *auth.Store
+	Hub   *Hub
+}
+
+// Routes mounts the streams, the display page and the display settings endpoint on r, which must run
+// auth.Store.Authenticate.
+func (s *Server) Routes(r chi.Router) {
+	r.Get("/ws/offices/{office}/events", s.officeEvents)
+	r.Get("/ws/tickets/{code}/events", s.ticketEvents)
+	r.Get("/display/{office}", s.displayPage)
+	r.Patch("/api/v1/offices/{office}/devices/{device}", s.patchDevice)
+}
+
+// upgrader keeps an idle connection small: a 256-byte read buffer (clients send only pongs), no write
+// buffer of its own (prepared frames and control frames are written directly; anything else borrows one
+// from the pool).
+var upgrader = websocket.Upgrader{
+	ReadBufferSize:  256,
+	WriteBufferSize: 1024,
+	WriteBufferPool: &sync.Pool{},
+	CheckOrigin:     sameOrigin,
+	Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
+		web.WriteError(w, r, &web.Error{Status: status, Code: "websocket", Message: reason.Error()})
+	},
+}
+
+// sameOrigin accepts clients without an Origin header (not browsers) and pages of this very host; a page of
+// another site may not open a stream with the visitor's cookies.
+func sameOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	return err == nil && strings.EqualFold(u.Host, r.Host)
+}
+
+// mayFollow reports whether the caller may follow an office's stream: a display of that office, or a staff
+// user who works in it. Kiosks issue tickets; they do not read the stream.
+func mayFollow(p auth.Principal, officeID int64) error {
+	switch {
+	case p.Device != nil:
+		if p.Device.Kind != auth.Display || p.Device.OfficeID != officeID {
+			return web.Forbidden("forbidden", "this device may not follow this office's events")
+		}
+	case p.User != nil:
+		if !auth.WorksIn(p.User, officeID) {
+			return web.Forbidden("forbidden", "you do not work in this office")
+		}
+	default:
+		return web.Unauthorized("sign in or use a display token")
+	}
+	return nil
+}
+
+// parseSince reads the optional since query parameter.
+func parseSince(r *http.Request) (int64, bool, error) {
+	v := r.URL.Query().Get("since")
+	if v == "" {
+		return 0, false, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, false, web.InvalidField("since", "since must be a non-negative event seq")
+	}
+	return n, true, nil
+}
+
+// officeEvents streams an office's events: on connect the events after since (or a snapshot), then live.
+func (s *Server) officeEvents(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	o, err := s.Store.Office(ctx, chi.URLParam(r, "office"))
+	if err != nil {
+		web.WriteError(w, r, err)
+		return
+	}
+	if err := mayFollow(auth.FromContext(ctx), o.ID); err != nil {
+		web.WriteError(w, r, err)
+		return
+	}
+	since, hasSince, err := parseSince(r)
+	if err != nil {
+		web.WriteError(w, r, err)
+		return
+	}
+	dbLast, err := s.Store.LastEventSeq(ctx, o.ID)
+	if err != nil {
+		web.WriteError(w, r, err)
+		return
+	}
+	conn, err := upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered
+	}
+	c := newClient(s.Hub, conn, nil)
+	last, err := s.Hub.subscribe(o.ID, c, dbLast)
+	if err != nil {
+		_ = conn.Close()
+		return
+	}
+	go c.readLoop()
+	if hasSince && since <= dbLast && last-since <= int64(s.Hub.opt.MaxBackfill) {
+		replay, err := s.replay(ctx, o.ID, since, last)
+		if err != nil {
+			s.Hub.opt.Log.Error("displays: replay", "office", o.Slug, "err", err)
+			c.close()
+			return
+		}
+		c.start(since, nil, replay)
+		return
+	}
+	// No since, a gap too long to replay, or a since from another log (the database was reset): a snapshot.
+	snap, err := s.officeSnapshot(ctx, o, last)
+	if err != nil {
+		s.Hub.opt.Log.Error("displays: snapshot", "office", o.Slug, "err", err)
+		c.close()
+		return
+	}
+	c.start(last, snap, nil)
+}
+
+// replay reads the events in (after, upto] from the table.
+func (s *Server) replay(ctx context.Context, officeID, after, upto int64) ([]*event, error) {
+	var out []*event
+	for after < upto {
+		evs, err := s.Store.Events(ctx, officeID, after, int(min(upto-after, readBatch)))
+		if err != nil {
+			return nil, err
+		}
+		if len(evs) == 0 {
+			break
+		}
+		for _, e := range evs {
+			if e.Seq > upto {
+				return out, nil
+			}
+			ev, err := newEvent(e)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, ev)
+		}
+		after = evs[len(evs)-1].Seq
+	}
+	return out, nil
+}
+
+// officeSnapshot is the first message of a stream opened without since.
+type officeSnapshot struct {
+	Type  string                `json:"type"` // "snapshot"
+	Seq   int64                 `json:"seq"`  // the state is as of this event; live events follow it
+	Calls []ticketing.Event     `json:"calls"`
+	Queue []ticketing.QueueLine `json:"queue"`
+}
+
+// snapshotCalls is how many recent calls (one per ticket, newest first) a snapshot carries.
+const snapshotCalls = 8
+
+func (s *Server) officeSnapshot(ctx context.Context, o *ticketing.Office, seq int64) (*websocket.PreparedMessage, error) {
+	calls, err := s.recentCalls(ctx, o, seq, snapshotCalls)
+	if err != nil {
+		return nil, err
+	}
+	// The queue is read after seq was fixed, so it is at least as new as seq: a later event may be applied
+	// to it twice by the page, which refreshes the counts on events anyway.
+	queue, err := s.Store.Queue(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	return prepare(officeSnapshot{Type: "snapshot", Seq: seq, Calls: calls, Queue: queue})
+}
+
+// recentCalls returns the office's latest calls and recalls of today up to seq, one per ticket, newest
+// first.
+func (s *Server) recentCalls(ctx context.Context, o *ticketing.Office, upto int64, n int) ([]ticketing.Event, error) {
+	dayStart := o.LocalDay(s.Store.Now())
+	start := time.Date(dayStart.Year(), dayStart.Month(), dayStart.Day(), 0, 0, 0, 0, o.Location())
+	rows, err := s.Store.Pool().Query(ctx, `
+		SELECT seq, type, at, coalesce(ticket_id, 0), coalesce(desk_id, 0), data FROM office_events
+		WHERE office_id = $1 AND seq <= $2 AND at >= $3 AND type IN ('ticket.called', 'ticket.recalled')
+		ORDER BY seq DESC LIMIT $4`, o.ID, upto, start, 5*n)
+	if err != nil {
+		return nil, fmt.Errorf("displays: recent calls: %w", err)
+	}
+	defer rows.Close()
+	out := []ticketing.Event{}
+	seen := map[int64]bool{}
+	for rows.Next() {
+		e := ticketing.Event{OfficeID: o.ID}
+		if err := rows.Scan(&e.Seq, &e.Type, &e.At, &e.TicketID, &e.DeskID, &e.Data); err != nil {
+			return nil, fmt.Errorf("displays: recent calls: %w", err)
+		}
+		if len(out) < n && !seen[e.TicketID] {
+			seen[e.TicketID] = true
+			out = append(out, e)
+		}
+	}
+	return out, rows.Err()
+}
