@@ -80,11 +80,6 @@ func Read(name string, r io.Reader) (*roster.Model, error) {
 	}
 	m := &roster.Model{Name: modelName(name), FirstWeekday: time.Monday}
 	p.m = m
-	for _, kw := range []string{"SECTION_HORIZON", "SECTION_SHIFTS", "SECTION_STAFF"} {
-		if _, ok := p.at[kw]; !ok {
-			return nil, p.errorf(0, "missing section %s", kw)
-		}
-	}
 	steps := []func() error{p.horizon, p.shifts, p.staff, p.daysOff, p.onRequests, p.offRequests, p.cover}
 	for _, step := range steps {
 		if err := step(); err != nil {
@@ -204,7 +199,18 @@ func (p *parser) integer(l line, i int, what string, lo, hi int) (int, error) {
 	return n, nil
 }
 
+// require reports a missing mandatory section.
+func (p *parser) require(kw string) error {
+	if _, ok := p.at[kw]; !ok {
+		return p.errorf(0, "missing section %s", kw)
+	}
+	return nil
+}
+
 func (p *parser) horizon() error {
+	if err := p.require("SECTION_HORIZON"); err != nil {
+		return err
+	}
 	ls := p.byKeyword["SECTION_HORIZON"]
 	if len(ls) != 1 {
 		return p.errorf(p.at["SECTION_HORIZON"], "horizon section has %d records, want 1", len(ls))
@@ -218,6 +224,9 @@ func (p *parser) horizon() error {
 }
 
 func (p *parser) shifts() error {
+	if err := p.require("SECTION_SHIFTS"); err != nil {
+		return err
+	}
 	ls := p.byKeyword["SECTION_SHIFTS"]
 	if len(ls) == 0 {
 		return p.errorf(p.at["SECTION_SHIFTS"], "no shift types")
@@ -257,6 +266,9 @@ func (p *parser) shifts() error {
 }
 
 func (p *parser) staff() error {
+	if err := p.require("SECTION_STAFF"); err != nil {
+		return err
+	}
 	p.staffIdx = map[string]int{}
 	for _, l := range p.byKeyword["SECTION_STAFF"] {
 		if err := p.want(l, 8, "staff"); err != nil {

@@ -10,7 +10,8 @@ import (
 //
 //	WeightUnder·max(0, T−n) + WeightOver·max(0, n−T),
 //
-// equals max over prices π in [−WeightOver, WeightUnder] of π·(T−n).
+// equals max over prices π in [−WeightOver, WeightUnder] of π·(T−n) (the
+// extra cost below a cover's Min is dropped, which keeps this a bound).
 // Moving the max outside gives the Lagrangian bound
 //
 //	L(π) = Σ_e min_row (row cost − Σ_c π_c·[row counts toward c]) + Σ_c π_c·T_c,
@@ -119,8 +120,15 @@ func (lg *lagrangian) initPrices(w *worker) {
 	for c := range lg.price {
 		cv := &w.p.m.Cover[c]
 		n := int(w.st.cov[c])
-		lg.price[c] = float64(cv.Cost(n) - cv.Cost(n+1))
+		lg.price[c] = clampPrice(float64(cv.Cost(n)-cv.Cost(n+1)), cv)
 	}
+}
+
+// clampPrice keeps a cover price within [−WeightOver, WeightUnder], where
+// π·(T−n) never exceeds the cover's cost, so that the bound stays valid
+// (the extra cost below Min is left out of the relaxation).
+func clampPrice(price float64, cv *Cover) float64 {
+	return min(max(price, -float64(cv.WeightOver)), float64(cv.WeightUnder))
 }
 
 // iterate runs one subgradient iteration: it prices every row program,
@@ -157,7 +165,7 @@ func (lg *lagrangian) iterate(w *worker, ub float64) {
 			}
 		}
 		work, ok := rs.solve(p, w.costs, noFix, &w.dp, w.newRow)
-		w.lagWork += int64(work + days*nv)
+		w.lagWork += int64(dpCost*float64(work) + float64(days*nv))
 		if !ok {
 			value = math.Inf(-1)
 			continue
@@ -179,7 +187,7 @@ func (lg *lagrangian) iterate(w *worker, ub float64) {
 		slack += float64(days) / priceScale
 		lg.add(w, e, w.newRow)
 	}
-	if !rs0Complete(w) {
+	if !allRowsExact(w) {
 		value = math.Inf(-1)
 	}
 	if lb := value - slack; lb > lg.bound+1e-9 {
@@ -203,13 +211,13 @@ func (lg *lagrangian) iterate(w *worker, ub float64) {
 	step := lg.theta * gap / norm
 	for c, cv := range p.m.Cover {
 		g := float64(cv.Target) - float64(lg.n[c])
-		lg.price[c] = min(max(lg.price[c]+step*g, -float64(cv.WeightOver)), float64(cv.WeightUnder+cv.WeightBelowMin))
+		lg.price[c] = clampPrice(lg.price[c]+step*g, &cv)
 	}
 }
 
-// rs0Complete reports whether every row program tracks every hard
+// allRowsExact reports whether every row program tracks every hard
 // constraint, which the bound needs to be valid.
-func rs0Complete(w *worker) bool {
+func allRowsExact(w *worker) bool {
 	for _, rs := range w.rows {
 		if rs.full == nil || !rs.full.complete {
 			return false

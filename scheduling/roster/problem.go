@@ -167,8 +167,8 @@ func succeeds(a Shift, bi int, b Shift, minRest int) bool {
 	return !contains(a.ForbiddenNext, bi) && 1440+b.Start-a.End() >= minRest
 }
 
-// counts reports whether staff member e, working value v, counts toward
-// cover c.
+// counts reports whether staff member e holds the skill cover c asks for,
+// so that working one of its shift types counts toward it.
 func (p *problem) counts(e int, c int32) bool {
 	k := p.coverSkill[c]
 	return k < 0 || p.skills[e][k]

@@ -35,6 +35,9 @@ type rowPlan struct {
 	units    []int // units[v]: duration of v in units
 	minUnits int   // MinMinutes in units, rounded up
 	exactMax bool  // the top unit value is MaxMinutes itself (not a saturation cap)
+	// maxMore[d] bounds the units that can still be worked after day d; a
+	// state that cannot reach minUnits even so is dropped early.
+	maxMore []int
 
 	trackWeekends, trackSaturdays bool
 	counter                       []int // counter[v]: index of v's counted cap, or -1
@@ -45,6 +48,8 @@ type rowPlan struct {
 	dims    []int
 	strides []int
 	nstates int
+	// fields[s*len(dims)+i] is field i of state s, decoded in advance.
+	fields []uint16
 	// complete is false when some caps could not be tracked within the
 	// state budget; rows must then be checked before use.
 	complete bool
@@ -98,12 +103,13 @@ func (p *problem) planRow(e int, trackCaps bool) *rowPlan {
 	case st.MinMinutes > 0:
 		unitDim = (st.MinMinutes+pl.unit-1)/pl.unit + 1
 	}
-	if unitDim > 1 {
+	if pl.unit > 0 && (pl.exactMax || st.MinMinutes > 0) {
 		for v := 1; v < nv; v++ {
 			pl.units[v] = p.minutes[v] / pl.unit
 		}
 		pl.minUnits = (st.MinMinutes + pl.unit - 1) / pl.unit
 	}
+	pl.maxMore = maxMoreUnits(pl, usable, days, st)
 
 	weekendDim, satDim := 1, 1
 	nWeekends, nSats := countWeekends(p)
@@ -168,7 +174,42 @@ func (p *problem) planRow(e int, trackCaps bool) *rowPlan {
 		pl.strides[i] = pl.nstates
 		pl.nstates *= d
 	}
+	nf := len(pl.dims)
+	pl.fields = make([]uint16, pl.nstates*nf)
+	for si := range pl.nstates {
+		rest := si
+		for i, dim := range pl.dims {
+			pl.fields[si*nf+i] = uint16(rest % dim)
+			rest /= dim
+		}
+	}
 	return pl
+}
+
+// maxMoreUnits returns, for each day d, an upper bound on the units a row
+// can add after day d: no more working days than the densest pattern of
+// maximal work runs separated by minimal rests, each at the longest shift.
+func maxMoreUnits(pl *rowPlan, usable []int, days int, st *Staff) []int {
+	longest := 0
+	for v, n := range usable {
+		if n > 0 {
+			longest = max(longest, pl.units[v])
+		}
+	}
+	run, rest := days, 0
+	if st.MaxConsecutive != Unlimited {
+		run, rest = st.MaxConsecutive, max(1, st.MinConsecutiveOff)
+	}
+	more := make([]int, days)
+	for d := range days {
+		k := days - 1 - d
+		work := k
+		if run < days {
+			work = k/(run+rest)*run + min(k%(run+rest), run)
+		}
+		more[d] = work * longest
+	}
+	return more
 }
 
 // hasBindingCap reports whether some per-shift-type cap of staff member e
@@ -206,7 +247,7 @@ func (p *problem) newRowSolver(e int) rowSolver {
 // not track them all; the exact score then rejects it.
 func (rs rowSolver) solve(p *problem, cost []int32, fix cellFix, sc *dpScratch, out []int16) (work int, ok bool) {
 	if rs.loose != nil {
-		_, w, ok := rs.loose.solve(p, cost, fix, sc, out)
+		w, ok := rs.loose.solve(p, cost, fix, sc, out)
 		work += w
 		if !ok || p.capsHold(rs.loose.e, out) {
 			return work, ok
@@ -215,7 +256,7 @@ func (rs rowSolver) solve(p *problem, cost []int32, fix cellFix, sc *dpScratch, 
 	if rs.full == nil {
 		return work, false
 	}
-	_, w, ok := rs.full.solve(p, cost, fix, sc, out)
+	w, ok := rs.full.solve(p, cost, fix, sc, out)
 	return work + w, ok
 }
 
@@ -308,7 +349,6 @@ type dpScratch struct {
 	curR, nextR []int32 // reachable state indices of cur and next
 	pred        []int32 // pred[d*nstates+s]: state on day d-1
 	choice      []int16 // choice[d*nstates+s]: value on day d
-	fields      []int
 }
 
 const infCost = int32(1 << 30)
@@ -324,10 +364,10 @@ type cellFix struct {
 var noFix = cellFix{day: -1}
 
 // solve fills out with a cheapest feasible row for the per-cell costs
-// cost[d*nv+v] that has the value fix asks for, and returns its cost and
-// the work done (states expanded times values tried). It returns ok=false
-// when no such feasible row exists.
-func (pl *rowPlan) solve(p *problem, cost []int32, fix cellFix, sc *dpScratch, out []int16) (total int32, work int, ok bool) {
+// cost[d*nv+v] that has the value fix asks for, and returns the work done
+// (states expanded times values tried). It returns ok=false when no such
+// feasible row exists.
+func (pl *rowPlan) solve(p *problem, cost []int32, fix cellFix, sc *dpScratch, out []int16) (work int, ok bool) {
 	nv, days, ns := pl.nv, p.days, pl.nstates
 	st := &p.m.Staff[pl.e]
 	if cap(sc.cur) < ns {
@@ -342,8 +382,7 @@ func (pl *rowPlan) solve(p *problem, cost []int32, fix cellFix, sc *dpScratch, o
 		sc.pred = make([]int32, ns*days)
 		sc.choice = make([]int16, ns*days)
 	}
-	sc.fields = slices.Grow(sc.fields[:0], len(pl.dims))[:len(pl.dims)]
-	f := sc.fields
+	nf := len(pl.dims)
 	allowed := p.allowed[pl.e]
 	succ := p.succOK[pl.e]
 	unitTop := pl.dims[2] - 1
@@ -356,14 +395,23 @@ func (pl *rowPlan) solve(p *problem, cost []int32, fix cellFix, sc *dpScratch, o
 	for d := range days {
 		sc.nextR = sc.nextR[:0]
 		newWeekend := p.weekend[d] >= 0 && (d == 0 || p.weekend[d-1] != p.weekend[d])
-		for _, si := range sc.curR {
-			base := sc.cur[si]
-			rest := int(si)
-			for i, dim := range pl.dims {
-				f[i] = rest % dim
-				rest /= dim
+		// Scan densely populated layers in index order, which keeps the
+		// memory accesses sequential; sparse ones through their list.
+		dense := len(sc.curR)*4 > ns
+		n := len(sc.curR)
+		if dense {
+			n = ns
+		}
+		for i := range n {
+			si := int32(i)
+			if !dense {
+				si = sc.curR[i]
+			} else if sc.cur[i] == infCost {
+				continue
 			}
-			last, run := f[0], f[1]+1
+			base := sc.cur[si]
+			f := pl.fields[int(si)*nf : int(si)*nf+nf]
+			last, run := int(f[0]), int(f[1])+1
 			for v := range nv {
 				cls := pl.class[v]
 				if cls < 0 || (v > 0 && !allowed[d*nv+v]) || (d == fix.day && v != fix.v) {
@@ -372,6 +420,9 @@ func (pl *rowPlan) solve(p *problem, cost []int32, fix cellFix, sc *dpScratch, o
 				work++
 				idx := int(si)
 				if v == 0 {
+					if int(f[2])+pl.maxMore[d] < pl.minUnits {
+						continue
+					}
 					if last > 0 {
 						if run < pl.minRun && run != d {
 							continue
@@ -399,29 +450,34 @@ func (pl *rowPlan) solve(p *problem, cost []int32, fix cellFix, sc *dpScratch, o
 						}
 					}
 					if u := pl.units[v]; u > 0 {
-						nu := f[2] + u
+						nu := int(f[2]) + u
 						if nu > unitTop {
 							if pl.exactMax {
 								continue
 							}
 							nu = unitTop
 						}
-						idx += (nu - f[2]) * pl.strides[2]
+						if nu+pl.maxMore[d] < pl.minUnits {
+							continue
+						}
+						idx += (nu - int(f[2])) * pl.strides[2]
+					} else if int(f[2])+pl.maxMore[d] < pl.minUnits {
+						continue
 					}
 					if pl.trackWeekends && (newWeekend || (p.weekend[d] >= 0 && last == 0)) {
-						if f[3]+1 >= pl.dims[3] {
+						if int(f[3])+1 >= pl.dims[3] {
 							continue
 						}
 						idx += pl.strides[3]
 					}
 					if pl.trackSaturdays && p.saturday[d] {
-						if f[4]+1 >= pl.dims[4] {
+						if int(f[4])+1 >= pl.dims[4] {
 							continue
 						}
 						idx += pl.strides[4]
 					}
 					if k := pl.counter[v]; k >= 0 {
-						if f[5+k]+1 >= pl.dims[5+k] {
+						if int(f[5+k])+1 >= pl.dims[5+k] {
 							continue
 						}
 						idx += pl.strides[5+k]
@@ -458,12 +514,12 @@ func (pl *rowPlan) solve(p *problem, cost []int32, fix cellFix, sc *dpScratch, o
 		sc.cur[si] = infCost
 	}
 	if best < 0 {
-		return 0, work, false
+		return work, false
 	}
 	s := best
 	for d := days - 1; d >= 0; d-- {
 		out[d] = sc.choice[d*ns+s]
 		s = int(sc.pred[d*ns+s])
 	}
-	return bestCost, work, true
+	return work, true
 }

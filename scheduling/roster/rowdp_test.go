@@ -18,7 +18,7 @@ func randomStaff(rng *rand.Rand, days int) Staff {
 		st.MinMinutes = 480 * rng.IntN(4)
 	}
 	if pick(0.5) {
-		st.MaxMinutes = 480 * (2 + rng.IntN(4))
+		st.MaxMinutes = 480*rng.IntN(5) + 100*rng.IntN(2)
 	}
 	if pick(0.6) {
 		st.MaxConsecutive = 1 + rng.IntN(4)

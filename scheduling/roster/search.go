@@ -3,18 +3,24 @@ package roster
 import (
 	"math"
 	"math/rand/v2"
-	"os"
 	"slices"
-	"strconv"
 	"time"
 )
 
-// worker is one search thread: simulated annealing over small moves
-// (change a cell, swap two staff on a day, swap a block of days between two
-// staff, swap two days within a row) interleaved with row re-optimisation
-// by dynamic programming. It owns its state and random source, so its
-// trajectory depends only on its seed and on the solutions it adopts at
-// synchronisation points.
+// worker is one search thread: simulated annealing with cyclic
+// temperatures over
+//
+//   - small moves: change a cell, swap two staff on a day, swap a block of
+//     days between two staff, swap two days within a row;
+//   - row moves built on exact row re-optimisation by dynamic programming:
+//     ruin and recreate up to maxRuin rows, exchange two staff members'
+//     assignments on a day, grant an unmet request, fill an understaffed
+//     cover (the last three re-optimise the rows around the forced cell);
+//   - on threads with a column share, column phases (see lagrangian).
+//
+// It owns its state and random source, and its schedule counts work, not
+// time, so its trajectory depends only on its seed and on the solutions it
+// adopts at synchronisation points.
 type worker struct {
 	p    *problem
 	st   *state
@@ -27,6 +33,7 @@ type worker struct {
 	newRow  []int16
 	undo    []cellChange
 	touched []int
+	saved   []rowScores
 	picked  []int
 	before  int64
 
@@ -41,7 +48,11 @@ type worker struct {
 
 	plainWork, dpWork, lagWork int64
 
-	lag   *lagrangian
+	lag *lagrangian
+	// colShare is the work spent on column generation and recombination
+	// relative to the other moves; zero disables them.
+	colShare float64
+
 	moves int64
 }
 
@@ -50,33 +61,43 @@ type cellChange struct {
 	v    int16
 }
 
-// Temperature cycle: the temperature falls geometrically from tempHigh to
-// tempLow over cycleWork units of work, then jumps back up. Soft weights in
-// the benchmark are 1–3 per request and 1 per surplus person, so tempHigh
-// lets the search cross plateaus of such costs while tempLow is greedy.
-var (
-	tempHigh     = envF("TH", 4.0)
-	tempLow      = envF("TL", 0.2)
-	cycleWork    = envF("CW", 40_000_000)
-	maxRuin      = int(envF("RUIN", 3))
-	dpShare      = envF("DPS", 1)
-	dpNoise      = envF("NOISE", 1)
-	colShare     = envF("COL", 1)
-	lagIters     = int(envF("LAGIT", 10))
-	lagStall     = int(envF("LSTALL", 6))
-	lagDecay     = envF("LDECAY", 0.5)
-	combineMoves = int(envF("COMB", 5000))
-	pRuin        = envF("PRUIN", 0.25)
-	pExchange    = envF("PEX", 0.25)
-	pRequest     = envF("PREQ", 0.25)
-)
+// Search parameters, tuned on the Curtois & Qu instances (where request
+// weights are 1–3, a surplus person costs 1 and a missing one 100).
+const (
+	// The temperature falls geometrically from tempHigh to tempLow over
+	// cycleWork units of work, then jumps back up. tempHigh lets the search
+	// cross plateaus of request and surplus costs; tempLow is greedy.
+	tempHigh  = 4.0
+	tempLow   = 0.2
+	cycleWork = 400_000_000
 
-func envF(k string, def float64) float64 {
-	if v, err := strconv.ParseFloat(os.Getenv(k), 64); err == nil {
-		return v
-	}
-	return def
-}
+	// dpShare is the work spent on row re-optimisation moves relative to
+	// small moves, and dpCost the price of one transition of the row
+	// program in work units (it costs about that many small-move units).
+	dpShare = 1.0
+	dpCost  = 8.0
+	// dpNoise scales, with the temperature, the random noise added to the
+	// cell costs of row re-optimisation.
+	dpNoise = 1.0
+	// The kinds of row moves are drawn with these probabilities (the rest
+	// goes to cover moves).
+	pRuin     = 0.25
+	pExchange = 0.25
+	pRequest  = 0.25
+	// maxRuin is the largest number of rows a ruin-and-recreate move rebuilds.
+	maxRuin = 3
+
+	// colShare is the work column generation gets relative to the other
+	// moves, on the threads that use it; each phase runs lagIters
+	// Lagrangian iterations and then combineMoves moves per staff member of
+	// column recombination. The Polyak step scale is multiplied by
+	// lagDecay after lagStall iterations without a better bound.
+	colShare     = 1.0
+	lagIters     = 10
+	combineMoves = 5000
+	lagStall     = 15
+	lagDecay     = 0.7
+)
 
 func newWorker(p *problem, rows []rowSolver, seed uint64) *worker {
 	w := &worker{
@@ -122,7 +143,7 @@ func (w *worker) run(work int64, elapsed func() time.Duration, stop func() bool)
 		w.moves++
 		w.updateTemp()
 		var accepted bool
-		if colShare > 0 && float64(w.lagWork) < colShare*float64(w.plainWork+w.dpWork) {
+		if w.colShare > 0 && float64(w.lagWork) < w.colShare*float64(w.plainWork+w.dpWork) {
 			w.columnPhase()
 			accepted = true
 		} else if float64(w.dpWork) < dpShare*float64(w.plainWork) && w.p.nstaff > 0 {
@@ -158,10 +179,10 @@ func (w *worker) columnPhase() {
 }
 
 func (w *worker) updateTemp() {
-	if float64(w.cycleWork) >= cycleWork {
+	if w.cycleWork >= cycleWork {
 		w.cycleWork = 0
 	}
-	frac := float64(w.cycleWork) / float64(cycleWork)
+	frac := float64(w.cycleWork) / cycleWork
 	w.temp = tempHigh * math.Pow(tempLow/tempHigh, frac)
 }
 
@@ -243,6 +264,7 @@ func (w *worker) twoStaff() (int, int) {
 func (w *worker) begin() {
 	w.undo = w.undo[:0]
 	w.touched = w.touched[:0]
+	w.saved = w.saved[:0]
 	w.before = w.st.score()
 }
 
@@ -252,44 +274,63 @@ func (w *worker) change(e, d int, v int16) {
 		return
 	}
 	w.undo = append(w.undo, cellChange{e, d, old})
-	if len(w.touched) == 0 || w.touched[len(w.touched)-1] != e {
+	if !slices.Contains(w.touched, e) {
 		w.touched = append(w.touched, e)
+		w.saved = append(w.saved, rowScores{w.st.rowHard[e], w.st.rowBal[e]})
 	}
 	w.st.set(e, d, v)
 }
 
+// rowScores are a row's hard units and balance cost, saved so that a
+// rejected move can restore them without rescoring the row.
+type rowScores struct{ hard, bal int64 }
+
 // commit rescores the touched rows and keeps the move if the annealing
-// rule accepts it; otherwise it restores the cells.
+// rule accepts it; otherwise it restores the cells. When the touched rows
+// were feasible and the model has no balance terms, the rows can only add
+// cost, so a move whose coverage and cell costs alone exceed the
+// acceptance threshold is rejected before the rows are rescored.
 func (w *worker) commit() bool {
+	threshold := w.threshold()
+	if len(w.p.m.Balance) == 0 && w.st.score()-w.before > threshold {
+		feasible := true
+		for _, sv := range w.saved {
+			feasible = feasible && sv.hard == 0
+		}
+		if feasible {
+			w.rollback()
+			return false
+		}
+	}
 	for _, e := range w.touched {
 		w.st.refresh(e)
 	}
-	if w.accept(w.st.score() - w.before) {
+	if w.st.score()-w.before <= threshold {
 		return true
 	}
 	w.rollback()
 	return false
 }
 
-// rollback restores the cells changed since begin and rescores their rows.
+// threshold draws the largest score increase the annealing rule accepts
+// for the next move: δ is accepted with probability exp(−δ/T).
+func (w *worker) threshold() int64 {
+	if w.temp <= 0 {
+		return 0
+	}
+	u := 1 - w.rng.Float64() // in (0, 1]
+	return int64(-w.temp * math.Log(u))
+}
+
+// rollback restores the cells changed since begin and their rows' scores.
 func (w *worker) rollback() {
 	for i := len(w.undo) - 1; i >= 0; i-- {
 		u := w.undo[i]
 		w.st.set(u.e, u.d, u.v)
 	}
-	for _, e := range w.touched {
-		w.st.refresh(e)
+	for i, e := range w.touched {
+		w.st.restore(e, w.saved[i].hard, w.saved[i].bal)
 	}
-}
-
-func (w *worker) accept(delta int64) bool {
-	if delta <= 0 {
-		return true
-	}
-	if w.temp <= 0 {
-		return false
-	}
-	return w.rng.Float64() < math.Exp(-float64(delta)/w.temp)
 }
 
 // dpMove tries one random move built on row re-optimisation.
@@ -478,7 +519,7 @@ func (w *worker) reoptimise(e int, fix cellFix, noise float64) bool {
 		}
 	}
 	work, ok := w.rows[e].solve(p, w.costs, fix, &w.dp, w.newRow)
-	w.dpWork += int64(work + days*nv)
+	w.dpWork += int64(dpCost*float64(work) + float64(days*nv))
 	if !ok {
 		copy(w.newRow, w.oldRow)
 	}

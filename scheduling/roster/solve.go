@@ -25,7 +25,8 @@ type Options struct {
 	// published roster to repair. Otherwise a roster is constructed.
 	Initial Roster
 	// Progress, when not nil, is called from the goroutine running Solve
-	// each time the best roster improves.
+	// when a round ends with a better roster than before; Elapsed is when
+	// that roster was found.
 	Progress func(Progress)
 }
 
@@ -78,14 +79,19 @@ const adoptEvery = 8
 // Solve searches for a roster minimising the objective of m subject to its
 // hard constraints, until opts.TimeLimit, opts.MaxRounds or ctx ends it. It
 // returns the best roster found; a context cancellation is not an error.
+// When no feasible roster was found, Result.Evaluation.Violations says
+// which constraints are broken.
 //
-// The search runs opts.Threads independent threads (simulated annealing
-// with dynamic-programming row re-optimisation), each seeded from
-// opts.Seed and its index, which exchange their best rosters at fixed
-// amounts of work. Runs with the same model, seed, thread count and
-// MaxRounds (and no time limit) are therefore identical. With a time limit
-// the run follows the same trajectory, but where it stops depends on the
-// machine's speed.
+// The search runs opts.Threads threads (see worker), seeded from opts.Seed
+// and their index. Even-numbered threads mix Lagrangian column generation
+// into their search, odd ones do not. The threads meet after every round
+// (a fixed amount of work per thread); every few rounds the threads whose
+// best roster is worse than the overall best restart from it.
+//
+// Reproducibility: runs with the same model, seed, thread count and
+// MaxRounds, without a time limit, return the same roster on any machine.
+// With a time limit a run follows the same trajectory, but where it stops
+// on that trajectory depends on the machine's speed and load.
 func Solve(ctx context.Context, m *Model, opts Options) (Result, error) {
 	if err := m.Validate(); err != nil {
 		return Result{}, fmt.Errorf("invalid model: %w", err)
@@ -117,6 +123,11 @@ func Solve(ctx context.Context, m *Model, opts Options) (Result, error) {
 	workers := make([]*worker, threads)
 	parallel(threads, func(i int) {
 		w := newWorker(p, rows, opts.Seed*1_000_003+uint64(i)+1)
+		// Even threads mix column generation into their search, odd ones
+		// use only row and cell moves: each style wins on some instances.
+		if i%2 == 0 || threads == 1 {
+			w.colShare = colShare
+		}
 		if opts.Initial != nil {
 			w.st.load(toCells(opts.Initial))
 			w.noteBest(0)

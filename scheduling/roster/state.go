@@ -108,6 +108,14 @@ func (s *state) refresh(e int) {
 	s.rowHard[e], s.rowBal[e] = h, b
 }
 
+// restore sets the hard units and balance cost of row e to values known
+// to be right, e.g. saved before a move that was then undone.
+func (s *state) restore(e int, hard, bal int64) {
+	s.hard += hard - s.rowHard[e]
+	s.soft += bal - s.rowBal[e]
+	s.rowHard[e], s.rowBal[e] = hard, bal
+}
+
 // load replaces the whole roster with x.
 func (s *state) load(x []int16) {
 	p := s.p
@@ -130,8 +138,8 @@ func (p *problem) rowScore(e int, row []int16, counts []int32) (hard, balance in
 	clear(counts)
 	minutes := 0
 	prev := int16(0)
-	run := 0          // length of the current run
-	runStart := 0     // first day of the current run
+	run := 0      // length of the current run
+	runStart := 0 // first day of the current run
 	weekends, sats := 0, 0
 	lastWeekend := -1 // last weekend already counted
 	for d, v := range row {

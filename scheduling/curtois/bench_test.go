@@ -1,0 +1,152 @@
+package curtois
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"turno/scheduling/roster"
+)
+
+// TestSolveInstances1to3 checks the solver on the three smallest
+// benchmark instances: no hard violation, the evaluator agrees with the
+// solver's own score, and nothing beats the proven optimum.
+func TestSolveInstances1to3(t *testing.T) {
+	needBench(t)
+	best, err := ReadBestKnownFile(filepath.Join(benchDir, "BEST_KNOWN.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	limit := 2 * time.Second
+	if testing.Short() {
+		limit = 300 * time.Millisecond
+	}
+	for n := 1; n <= 3; n++ {
+		m, err := ReadFile(instancePath(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := roster.Solve(context.Background(), m, roster.Options{TimeLimit: limit, Seed: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := res.Evaluation
+		if !ev.Feasible() {
+			t.Errorf("%s: hard violations %v", m.Name, ev.Violations)
+		}
+		if ev.Objective != res.SearchObjective {
+			t.Errorf("%s: evaluator objective %d, solver %d", m.Name, ev.Objective, res.SearchObjective)
+		}
+		if ev.Objective < best[m.Name] {
+			t.Errorf("%s: objective %d below the proven optimum %d: the evaluator is wrong", m.Name, ev.Objective, best[m.Name])
+		}
+		if res.LowerBound > best[m.Name] {
+			t.Errorf("%s: lower bound %d above the optimum %d", m.Name, res.LowerBound, best[m.Name])
+		}
+		t.Logf("%s: objective %d (best known %d), lower bound %d, found after %v", m.Name, ev.Objective, best[m.Name], res.LowerBound, res.TimeToBest)
+	}
+}
+
+func TestParseBestKnown(t *testing.T) {
+	const table = `Some text.
+
+| instance | days | best known UB (objective) | gap |
+|---|---:|---:|---|
+| Instance1  |  14 |   607 | 0 |
+| Instance2  |  14 |   n/a | 0 |
+
+| inst | EjChain 10m |
+|---|---:|
+| 1  |  607 |
+`
+	best, err := ParseBestKnown(strings.NewReader(table))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(best) != 1 || best["Instance1"] != 607 {
+		t.Errorf("ParseBestKnown = %v, want only Instance1: 607", best)
+	}
+	if _, err := ParseBestKnown(strings.NewReader("no table")); err == nil {
+		t.Error("ParseBestKnown accepted a file without a table")
+	}
+}
+
+func TestParseBestKnownFile(t *testing.T) {
+	needBench(t)
+	best, err := ReadBestKnownFile(filepath.Join(benchDir, "BEST_KNOWN.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"Instance1": 607, "Instance2": 828, "Instance7": 1056, "Instance12": 4040}
+	for k, v := range want {
+		if best[k] != v {
+			t.Errorf("%s: best known %d, want %d", k, best[k], v)
+		}
+	}
+	if len(best) != 12 {
+		t.Errorf("%d instances, want 12", len(best))
+	}
+}
+
+// TestBench runs the benchmark on the hand-made instance and Instance1 and
+// checks the printed lines and the roster files it writes.
+func TestBench(t *testing.T) {
+	needBench(t)
+	out := t.TempDir()
+	var buf bytes.Buffer
+	files := []string{"testdata/tiny.txt", instancePath(1)}
+	results, err := Bench(context.Background(), &buf, BenchOptions{TimeLimit: 300 * time.Millisecond, Seed: 1, OutDir: out}, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := buf.String()
+	t.Log("\n" + text)
+	lines := strings.Split(strings.TrimSpace(text), "\n")
+	if len(lines) != 4 || !strings.HasPrefix(lines[1], "tiny ") || !strings.HasPrefix(lines[2], "Instance1 ") {
+		t.Fatalf("unexpected output:\n%s", text)
+	}
+	if results[0].BestKnown != -1 || results[1].BestKnown != 607 {
+		t.Errorf("best known values %d and %d, want -1 (no table) and 607", results[0].BestKnown, results[1].BestKnown)
+	}
+	if !strings.Contains(lines[3], "2 instances, 0 hard violations") {
+		t.Errorf("summary %q", lines[3])
+	}
+	for i, file := range files {
+		m, err := ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(filepath.Join(out, m.Name+".roster.txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := ReadRoster(f.Name(), f, m)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, err := roster.Evaluate(m, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Objective != results[i].Objective || len(ev.Violations) != results[i].Violations {
+			t.Errorf("%s: written roster scores %d with %d violations, bench printed %d and %d",
+				m.Name, ev.Objective, len(ev.Violations), results[i].Objective, results[i].Violations)
+		}
+	}
+}
+
+func TestBenchMalformedFile(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.txt")
+	if err := os.WriteFile(bad, []byte("SECTION_HORIZON\nseven\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Bench(context.Background(), &bytes.Buffer{}, BenchOptions{TimeLimit: time.Millisecond}, []string{bad})
+	if err == nil || !strings.Contains(err.Error(), "bad.txt:2:") {
+		t.Errorf("Bench error = %v, want one naming bad.txt line 2", err)
+	}
+}
