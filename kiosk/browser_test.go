@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -234,23 +232,10 @@ const overflowing = `[...document.querySelectorAll("body *")].filter((e) => {
 	return r.width > 0 && (r.right > innerWidth + 1 || r.left < -1);
 }).slice(0, 5).map((e) => e.tagName + "." + e.className).join(", ")`
 
-// shot saves what the screen shows, like browsertest.Screenshot but of the viewport only: the kiosk page is
-// exactly one screen, and Chromium's beyond-the-viewport capture shifts right-to-left pages sideways.
+// shot saves what the screen shows: the kiosk page is exactly one screen.
 func shot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		t.Fatalf("screenshot %s: %v", name, err)
-	}
-	dir := os.Getenv("TURNO_SCREENSHOT_DIR")
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	path := filepath.Join(dir, name+".png")
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", path)
+	browsertest.ScreenshotViewport(t, ctx, name)
 }
 
 func parsePx(s string) float64 {

@@ -55,7 +55,19 @@ func New(t *testing.T, width, height int) context.Context {
 // and logs its path.
 func Screenshot(t *testing.T, ctx context.Context, name string) string {
 	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100 gives PNG
+	return save(t, ctx, name, chromedp.FullScreenshot(100)) // quality 100 gives PNG
+}
+
+// ScreenshotViewport is Screenshot of what the window shows, for one-screen pages: Chromium's
+// beyond-the-viewport capture shifts right-to-left pages sideways.
+func ScreenshotViewport(t *testing.T, ctx context.Context, name string) string {
+	t.Helper()
+	return save(t, ctx, name, chromedp.CaptureScreenshot())
+}
+
+func save(t *testing.T, ctx context.Context, name string, capture chromedp.Action[[]byte]) string {
+	t.Helper()
+	png, err := chromedp.Run(ctx, capture)
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
