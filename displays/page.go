@@ -90,17 +90,8 @@ func (s *Server) displayPage(w http.ResponseWriter, r *http.Request) {
 		web.WriteError(w, r, err)
 		return
 	}
-	services, err := s.Store.Services(ctx, o.ID)
+	services, err := s.checkSettings(ctx, o.ID, &set)
 	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	desks, err := s.Store.Desks(ctx, o.ID)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	if err := set.validate(services, desks); err != nil {
 		web.WriteError(w, r, err)
 		return
 	}

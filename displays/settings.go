@@ -162,17 +162,7 @@ func (s *Server) patchDevice(w http.ResponseWriter, r *http.Request) {
 		web.WriteError(w, r, web.InvalidField("settings", "settings is required"))
 		return
 	}
-	services, err := s.Store.Services(ctx, o.ID)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	desks, err := s.Store.Desks(ctx, o.ID)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	if err := body.Settings.validate(services, desks); err != nil {
+	if _, err := s.checkSettings(ctx, o.ID, body.Settings); err != nil {
 		web.WriteError(w, r, err)
 		return
 	}
@@ -182,6 +172,19 @@ func (s *Server) patchDevice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	web.JSON(w, http.StatusOK, d)
+}
+
+// checkSettings validates a screen's settings against the office's services and desks, which it returns.
+func (s *Server) checkSettings(ctx context.Context, officeID int64, set *Settings) ([]*ticketing.Service, error) {
+	services, err := s.Store.Services(ctx, officeID)
+	if err != nil {
+		return nil, err
+	}
+	desks, err := s.Store.Desks(ctx, officeID)
+	if err != nil {
+		return nil, err
+	}
+	return services, set.validate(services, desks)
 }
 
 // saveSettings stores a display's settings; kiosks' settings belong to the kiosk pages.
