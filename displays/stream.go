@@ -101,38 +101,10 @@ func (s *Server) officeEvents(w http.ResponseWriter, r *http.Request) {
 		web.WriteError(w, r, err)
 		return
 	}
-	since, hasSince, err := parseSince(r)
-	if err != nil {
-		web.WriteError(w, r, err)
+	c, last := s.stream(w, r, o.ID, nil)
+	if c == nil {
 		return
 	}
-	dbLast, err := s.Store.LastEventSeq(ctx, o.ID)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	conn, err := upgrader.Upgrade(w, r, nil)
-	if err != nil {
-		return // the upgrader has answered
-	}
-	c := newClient(s.Hub, conn, nil)
-	last, err := s.Hub.subscribe(o.ID, c, dbLast)
-	if err != nil {
-		_ = conn.Close()
-		return
-	}
-	go c.readLoop()
-	if hasSince && since <= dbLast && last-since <= int64(s.Hub.opt.MaxBackfill) {
-		replay, err := s.replay(ctx, o.ID, since, last)
-		if err != nil {
-			s.Hub.opt.Log.Error("displays: replay", "office", o.Slug, "err", err)
-			c.close()
-			return
-		}
-		c.start(since, nil, replay)
-		return
-	}
-	// No since, a gap too long to replay, or a since from another log (the database was reset): a snapshot.
 	snap, err := s.officeSnapshot(ctx, o, last)
 	if err != nil {
 		s.Hub.opt.Log.Error("displays: snapshot", "office", o.Slug, "err", err)
@@ -140,6 +112,46 @@ func (s *Server) officeEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.start(last, snap, nil)
+}
+
+// stream upgrades the request to a WebSocket and subscribes it to an office's events, passing each through
+// pick (nil: all). When the client asked for the events after ?since= and they can be replayed, it starts
+// the client with them and returns nil. Otherwise it returns the client, still to be started with a
+// snapshot as of last. It answers errors itself and returns nil then too.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, officeID int64, pick func(*event) *websocket.PreparedMessage) (c *client, last int64) {
+	ctx := r.Context()
+	since, hasSince, err := parseSince(r)
+	if err != nil {
+		web.WriteError(w, r, err)
+		return nil, 0
+	}
+	dbLast, err := s.Store.LastEventSeq(ctx, officeID)
+	if err != nil {
+		web.WriteError(w, r, err)
+		return nil, 0
+	}
+	conn, err := upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return nil, 0 // the upgrader has answered
+	}
+	c = newClient(s.Hub, conn, pick)
+	if last, err = s.Hub.subscribe(officeID, c, dbLast); err != nil {
+		_ = conn.Close()
+		return nil, 0
+	}
+	go c.readLoop()
+	if hasSince && since <= dbLast && last-since <= int64(s.Hub.opt.MaxBackfill) {
+		replay, err := s.replay(ctx, officeID, since, last)
+		if err != nil {
+			s.Hub.opt.Log.Error("displays: replay", "office", officeID, "err", err)
+			c.close()
+			return nil, 0
+		}
+		c.start(since, nil, replay)
+		return nil, 0
+	}
+	// No since, a gap too long to replay, or a since from another log (the database was reset): a snapshot.
+	return c, last
 }
 
 // replay reads the events in (after, upto] from the table.

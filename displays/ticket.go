@@ -53,41 +53,14 @@ func (s *Server) ticketEvents(w http.ResponseWriter, r *http.Request) {
 		web.WriteError(w, r, err)
 		return
 	}
-	since, hasSince, err := parseSince(r)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
 	ids, err := s.ticketChain(ctx, code)
 	if err != nil {
 		web.WriteError(w, r, err)
 		return
 	}
-	dbLast, err := s.Store.LastEventSeq(ctx, t.OfficeID)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	conn, err := upgrader.Upgrade(w, r, nil)
-	if err != nil {
-		return
-	}
 	f := &ticketFilter{ids: ids, service: t.Service}
-	c := newClient(s.Hub, conn, f.pick)
-	last, err := s.Hub.subscribe(t.OfficeID, c, dbLast)
-	if err != nil {
-		_ = conn.Close()
-		return
-	}
-	go c.readLoop()
-	if hasSince && since <= dbLast && last-since <= int64(s.Hub.opt.MaxBackfill) {
-		replay, err := s.replay(ctx, t.OfficeID, since, last)
-		if err != nil {
-			s.Hub.opt.Log.Error("displays: replay ticket", "err", err)
-			c.close()
-			return
-		}
-		c.start(since, nil, replay)
+	c, last := s.stream(w, r, t.OfficeID, f.pick)
+	if c == nil {
 		return
 	}
 	// Read the ticket again now that last is fixed, so the snapshot is at least as new as last.

@@ -203,7 +203,7 @@ func atDesk(decode bool, act func(ctx context.Context, deskID int64, u *auth.Use
 
 func (a *API) issue(r *http.Request, o *Office) (int, any, error) {
 	p := auth.FromContext(r.Context())
-	req := IssueRequest{OfficeID: o.ID, IdempotencyKey: r.Header.Get("Idempotency-Key")}
+	req := IssueRequest{IdempotencyKey: r.Header.Get("Idempotency-Key")}
 	switch {
 	case p.Device != nil && p.Device.Kind == auth.Kiosk && p.Device.OfficeID == o.ID:
 		req.DeviceID = p.Device.ID
@@ -223,7 +223,7 @@ func (a *API) issue(r *http.Request, o *Office) (int, any, error) {
 		return 0, nil, err
 	}
 	req.Service, req.Priority, req.Lang = body.Service, body.Priority, body.Lang
-	t, created, err := a.Store.Issue(r.Context(), req)
+	t, created, err := a.Store.IssueIn(r.Context(), o, req)
 	switch {
 	case err != nil:
 		return 0, nil, err

@@ -45,6 +45,16 @@ func (e *ClosedError) Unwrap() error { return e.Err }
 // appending a ticket.issued event, all in one transaction. It returns the ticket and whether it was created
 // now (false: an earlier request with the same idempotency key made it).
 func (s *Store) Issue(ctx context.Context, req IssueRequest) (*Ticket, bool, error) {
+	office, err := s.OfficeByID(ctx, req.OfficeID)
+	if err != nil {
+		return nil, false, err
+	}
+	return s.IssueIn(ctx, office, req)
+}
+
+// IssueIn is Issue for a caller that has the office loaded already; req.OfficeID is ignored.
+func (s *Store) IssueIn(ctx context.Context, office *Office, req IssueRequest) (*Ticket, bool, error) {
+	req.OfficeID = office.ID
 	if req.Lang == "" {
 		req.Lang = "it"
 	}
@@ -58,10 +68,6 @@ func (s *Store) Issue(ctx context.Context, req IssueRequest) (*Ticket, bool, err
 		if t, err := s.byIdempotencyKey(ctx, req.OfficeID, req.IdempotencyKey); err != nil || t != nil {
 			return t, false, err
 		}
-	}
-	office, err := s.OfficeByID(ctx, req.OfficeID)
-	if err != nil {
-		return nil, false, err
 	}
 	if req.Service == "" {
 		return nil, false, web.InvalidField("service", "service is required")
@@ -87,18 +93,9 @@ func (s *Store) Issue(ctx context.Context, req IssueRequest) (*Ticket, bool, err
 		priorityID = &id
 	}
 	now := s.now()
-	cal, err := s.Calendar(ctx, office)
-	if err != nil {
+	if err := s.checkIssuing(ctx, office, now); err != nil {
 		return nil, false, err
 	}
-	if open, next := office.IssuingOpen(cal, now); !open {
-		msg := "the office is not issuing tickets now"
-		if !next.IsZero() {
-			msg += "; it opens " + next.In(office.Location()).Format("Mon 2 Jan 15:04")
-		}
-		return nil, false, &ClosedError{Err: web.Conflict("office_closed", "%s", msg), NextOpening: next}
-	}
-
 	var t *Ticket
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		day := office.LocalDay(now)
@@ -213,4 +210,25 @@ func (s *Store) ExpireWaiting(ctx context.Context, officeID int64) (int, error) 
 		return nil
 	})
 	return n, err
+}
+
+// checkIssuing returns a *ClosedError when the office does not issue tickets at now. An office that issues
+// around the clock needs no calendar.
+func (s *Store) checkIssuing(ctx context.Context, office *Office, now time.Time) error {
+	if office.IssuingAlwaysOpen {
+		return nil
+	}
+	cal, err := s.Calendar(ctx, office)
+	if err != nil {
+		return err
+	}
+	open, next := office.IssuingOpen(cal, now)
+	if open {
+		return nil
+	}
+	msg := "the office is not issuing tickets now"
+	if !next.IsZero() {
+		msg += "; it opens " + next.In(office.Location()).Format("Mon 2 Jan 15:04")
+	}
+	return &ClosedError{Err: web.Conflict("office_closed", "%s", msg), NextOpening: next}
 }

@@ -57,18 +57,20 @@ func (p *Pages) desk(w http.ResponseWriter, r *http.Request) {
 		web.WriteError(w, r, err)
 		return
 	}
-	desks, err := p.Store.Desks(ctx, o.ID)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	for _, d := range desks {
-		st, err := p.Store.DeskState(ctx, d.ID)
+	if v.DeskID == 0 { // the chooser: every desk and who holds it
+		desks, err := p.Store.Desks(ctx, o.ID)
 		if err != nil {
 			web.WriteError(w, r, err)
 			return
 		}
-		v.Desks = append(v.Desks, st)
+		for _, d := range desks {
+			st, err := p.Store.DeskState(ctx, d.ID)
+			if err != nil {
+				web.WriteError(w, r, err)
+				return
+			}
+			v.Desks = append(v.Desks, st)
+		}
 	}
 	if v.Services, err = p.Store.Services(ctx, o.ID); err != nil {
 		web.WriteError(w, r, err)

@@ -50,15 +50,20 @@ func (pl *Planner) staffShifts(ctx context.Context, staffID int64, from time.Tim
 		if err := rows.Scan(&s.RosterID, &day, &s.Template, &s.Name, &starts, &ends, &s.Group, &s.Office, &tz, &s.Changed); err != nil {
 			return nil, fmt.Errorf("plan: staff shifts: %w", err)
 		}
-		loc, err := time.LoadLocation(tz)
-		if err != nil {
-			loc = time.UTC
-		}
-		s.Day = day.Time.Format(time.DateOnly)
-		s.Starts, s.Ends = at(loc, day.Time, minutesOf(starts)), at(loc, day.Time, minutesOf(ends))
+		s.place(day, starts, ends, tz)
 		out = append(out, s)
 	}
 	return out, rows.Err()
+}
+
+// place sets the shift's date and its start and end in the office's time zone.
+func (s *Shift) place(day pgtype.Date, starts, ends pgtype.Time, tz string) {
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		loc = time.UTC
+	}
+	s.Day = day.Time.Format(time.DateOnly)
+	s.Starts, s.Ends = at(loc, day.Time, minutesOf(starts)), at(loc, day.Time, minutesOf(ends))
 }
 
 // staffChanges lists the changes to a staff member's published shifts made in the last 30 days.
@@ -206,12 +211,7 @@ func (pl *Planner) cancelledShifts(ctx context.Context, staffID int64, from time
 		if err := rows.Scan(&s.RosterID, &day, &s.Template, &s.Name, &starts, &ends, &s.Office, &tz); err != nil {
 			return nil, fmt.Errorf("plan: cancelled shifts: %w", err)
 		}
-		loc, err := time.LoadLocation(tz)
-		if err != nil {
-			loc = time.UTC
-		}
-		s.Day = day.Time.Format(time.DateOnly)
-		s.Starts, s.Ends = at(loc, day.Time, minutesOf(starts)), at(loc, day.Time, minutesOf(ends))
+		s.place(day, starts, ends, tz)
 		out = append(out, s)
 	}
 	return out, rows.Err()
