@@ -152,3 +152,23 @@ func TestPolicyOnlyServicesOfDeskAndSkills(t *testing.T) {
 		t.Fatalf("called %s, want nothing: no waiting ticket fits desk 2 and op1", got)
 	}
 }
+
+// The operator calls one ticket out of order; a ticket of a service the desk does not serve is refused.
+func TestCallTicketOutOfOrder(t *testing.T) {
+	p := newPolicyEnv(t)
+	ctx := context.Background()
+	p.issueAt(t, 0, "cie", "")
+	picked := p.issueAt(t, 5*time.Minute, "certificati", "")
+	other := p.issueAt(t, 6*time.Minute, "isee", "") // desk 2 does not serve isee
+	p.SetNow(p.t0.Add(10 * time.Minute))
+	if _, err := p.Store.CallTicket(ctx, p.desk, p.user, other.ID); err == nil {
+		t.Fatal("desk 2 called an isee ticket it does not serve")
+	}
+	got, err := p.Store.CallTicket(ctx, p.desk, p.user, picked.ID)
+	if err != nil || got.Number != "C001" || got.Status != ticketing.Called {
+		t.Fatalf("called %v (err %v), want C001 out of order", got, err)
+	}
+	if _, err := p.Store.CallTicket(ctx, p.desk, p.user, picked.ID); !isConflict(err) {
+		t.Fatalf("calling again with a ticket in progress: %v, want a conflict", err)
+	}
+}
