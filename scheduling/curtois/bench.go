@@ -38,6 +38,8 @@ type BenchResult struct {
 	BestKnown int
 	// TimeToBest is when the solver found the returned roster.
 	TimeToBest time.Duration
+	// LowerBound is the solver's proven lower bound, or -1 when it has none.
+	LowerBound int
 }
 
 // Gap returns the relative gap to the best-known value in percent, and
@@ -60,7 +62,7 @@ func Bench(ctx context.Context, w io.Writer, opts BenchOptions, files []string) 
 			return nil, fmt.Errorf("creating output directory: %w", err)
 		}
 	}
-	fmt.Fprintf(w, "%-12s %10s %5s %10s %8s %10s\n", "instance", "objective", "hard", "best", "gap%", "t_best")
+	fmt.Fprintf(w, "%-12s %10s %5s %10s %8s %10s %8s\n", "instance", "objective", "hard", "best", "gap%", "t_best", "bound")
 	bestKnown := map[string]map[string]int{} // per directory
 	var results []BenchResult
 	for _, file := range files {
@@ -86,6 +88,7 @@ func Bench(ctx context.Context, w io.Writer, opts BenchOptions, files []string) 
 			Violations: len(res.Evaluation.Violations),
 			BestKnown:  -1,
 			TimeToBest: res.TimeToBest,
+			LowerBound: res.LowerBound,
 		}
 		if v, ok := bestKnown[dir][m.Name]; ok {
 			br.BestKnown = v
@@ -106,14 +109,17 @@ func Bench(ctx context.Context, w io.Writer, opts BenchOptions, files []string) 
 }
 
 func writeLine(w io.Writer, b BenchResult) {
-	best, gap := "-", "-"
+	best, gap, bound := "-", "-", "-"
+	if b.LowerBound >= 0 {
+		bound = fmt.Sprint(b.LowerBound)
+	}
 	if b.BestKnown >= 0 {
 		best = fmt.Sprint(b.BestKnown)
 	}
 	if g, ok := b.Gap(); ok {
 		gap = fmt.Sprintf("%.2f", g)
 	}
-	fmt.Fprintf(w, "%-12s %10d %5d %10s %8s %10s\n", b.Name, b.Objective, b.Violations, best, gap, b.TimeToBest.Round(time.Millisecond))
+	fmt.Fprintf(w, "%-12s %10d %5d %10s %8s %10s %8s\n", b.Name, b.Objective, b.Violations, best, gap, b.TimeToBest.Round(time.Millisecond), bound)
 }
 
 func writeSummary(w io.Writer, results []BenchResult) {

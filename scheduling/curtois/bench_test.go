@@ -51,6 +51,37 @@ func TestSolveInstances1to3(t *testing.T) {
 	}
 }
 
+// TestLowerBoundProvesOptimum checks that the column generation bound is
+// tight on Instance2 and Instance3, where the linear relaxation of the
+// master problem rounds up to the optimum: the solver then proves its
+// roster optimal.
+func TestLowerBoundProvesOptimum(t *testing.T) {
+	needBench(t)
+	if testing.Short() {
+		t.Skip("needs a few seconds per instance")
+	}
+	best, err := ReadBestKnownFile(filepath.Join(benchDir, "BEST_KNOWN.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{2, 3} {
+		m, err := ReadFile(instancePath(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := roster.Solve(context.Background(), m, roster.Options{TimeLimit: 5 * time.Second, Seed: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.LowerBound != best[m.Name] {
+			t.Errorf("%s: lower bound %d, want the optimum %d", m.Name, res.LowerBound, best[m.Name])
+		}
+		if res.Evaluation.Objective != best[m.Name] {
+			t.Errorf("%s: objective %d, want the optimum %d", m.Name, res.Evaluation.Objective, best[m.Name])
+		}
+	}
+}
+
 func TestParseBestKnown(t *testing.T) {
 	const table = `Some text.
 

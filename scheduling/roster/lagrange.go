@@ -150,22 +150,8 @@ func (lg *lagrangian) iterate(w *worker, ub float64) {
 			value = math.Inf(-1)
 			continue
 		}
+		ok := w.priceRow(e, lg.price, priceScale)
 		cc := p.cellCost[e]
-		for d := range days {
-			for v := range nv {
-				c := float64(cc[d*nv+v])
-				if v > 0 {
-					for _, k := range p.coverAt[d*nv+v] {
-						if p.counts(e, k) {
-							c -= lg.price[k]
-						}
-					}
-				}
-				w.costs[d*nv+v] = int32(math.Round(min(max(c*priceScale, -1<<28), 1<<28)))
-			}
-		}
-		work, ok := rs.solve(p, w.costs, noFix, &w.dp, w.newRow)
-		w.lagWork += int64(dpCost*float64(work) + float64(days*nv))
 		if !ok {
 			value = math.Inf(-1)
 			continue
@@ -231,15 +217,22 @@ func allRowsExact(w *worker) bool {
 // rows join the pools), and loads the result into the worker's state when
 // it is better than the current roster.
 func (lg *lagrangian) combine(w *worker, moves int) {
-	p, st := w.p, w.st
-	days, nv := p.days, p.nv
-	pick := make([]int, p.nstaff)
-	for e := range p.nstaff {
-		pick[e] = lg.add(w, e, st.row(e))
+	pick := make([]int, w.p.nstaff)
+	for e := range pick {
+		pick[e] = lg.add(w, e, w.st.row(e))
 		if pick[e] < 0 {
 			return // the current roster is infeasible; leave it to the cell moves
 		}
 	}
+	combineColumns(w, lg.pools, pick, moves)
+}
+
+// combineColumns runs the annealing search of combine over the given
+// pools, starting from the columns pick, which must be the current
+// roster's rows.
+func combineColumns(w *worker, pools []columnPool, pick []int, moves int) {
+	p, st := w.p, w.st
+	days, nv := p.days, p.nv
 	cov := append([]int32(nil), st.cov...)
 	score := st.soft
 	best := score
@@ -271,7 +264,7 @@ func (lg *lagrangian) combine(w *worker, moves int) {
 	for i := range moves {
 		temp := hi * math.Pow(lo/hi, float64(i)/float64(moves))
 		e := w.rng.IntN(p.nstaff)
-		pool := &lg.pools[e]
+		pool := &pools[e]
 		j := w.rng.IntN(len(pool.rows))
 		if j == pick[e] {
 			continue
@@ -293,11 +286,37 @@ func (lg *lagrangian) combine(w *worker, moves int) {
 
 	if best < st.soft || (best == st.soft && st.hard > 0) {
 		for e := range p.nstaff {
-			row := lg.pools[e].rows[bestPick[e]]
+			row := pools[e].rows[bestPick[e]]
 			for d := range days {
 				st.set(e, d, row[d])
 			}
 			st.refresh(e)
 		}
 	}
+}
+
+// priceRow puts into w.newRow a cheapest feasible row of staff member e
+// when each cover c pays price[c] per person: cell costs minus the prices
+// of the covers a cell counts toward, scaled by scale and rounded to the
+// integers of the row program. It reports false when e has no feasible row.
+func (w *worker) priceRow(e int, price []float64, scale float64) bool {
+	p := w.p
+	days, nv := p.days, p.nv
+	cc := p.cellCost[e]
+	for d := range days {
+		for v := range nv {
+			c := float64(cc[d*nv+v])
+			if v > 0 {
+				for _, k := range p.coverAt[d*nv+v] {
+					if p.counts(e, k) {
+						c -= price[k]
+					}
+				}
+			}
+			w.costs[d*nv+v] = int32(math.Round(min(max(c*scale, -1<<28), 1<<28)))
+		}
+	}
+	work, ok := w.rows[e].solve(p, w.costs, noFix, &w.dp, w.newRow)
+	w.lagWork += int64(dpCost*float64(work) + float64(days*nv))
+	return ok
 }

@@ -49,6 +49,11 @@ type worker struct {
 	plainWork, dpWork, lagWork int64
 
 	lag *lagrangian
+	// cg runs column generation and dives on masters small enough for
+	// the dense simplex; cgTried records that setting it up was tried.
+	cg      *colgen
+	cgTried bool
+	spare   []int16
 	// colShare is the work spent on column generation and recombination
 	// relative to the other moves; zero disables them.
 	colShare float64
@@ -164,6 +169,16 @@ func (w *worker) run(work int64, elapsed func() time.Duration, stop func() bool)
 // columnPhase runs a few Lagrangian iterations, growing the column pools,
 // and then recombines the pooled columns.
 func (w *worker) columnPhase() {
+	if !w.cgTried && w.bestHard == 0 {
+		w.cgTried = true
+		w.cg = newColgen(w, w.best)
+	}
+	if w.cg != nil {
+		if err := w.cg.step(w); err != nil {
+			w.cg = nil // numerical trouble: fall back to the Lagrangian
+		}
+		return
+	}
 	if w.lag == nil {
 		w.lag = newLagrangian(w.p)
 		w.lag.initPrices(w)

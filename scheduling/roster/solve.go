@@ -174,6 +174,9 @@ func Solve(ctx context.Context, m *Model, opts Options) (Result, error) {
 		if w.lag != nil && !math.IsInf(w.lag.bound, -1) {
 			res.LowerBound = max(res.LowerBound, int(math.Ceil(w.lag.bound-1e-6)))
 		}
+		if w.cg != nil && !math.IsInf(w.cg.root, -1) {
+			res.LowerBound = max(res.LowerBound, int(math.Ceil(w.cg.root-1e-6)))
+		}
 	}
 	res.Roster = fromCells(best, p.nstaff, p.days)
 	ev, err := Evaluate(m, res.Roster)

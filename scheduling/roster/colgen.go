@@ -1,0 +1,519 @@
+package roster
+
+import (
+	"cmp"
+	"hash/maphash"
+	"math"
+	"slices"
+)
+
+// Column generation on the set-partitioning master problem: choose one
+// feasible row (a column) per staff member so that the columns' own costs
+// plus the coverage costs are least. Its linear relaxation, over the
+// columns found so far, is solved exactly by the simplex in lp.go; the
+// duals price new columns through the row programs (rowdp.go), which see
+// every hard constraint of a row. The Lagrangian function at the pricing
+// duals is a valid lower bound at every iteration, and pricing at a convex
+// combination of the best-bound duals and the current LP duals (Wentges
+// smoothing) keeps the duals from oscillating.
+//
+// Integer rosters come from dives: the column with the largest LP value
+// is fixed, the relaxation re-solved with a few more pricing rounds, and
+// so on until every staff member has a column. A dive stops early when
+// its relaxation cannot beat the best roster known. The roster a dive
+// ends with is handed to the local search, which polishes it.
+type colgen struct {
+	p      *problem
+	lp     *lp
+	nE, nC int
+
+	owner   []int32   // per LP column: staff member, or -1 for slacks
+	pattern [][]int16 // per LP column: the row (nil for slacks)
+	base    []float64 // per LP column: cost without dive penalties
+	seen    []map[uint64]int32
+	hash    maphash.Seed
+
+	// exact reports whether every row program tracks every hard
+	// constraint, which the lower bound needs.
+	exact  bool
+	center []float64 // π of the best bound at the current node
+	bound  float64   // best bound at the current node
+	root   float64   // best bound with nothing fixed: a global lower bound
+	misses int       // pricing rounds in a row that found nothing at the LP duals
+	node   int       // pricing rounds at the current node
+
+	fixed []int32 // per staff: the fixed LP column, or -1
+	nfix  int
+
+	rootDone bool // the root relaxation is solved (or its rounds are spent)
+	nodeDone bool // the current dive node's relaxation is solved
+	dives    int
+	lastDive int64 // score of the last dive's roster
+
+	price []float64 // scratch: pricing duals per cover
+}
+
+// Column generation parameters.
+const (
+	// maxMasterRows keeps the dense simplex to masters it handles quickly.
+	maxMasterRows = 250
+	// smoothing is the Wentges weight of the best-bound duals.
+	smoothing = 0.3
+	// rootRounds and nodeRounds cap the pricing rounds at the root and at
+	// each dive node before fixing anyway.
+	rootRounds = 400
+	nodeRounds = 4
+	// fixPenalty is added to the cost of the columns a dive rules out.
+	fixPenalty = 1e6
+	// keptColumns is the number of columns per staff member that pruning
+	// keeps (those with the least reduced costs); it runs when the master
+	// holds twice that many.
+	keptColumns = 100
+	// combinePool is the number of columns per staff member, those with
+	// the least reduced costs, that the recombination search chooses from.
+	combinePool = 30
+	// diveSpread is how far below the largest column value a dive may
+	// pick the column it fixes next (after the first dive).
+	diveSpread = 0.3
+	// cgScale converts duals to the integer costs of the row programs;
+	// each cell's cost is off by at most 1/(2·cgScale).
+	cgScale = 1024
+)
+
+// newColgen sets up the master problem with the rows of the roster x,
+// which must be feasible, as its first columns. It returns nil when the
+// model is too large for the dense simplex or a row program is missing.
+func newColgen(w *worker, x []int16) *colgen {
+	p := w.p
+	nE, nC := p.nstaff, len(p.m.Cover)
+	if nE+nC > maxMasterRows || nE == 0 || !allRowsExact(w) {
+		// Without exact pricing the relaxation stalls on columns that
+		// break untracked caps; the Lagrangian phases do better there.
+		return nil
+	}
+	rhs := make([]float64, nE+nC)
+	for e := range nE {
+		rhs[e] = 1
+	}
+	for c, cv := range p.m.Cover {
+		rhs[nE+c] = float64(cv.Target)
+	}
+	cg := &colgen{
+		p: p, lp: newLP(rhs), nE: nE, nC: nC,
+		seen:  make([]map[uint64]int32, nE),
+		hash:  maphash.MakeSeed(),
+		exact: true,
+		root:  math.Inf(-1),
+		fixed: make([]int32, nE),
+		price: make([]float64, nC),
+	}
+	for e := range nE {
+		cg.seen[e] = map[uint64]int32{}
+		cg.fixed[e] = -1
+		if w.rows[e].full == nil {
+			return nil
+		}
+	}
+	for c, cv := range p.m.Cover {
+		cg.addSlack(float64(cv.WeightUnder), []int32{int32(nE + c)})
+		cg.addSlack(float64(cv.WeightOver), []int32{^int32(nE + c)})
+	}
+	// The basis of these rows and one slack per cover is feasible: each
+	// slack takes up the difference between its cover's (perturbed)
+	// target and the staff the rows put on it.
+	head := make([]int32, nE+nC)
+	resid := append([]float64(nil), cg.lp.rhs[nE:]...)
+	for e := range nE {
+		row := x[e*p.days : (e+1)*p.days]
+		j := cg.add(w, e, row)
+		if j < 0 {
+			return nil
+		}
+		head[e] = j
+		for _, r := range cg.lp.entries(int(j))[1:] {
+			resid[int(r)-nE] -= cg.lp.rhs[e]
+		}
+	}
+	for c := range nC {
+		head[nE+c] = int32(2 * c) // under slack
+		if resid[c] < 0 {
+			head[nE+c]++ // over slack
+		}
+	}
+	if err := cg.lp.setBasis(head); err != nil {
+		return nil
+	}
+	cg.resetNode()
+	return cg
+}
+
+func (cg *colgen) addSlack(cost float64, entries []int32) {
+	cg.lp.addColumn(cost, entries)
+	cg.owner = append(cg.owner, -1)
+	cg.pattern = append(cg.pattern, nil)
+	cg.base = append(cg.base, cost)
+}
+
+// add makes row a column of staff member e unless it already is one or
+// breaks a hard constraint, and returns its index (or -1 if infeasible).
+func (cg *colgen) add(w *worker, e int, row []int16) int32 {
+	h := maphash.Bytes(cg.hash, int16Bytes(row))
+	if j, ok := cg.seen[e][h]; ok && equalRows(cg.pattern[j], row) {
+		return j
+	}
+	p := w.p
+	hard, bal := p.rowScore(e, row, w.st.scratch)
+	if hard > 0 {
+		return -1
+	}
+	cost := float64(bal)
+	cc := p.cellCost[e]
+	entries := []int32{int32(e)}
+	for d, v := range row {
+		cost += float64(cc[d*p.nv+int(v)])
+		if v > 0 {
+			for _, c := range p.coverAt[d*p.nv+int(v)] {
+				if p.counts(e, c) {
+					entries = append(entries, int32(cg.nE)+c)
+				}
+			}
+		}
+	}
+	j := int32(cg.lp.addColumn(cost, entries))
+	cg.owner = append(cg.owner, int32(e))
+	cg.pattern = append(cg.pattern, append([]int16(nil), row...))
+	cg.base = append(cg.base, cost)
+	if f := cg.fixed[e]; f >= 0 {
+		cg.lp.cost[j] += fixPenalty
+	}
+	cg.seen[e][h] = j
+	return j
+}
+
+func (cg *colgen) resetNode() {
+	cg.center = nil
+	cg.bound = math.Inf(-1)
+	cg.misses = 0
+	cg.node = 0
+}
+
+// round solves the master relaxation and runs one pricing round. It
+// reports whether the relaxation is solved: no column prices in at the LP
+// duals, or the bound meets the LP value.
+func (cg *colgen) round(w *worker) (done bool, err error) {
+	p, l := w.p, cg.lp
+	before := l.pivots
+	optimal, err := l.solve(2000)
+	w.lagWork += int64(l.pivots-before) * int64(l.m*l.m+len(l.rows)) / 8
+	if err != nil {
+		return false, err
+	}
+	if !optimal {
+		return false, nil
+	}
+	cg.node++
+	nE := cg.nE
+	lpPrice := l.y[nE:]
+	beta := smoothing
+	if cg.center == nil || cg.misses > 0 {
+		beta = 0
+	}
+	for c := range cg.nC {
+		if beta > 0 {
+			cg.price[c] = beta*cg.center[c] + (1-beta)*lpPrice[c]
+		} else {
+			cg.price[c] = lpPrice[c]
+		}
+	}
+
+	days := p.days
+	lagr := 0.0
+	for c, cv := range p.m.Cover {
+		lagr += cg.price[c] * float64(cv.Target)
+	}
+	exact := cg.exact
+	added := 0
+	for e := range nE {
+		if f := cg.fixed[e]; f >= 0 {
+			lagr += cg.base[f] - cg.priceOf(int(f))
+			continue
+		}
+		ok := w.priceRow(e, cg.price, cgScale)
+		if !ok {
+			exact = false
+			continue
+		}
+		j := cg.add(w, e, w.newRow)
+		if j < 0 {
+			exact = false
+			continue
+		}
+		lagr += cg.base[j] - cg.priceOf(int(j)) - float64(days)/cgScale
+		if l.reducedCost(int(j)) < -1e-6 {
+			added++
+		}
+	}
+	if exact && lagr > cg.bound {
+		cg.bound = lagr
+		cg.center = append(cg.center[:0], cg.price...)
+		if cg.nfix == 0 {
+			cg.root = max(cg.root, lagr)
+		}
+	}
+	if added == 0 {
+		if beta == 0 {
+			return true, nil
+		}
+		cg.misses++
+	} else {
+		cg.misses = 0
+	}
+	if len(l.cost)-2*cg.nC > 2*keptColumns*nE {
+		cg.prune()
+	}
+	return cg.bound >= l.value()-1e-6, nil
+}
+
+// priceOf returns Σ π over the covers column j counts toward.
+func (cg *colgen) priceOf(j int) float64 {
+	s := 0.0
+	for _, r := range cg.lp.entries(j)[1:] {
+		s += cg.price[int(r)-cg.nE]
+	}
+	return s
+}
+
+// prune drops the nonbasic columns of free staff members with the largest
+// reduced costs, keeping keptColumns per staff member on average.
+func (cg *colgen) prune() {
+	l := cg.lp
+	l.computeDuals()
+	rc := make([]float64, 0, len(l.cost))
+	for j := range l.cost {
+		if cg.owner[j] >= 0 && l.pos[j] < 0 {
+			rc = append(rc, l.reducedCost(j))
+		}
+	}
+	keep := keptColumns * cg.nE
+	if len(rc) <= keep {
+		return
+	}
+	limit := kthLargest(rc, len(rc)-keep)
+	remap := l.prune(func(j int) bool {
+		return cg.owner[j] < 0 || l.reducedCost(j) < limit
+	})
+	n := 0
+	for j, to := range remap {
+		if to < 0 {
+			continue
+		}
+		cg.owner[n], cg.pattern[n], cg.base[n] = cg.owner[j], cg.pattern[j], cg.base[j]
+		n++
+	}
+	cg.owner, cg.pattern, cg.base = cg.owner[:n], cg.pattern[:n], cg.base[:n]
+	for e := range cg.seen {
+		clear(cg.seen[e])
+	}
+	for j, e := range cg.owner {
+		if e >= 0 {
+			cg.seen[e][maphash.Bytes(cg.hash, int16Bytes(cg.pattern[j]))] = int32(j)
+		}
+	}
+	for e, f := range cg.fixed {
+		if f >= 0 {
+			cg.fixed[e] = remap[f]
+		}
+	}
+}
+
+// kthLargest returns a value v such that about k of xs are ≥ v.
+func kthLargest(xs []float64, k int) float64 {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, x := range xs {
+		lo, hi = min(lo, x), max(hi, x)
+	}
+	for range 50 {
+		mid := (lo + hi) / 2
+		n := 0
+		for _, x := range xs {
+			if x >= mid {
+				n++
+			}
+		}
+		if n > k {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return hi
+}
+
+// step advances column generation by one pricing round or one dive
+// decision, so that the caller can interleave it with other moves. When a
+// dive ends it loads its roster into the worker's state if that roster is
+// no worse than the current one.
+func (cg *colgen) step(w *worker) error {
+	if cg.nfix == 0 && !cg.rootDone {
+		done, err := cg.round(w)
+		if err != nil {
+			return err
+		}
+		if done || cg.node >= rootRounds {
+			cg.rootDone = true
+			cg.combine(w, combinePool, combineMoves*cg.nE)
+		}
+		return nil
+	}
+	if cg.nfix < cg.nE {
+		if cg.node < nodeRounds && !cg.nodeDone {
+			done, err := cg.round(w)
+			if err != nil {
+				return err
+			}
+			cg.nodeDone = done
+			if !math.IsInf(cg.bound, -1) && cg.bound >= float64(w.bestSoft) && w.bestHard == 0 {
+				cg.endDive()
+			}
+			return nil
+		}
+		cg.fixNext(w)
+		if cg.nfix < cg.nE {
+			return nil
+		}
+	}
+	// Every staff member has a column: the dive's roster.
+	before := w.st.score()
+	w.spare = append(w.spare[:0], w.st.x...)
+	for e, j := range cg.fixed {
+		for d, v := range cg.pattern[j] {
+			w.st.set(e, d, v)
+		}
+	}
+	for e := range cg.nE {
+		w.st.refresh(e)
+	}
+	cg.lastDive = w.st.score()
+	if w.st.score() > before {
+		w.st.load(w.spare)
+	}
+	cg.combine(w, combinePool, combineMoves*cg.nE)
+	cg.endDive()
+	return nil
+}
+
+// fixNext fixes, for the next node of the dive, every free staff member
+// whose LP solution is (almost) one column, and otherwise the one with
+// the largest column value, breaking near-ties at random.
+func (cg *colgen) fixNext(w *worker) {
+	l := cg.lp
+	bestCol := make([]int32, cg.nE)
+	bestX := make([]float64, cg.nE)
+	for e := range bestCol {
+		bestCol[e] = -1
+	}
+	for j, e := range cg.owner {
+		if e < 0 || cg.fixed[e] >= 0 {
+			continue
+		}
+		if x := l.x(j); bestCol[e] < 0 || x > bestX[e] {
+			bestCol[e], bestX[e] = int32(j), x
+		}
+	}
+	// The first dive follows the largest values; later ones pick at random
+	// among the staff whose best column is within diveSpread of the
+	// largest, so that dives explore different roots of the search tree.
+	spread := 0.0
+	if cg.dives > 0 {
+		spread = diveSpread
+	}
+	maxX := 0.0
+	for e, j := range bestCol {
+		if j >= 0 && bestX[e] < 0.99 {
+			maxX = max(maxX, bestX[e])
+		}
+	}
+	top, n := -1, 0
+	fixed := 0
+	for e, j := range bestCol {
+		if j < 0 {
+			continue
+		}
+		if bestX[e] >= 0.99 {
+			cg.fix(e, j)
+			fixed++
+			continue
+		}
+		if bestX[e] >= maxX-spread-1e-9 {
+			if n++; w.rng.IntN(n) == 0 {
+				top = e
+			}
+		}
+	}
+	if fixed == 0 && top >= 0 {
+		cg.fix(top, bestCol[top])
+	}
+	cg.resetNode()
+	cg.nodeDone = false
+}
+
+// fix restricts staff member e to column j for the rest of the dive.
+func (cg *colgen) fix(e int, j int32) {
+	cg.fixed[e] = j
+	cg.nfix++
+	for k, o := range cg.owner {
+		if int(o) == e && int32(k) != j {
+			cg.lp.cost[k] = cg.base[k] + fixPenalty
+		}
+	}
+}
+
+// endDive frees every staff member and returns to the root node.
+func (cg *colgen) endDive() {
+	for e := range cg.fixed {
+		cg.fixed[e] = -1
+	}
+	cg.nfix = 0
+	copy(cg.lp.cost, cg.base)
+	cg.resetNode()
+	cg.nodeDone = false
+	cg.rootDone = false
+	cg.dives++
+}
+
+// combine runs the column recombination search (see combineColumns) over
+// the current roster's rows and, per staff member, the columns with the
+// least reduced costs at the root duals.
+func (cg *colgen) combine(w *worker, perStaff, moves int) {
+	l := cg.lp
+	pools := make([]columnPool, cg.nE)
+	pick := make([]int, cg.nE)
+	for e := range pools {
+		row := w.st.row(e)
+		if hard, _ := w.p.rowScore(e, row, w.st.scratch); hard > 0 {
+			return
+		}
+		pools[e].rows = append(pools[e].rows, append([]int16(nil), row...))
+		pools[e].cost = append(pools[e].cost, w.st.rowCell[e]+w.st.rowBal[e])
+	}
+	type cand struct {
+		j  int
+		rc float64
+	}
+	byStaff := make([][]cand, cg.nE)
+	for j, e := range cg.owner {
+		if e >= 0 {
+			byStaff[e] = append(byStaff[e], cand{j, l.reducedCost(j)})
+		}
+	}
+	for e, cs := range byStaff {
+		slices.SortFunc(cs, func(a, b cand) int { return cmp.Compare(a.rc, b.rc) })
+		for _, c := range cs[:min(len(cs), perStaff)] {
+			if !equalRows(cg.pattern[c.j], pools[e].rows[0]) {
+				pools[e].rows = append(pools[e].rows, cg.pattern[c.j])
+				pools[e].cost = append(pools[e].cost, int64(cg.base[c.j]))
+			}
+		}
+	}
+	combineColumns(w, pools, pick, moves)
+}
