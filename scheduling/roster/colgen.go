@@ -248,7 +248,14 @@ func (cg *colgen) round(w *worker) (done bool, err error) {
 			exact = false
 			continue
 		}
-		lagr += cg.base[j] - cg.priceOf(int(j)) - float64(days)/cgScale
+		// The row program minimised cell costs only; balance terms are
+		// non-negative, so the cell part of its row bounds this staff
+		// member's term from below (up to the rounding of the prices).
+		cells := 0.0
+		for d, v := range w.newRow {
+			cells += float64(p.cellCost[e][d*p.nv+int(v)])
+		}
+		lagr += cells - cg.priceOf(int(j)) - float64(days)/cgScale
 		if l.reducedCost(int(j)) < -1e-6 {
 			added++
 		}
@@ -283,8 +290,8 @@ func (cg *colgen) priceOf(j int) float64 {
 	return s
 }
 
-// prune drops the nonbasic columns of free staff members with the largest
-// reduced costs, keeping keptColumns per staff member on average.
+// prune drops the nonbasic columns with the largest reduced costs, keeping
+// keptColumns per staff member on average and every column a dive fixed.
 func (cg *colgen) prune() {
 	l := cg.lp
 	l.computeDuals()
@@ -300,7 +307,8 @@ func (cg *colgen) prune() {
 	}
 	limit := kthLargest(rc, len(rc)-keep)
 	remap := l.prune(func(j int) bool {
-		return cg.owner[j] < 0 || l.reducedCost(j) < limit
+		e := cg.owner[j]
+		return e < 0 || cg.fixed[e] == int32(j) || l.reducedCost(j) < limit
 	})
 	n := 0
 	for j, to := range remap {

@@ -1,0 +1,73 @@
+package roster
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// TestColgenBoundAndDives runs column generation and a few dives on small
+// random models and checks that the root bound never exceeds the
+// objective of any feasible roster found, and that each dive's roster is
+// feasible and scored like the evaluator scores it.
+func TestColgenBoundAndDives(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	tried := 0
+	for trial := range 12 {
+		m := randomModel(rng, 6, 14)
+		m.Reference = nil // keep the request and cover terms only
+		p := compile(m)
+		rows := make([]rowSolver, p.nstaff)
+		for e := range rows {
+			rows[e] = p.newRowSolver(e)
+		}
+		w := newWorker(p, rows, uint64(trial))
+		w.construct()
+		never := func() bool { return false }
+		for range 20 {
+			if w.bestHard == 0 {
+				break
+			}
+			w.run(1_000_000, func() time.Duration { return 0 }, never)
+		}
+		if w.bestHard > 0 {
+			continue // no feasible start; column generation is not set up
+		}
+		cg := newColgen(w, w.best)
+		if cg == nil {
+			continue
+		}
+		tried++
+		w.st.load(w.best)
+		for steps := 0; cg.dives < 3; steps++ {
+			if steps > 10_000 {
+				t.Fatalf("trial %d: no three dives in %d steps", trial, steps)
+			}
+			dives := cg.dives
+			if err := cg.step(w); err != nil {
+				t.Fatalf("trial %d: %v", trial, err)
+			}
+			if cg.dives == dives {
+				continue
+			}
+			ev, err := Evaluate(m, fromCells(w.st.x, p.nstaff, p.days))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ev.Feasible() || int64(ev.Objective) != w.st.soft || w.st.hard != 0 {
+				t.Fatalf("trial %d: after a dive the roster has violations %v, objective %d, state %d/%d",
+					trial, ev.Violations, ev.Objective, w.st.soft, w.st.hard)
+			}
+			if math.IsInf(cg.root, -1) {
+				t.Fatalf("trial %d: no root bound", trial)
+			}
+			if cg.root > float64(ev.Objective)+1e-6 {
+				t.Fatalf("trial %d: root bound %g above a feasible roster's objective %d", trial, cg.root, ev.Objective)
+			}
+		}
+	}
+	if tried < 4 {
+		t.Fatalf("column generation ran on only %d of 12 models", tried)
+	}
+}
