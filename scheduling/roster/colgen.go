@@ -86,9 +86,7 @@ const (
 func newColgen(w *worker, x []int16) *colgen {
 	p := w.p
 	nE, nC := p.nstaff, len(p.m.Cover)
-	if nE+nC > maxMasterRows || nE == 0 || !allRowsExact(w) {
-		// Without exact pricing the relaxation stalls on columns that
-		// break untracked caps; the Lagrangian phases do better there.
+	if nE+nC > maxMasterRows || nE == 0 {
 		return nil
 	}
 	rhs := make([]float64, nE+nC)
@@ -102,7 +100,7 @@ func newColgen(w *worker, x []int16) *colgen {
 		p: p, lp: newLP(rhs), nE: nE, nC: nC,
 		seen:  make([]map[uint64]int32, nE),
 		hash:  maphash.MakeSeed(),
-		exact: true,
+		exact: allRowsExact(w),
 		root:  math.Inf(-1),
 		fixed: make([]int32, nE),
 		price: make([]float64, nC),
@@ -239,6 +237,9 @@ func (cg *colgen) round(w *worker) (done bool, err error) {
 			continue
 		}
 		ok := w.priceRow(e, cg.price, cgScale)
+		if ok && !cg.exact {
+			ok = w.repairCaps(e)
+		}
 		if !ok {
 			exact = false
 			continue
@@ -524,4 +525,42 @@ func (cg *colgen) combine(w *worker, perStaff, moves int) {
 		}
 	}
 	combineColumns(w, pools, pick, moves)
+}
+
+// repairCaps makes w.newRow respect staff member e's per-shift-type caps
+// when the row program could not track them all: it raises the cost of
+// the shift types over their cap and solves again, doubling the penalty,
+// a few times. It reports whether the row now holds every cap. The rows
+// it finds are feasible but not necessarily cheapest, so pricing with it
+// is a heuristic and yields no bound.
+func (w *worker) repairCaps(e int) bool {
+	p := w.p
+	st := &p.m.Staff[e]
+	days, nv := p.days, p.nv
+	penalty := int32(cgScale)
+	for range 8 {
+		if p.capsHold(e, w.newRow) {
+			return true
+		}
+		for s, limit := range st.MaxShifts {
+			n := 0
+			for _, v := range w.newRow {
+				if int(v) == s+1 {
+					n++
+				}
+			}
+			if limit != Unlimited && n > limit {
+				for d := range days {
+					w.costs[d*nv+s+1] = min(w.costs[d*nv+s+1]+penalty, 1<<28)
+				}
+			}
+		}
+		penalty *= 2
+		work, ok := w.rows[e].solve(p, w.costs, noFix, &w.dp, w.newRow)
+		w.lagWork += int64(dpCost*float64(work) + float64(days*nv))
+		if !ok {
+			return false
+		}
+	}
+	return p.capsHold(e, w.newRow)
 }

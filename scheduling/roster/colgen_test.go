@@ -71,3 +71,46 @@ func TestColgenBoundAndDives(t *testing.T) {
 		t.Fatalf("column generation ran on only %d of 12 models", tried)
 	}
 }
+
+// TestRepairCaps checks the heuristic pricing used when a row program
+// cannot track every cap: with a program that tracks none and costs that
+// favour a capped shift type, the repaired row holds every cap and every
+// other hard constraint.
+func TestRepairCaps(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	repaired := 0
+	for trial := range 40 {
+		m := randomModel(rng, 1, 14)
+		st := &m.Staff[0]
+		st.MaxShifts = []int{Unlimited, rng.IntN(3), Unlimited}
+		p := compile(m)
+		loose := p.planRow(0, false)
+		if loose == nil {
+			continue
+		}
+		w := newWorker(p, []rowSolver{{full: loose}}, uint64(trial))
+		// Shift type 1 is cheap on every day, so the loose row overuses it.
+		for d := range p.days {
+			for v := range p.nv {
+				w.costs[d*p.nv+v] = 100
+			}
+			w.costs[d*p.nv+2] = -1000
+		}
+		if _, ok := loose.solve(p, w.costs, noFix, &w.dp, w.newRow); !ok {
+			continue
+		}
+		if p.capsHold(0, w.newRow) {
+			continue
+		}
+		if !w.repairCaps(0) {
+			t.Fatalf("trial %d: no row within the caps %v found", trial, st.MaxShifts)
+		}
+		if hard, _ := p.rowScore(0, w.newRow, w.st.scratch); hard > 0 || !p.capsHold(0, w.newRow) {
+			t.Fatalf("trial %d: repaired row %v breaks a hard constraint", trial, w.newRow)
+		}
+		repaired++
+	}
+	if repaired < 10 {
+		t.Fatalf("only %d of 40 trials exercised the repair", repaired)
+	}
+}
