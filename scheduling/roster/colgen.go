@@ -48,7 +48,6 @@ type colgen struct {
 	rootDone bool // the root relaxation is solved (or its rounds are spent)
 	nodeDone bool // the current dive node's relaxation is solved
 	dives    int
-	lastDive int64 // score of the last dive's roster
 
 	price []float64 // scratch: pricing duals per cover
 }
@@ -402,7 +401,6 @@ func (cg *colgen) step(w *worker) error {
 	for e := range cg.nE {
 		w.st.refresh(e)
 	}
-	cg.lastDive = w.st.score()
 	if w.st.score() > before {
 		w.st.load(w.spare)
 	}

@@ -35,6 +35,7 @@ type lp struct {
 	rho    []float64 // scratch: the pivot row of B⁻¹
 	nz     []int32   // scratch: the nonzero positions of alpha
 	arow   []float64 // scratch: the pivot row of B⁻¹·A, kept all zero
+	work   []float64 // scratch of invert: B and B⁻¹, row-major
 	d      []float64 // reduced cost per column, kept up to date by pivot
 
 	pivots      int // total pivots, a measure of work
@@ -117,8 +118,11 @@ func (l *lp) setBasis(head []int32) error {
 func (l *lp) invert() error {
 	m := l.m
 	// a is B in row-major order, augmented in place into B⁻¹ (row-major).
-	a := make([]float64, m*m)
-	inv := make([]float64, m*m)
+	if len(l.work) != 2*m*m {
+		l.work = make([]float64, 2*m*m)
+	}
+	a, inv := l.work[:m*m], l.work[m*m:]
+	clear(l.work)
 	for i, j := range l.head {
 		for _, r := range l.entries(int(j)) {
 			if r >= 0 {
