@@ -23,7 +23,6 @@ import (
 // its relaxation cannot beat the best roster known. The roster a dive
 // ends with is handed to the local search, which polishes it.
 type colgen struct {
-	p      *problem
 	lp     *lp
 	nE, nC int
 
@@ -96,7 +95,7 @@ func newColgen(w *worker, x []int16) *colgen {
 		rhs[nE+c] = float64(cv.Target)
 	}
 	cg := &colgen{
-		p: p, lp: newLP(rhs), nE: nE, nC: nC,
+		lp: newLP(rhs), nE: nE, nC: nC,
 		seen:  make([]map[uint64]int32, nE),
 		hash:  maphash.MakeSeed(),
 		exact: allRowsExact(w),
@@ -155,19 +154,16 @@ func (cg *colgen) addSlack(cost float64, entries []int32) {
 // breaks a hard constraint, and returns its index (or -1 if infeasible).
 func (cg *colgen) add(w *worker, e int, row []int16) int32 {
 	h := maphash.Bytes(cg.hash, int16Bytes(row))
-	if j, ok := cg.seen[e][h]; ok && equalRows(cg.pattern[j], row) {
+	if j, ok := cg.seen[e][h]; ok && slices.Equal(cg.pattern[j], row) {
 		return j
 	}
 	p := w.p
-	hard, bal := p.rowScore(e, row, w.st.scratch)
-	if hard > 0 {
+	cost, ok := p.rowCost(e, row, w.st.scratch)
+	if !ok {
 		return -1
 	}
-	cost := float64(bal)
-	cc := p.cellCost[e]
 	entries := []int32{int32(e)}
 	for d, v := range row {
-		cost += float64(cc[d*p.nv+int(v)])
 		if v > 0 {
 			for _, c := range p.coverAt[d*p.nv+int(v)] {
 				if p.counts(e, c) {
@@ -176,10 +172,10 @@ func (cg *colgen) add(w *worker, e int, row []int16) int32 {
 			}
 		}
 	}
-	j := int32(cg.lp.addColumn(cost, entries))
+	j := int32(cg.lp.addColumn(float64(cost), entries))
 	cg.owner = append(cg.owner, int32(e))
 	cg.pattern = append(cg.pattern, append([]int16(nil), row...))
-	cg.base = append(cg.base, cost)
+	cg.base = append(cg.base, float64(cost))
 	if f := cg.fixed[e]; f >= 0 {
 		cg.lp.cost[j] += fixPenalty
 	}
@@ -251,11 +247,7 @@ func (cg *colgen) round(w *worker) (done bool, err error) {
 		// The row program minimised cell costs only; balance terms are
 		// non-negative, so the cell part of its row bounds this staff
 		// member's term from below (up to the rounding of the prices).
-		cells := 0.0
-		for d, v := range w.newRow {
-			cells += float64(p.cellCost[e][d*p.nv+int(v)])
-		}
-		lagr += cells - cg.priceOf(int(j)) - float64(days)/cgScale
+		lagr += float64(p.cellSum(e, w.newRow)) - cg.priceOf(int(j)) - float64(days)/cgScale
 		if l.reducedCost(int(j)) < -1e-6 {
 			added++
 		}
@@ -516,7 +508,7 @@ func (cg *colgen) combine(w *worker, perStaff, moves int) {
 	for e, cs := range byStaff {
 		slices.SortFunc(cs, func(a, b cand) int { return cmp.Compare(a.rc, b.rc) })
 		for _, c := range cs[:min(len(cs), perStaff)] {
-			if !equalRows(cg.pattern[c.j], pools[e].rows[0]) {
+			if !slices.Equal(cg.pattern[c.j], pools[e].rows[0]) {
 				pools[e].rows = append(pools[e].rows, cg.pattern[c.j])
 				pools[e].cost = append(pools[e].cost, int64(cg.base[c.j]))
 			}

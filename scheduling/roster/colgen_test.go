@@ -18,10 +18,7 @@ func TestColgenBoundAndDives(t *testing.T) {
 		m := randomModel(rng, 6, 14)
 		m.Reference = nil // keep the request and cover terms only
 		p := compile(m)
-		rows := make([]rowSolver, p.nstaff)
-		for e := range rows {
-			rows[e] = p.newRowSolver(e)
-		}
+		rows := p.newRowSolvers()
 		w := newWorker(p, rows, uint64(trial))
 		w.construct()
 		never := func() bool { return false }

@@ -3,6 +3,7 @@ package roster
 import (
 	"hash/maphash"
 	"math"
+	"slices"
 )
 
 // Lagrangian column generation. Coverage is the only term that couples
@@ -70,21 +71,15 @@ func (lg *lagrangian) add(w *worker, e int, row []int16) int {
 	h := maphash.Bytes(lg.hash, int16Bytes(row))
 	if pool.seen[h] {
 		for i, r := range pool.rows {
-			if equalRows(r, row) {
+			if slices.Equal(r, row) {
 				return i
 			}
 		}
 	}
-	hard, bal := w.p.rowScore(e, row, w.st.scratch)
-	if hard > 0 {
+	cost, ok := w.p.rowCost(e, row, w.st.scratch)
+	if !ok {
 		return -1
 	}
-	var cost int64
-	cc := w.p.cellCost[e]
-	for d, v := range row {
-		cost += int64(cc[d*w.p.nv+int(v)])
-	}
-	cost += bal
 	pool.seen[h] = true
 	if len(pool.rows) < maxPool {
 		pool.rows = append(pool.rows, append([]int16(nil), row...))
@@ -103,15 +98,6 @@ func int16Bytes(row []int16) []byte {
 		b[2*i], b[2*i+1] = byte(v), byte(v>>8)
 	}
 	return b
-}
-
-func equalRows(a, b []int16) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // initPrices sets each price to the marginal value of one more person on

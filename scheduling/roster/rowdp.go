@@ -234,6 +234,15 @@ type rowSolver struct {
 	loose, full *rowPlan
 }
 
+// newRowSolvers returns a row solver for every staff member.
+func (p *problem) newRowSolvers() []rowSolver {
+	rows := make([]rowSolver, p.nstaff)
+	for e := range rows {
+		rows[e] = p.newRowSolver(e)
+	}
+	return rows
+}
+
 func (p *problem) newRowSolver(e int) rowSolver {
 	rs := rowSolver{full: p.planRow(e, true)}
 	if rs.full != nil && len(rs.full.counterLimit) > 0 {

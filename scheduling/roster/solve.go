@@ -116,10 +116,7 @@ func Solve(ctx context.Context, m *Model, opts Options) (Result, error) {
 	}
 
 	p := compile(m)
-	rows := make([]rowSolver, p.nstaff)
-	for e := range rows {
-		rows[e] = p.newRowSolver(e)
-	}
+	rows := p.newRowSolvers()
 	workers := make([]*worker, threads)
 	parallel(threads, func(i int) {
 		w := newWorker(p, rows, opts.Seed*1_000_003+uint64(i)+1)

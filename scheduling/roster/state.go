@@ -216,3 +216,22 @@ func (p *problem) runPenalty(st *Staff, working bool, n int, atStart, atEnd bool
 	}
 	return 0
 }
+
+// cellSum returns the cell costs (requests, reference changes) of staff
+// member e's row.
+func (p *problem) cellSum(e int, row []int16) int64 {
+	cc := p.cellCost[e]
+	var sum int64
+	for d, v := range row {
+		sum += int64(cc[d*p.nv+int(v)])
+	}
+	return sum
+}
+
+// rowCost returns the row-local part of the objective of staff member e's
+// row, its cell costs plus its balance cost, and false when the row
+// breaks a hard constraint.
+func (p *problem) rowCost(e int, row []int16, scratch []int32) (int64, bool) {
+	hard, bal := p.rowScore(e, row, scratch)
+	return p.cellSum(e, row) + bal, hard == 0
+}

@@ -46,10 +46,7 @@ func TestIncrementalMatchesEvaluate(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := compile(m)
-		rows := make([]rowSolver, p.nstaff)
-		for e := range rows {
-			rows[e] = p.newRowSolver(e)
-		}
+		rows := p.newRowSolvers()
 		w := newWorker(p, rows, uint64(trial))
 		w.construct()
 		w.temp = 3
