@@ -458,8 +458,7 @@ func (pl *Planner) pageApply(w http.ResponseWriter, r *http.Request) {
 		pageError(w, r, err)
 		return
 	}
-	back := fmt.Sprintf("/manage/rosters/%d?week=%s&absence=%s", ro.ID, url.QueryEscape(r.PostFormValue("week")),
-		url.QueryEscape(r.PostFormValue("absence_id")))
+	back := absenceBack(r, ro)
 	var req repairRequest
 	req.AbsenceID, _ = strconv.ParseInt(r.PostFormValue("absence_id"), 10, 64)
 	req.StaffID, _ = strconv.ParseInt(r.PostFormValue("staff_id"), 10, 64)
@@ -472,14 +471,20 @@ func (pl *Planner) pageApply(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, back+"&done=applied#proposals", http.StatusSeeOther)
 }
 
+// absenceBack is the roster page a form about an absence returns to: the
+// same week, with that absence's proposals open.
+func absenceBack(r *http.Request, ro *Roster) string {
+	return fmt.Sprintf("/manage/rosters/%d?week=%s&absence=%s", ro.ID, url.QueryEscape(r.PostFormValue("week")),
+		url.QueryEscape(r.PostFormValue("absence_id")))
+}
+
 func (pl *Planner) pageRepair(w http.ResponseWriter, r *http.Request) {
 	ro, err := pl.pageRosterOf(r)
 	if err != nil {
 		pageError(w, r, err)
 		return
 	}
-	back := fmt.Sprintf("/manage/rosters/%d?week=%s&absence=%s", ro.ID, url.QueryEscape(r.PostFormValue("week")),
-		url.QueryEscape(r.PostFormValue("absence_id")))
+	back := absenceBack(r, ro)
 	req := repairRequest{Mode: "minimal"}
 	req.AbsenceID, _ = strconv.ParseInt(r.PostFormValue("absence_id"), 10, 64)
 	if _, err := pl.repair(r.Context(), ro, req, userID(r)); err != nil {
