@@ -21,8 +21,11 @@ import (
 // is fixed, the relaxation re-solved with a few more pricing rounds, and
 // so on until every staff member has a column. A dive stops early when
 // its relaxation cannot beat the best roster known. The roster a dive
-// ends with is handed to the local search, which polishes it.
+// ends with is handed to the local search, which polishes it. Once the
+// dives have found a roster close to the bound, they take turns with a
+// branch-and-price search (tree.go), which can prove a roster optimal.
 type colgen struct {
+	p      *problem
 	lp     *lp
 	nE, nC int
 
@@ -32,9 +35,18 @@ type colgen struct {
 	seen    []map[uint64]int32
 	hash    maphash.Seed
 
-	// exact reports whether every row program tracks every hard
-	// constraint, which the lower bound needs.
-	exact  bool
+	// exact reports whether every staff member has a row program, which
+	// the lower bound needs (see allRowsPriced).
+	exact bool
+	// lpExact reports whether the master's cost of every roster is its
+	// objective and pricing finds a cheapest column: every row program
+	// tracks every cap, and there are no balance terms or cover minimums.
+	// Only then does a relaxation that no column prices into prove its
+	// value.
+	lpExact bool
+	// scale converts duals to the integer costs of the row programs; each
+	// cell's cost is off by at most 1/(2·scale).
+	scale  float64
 	center []float64 // π of the best bound at the current node
 	bound  float64   // best bound at the current node
 	root   float64   // best bound with nothing fixed: a global lower bound
@@ -49,6 +61,9 @@ type colgen struct {
 	dives    int
 
 	price []float64 // scratch: pricing duals per cover
+
+	// tree is the branch-and-price search that follows the first dives.
+	tree tree
 }
 
 // Column generation parameters.
@@ -73,9 +88,9 @@ const (
 	// diveSpread is how far below the largest column value a dive may
 	// pick the column it fixes next (after the first dive).
 	diveSpread = 0.3
-	// cgScale converts duals to the integer costs of the row programs;
-	// each cell's cost is off by at most 1/(2·cgScale).
-	cgScale = 1024
+	// maxScale is the largest scale of the pricing costs (see
+	// colgen.scale); a finer one makes the bound tighter.
+	maxScale = 1 << 14
 )
 
 // newColgen sets up the master problem with the rows of the roster x,
@@ -95,13 +110,15 @@ func newColgen(w *worker, x []int16) *colgen {
 		rhs[nE+c] = float64(cv.Target)
 	}
 	cg := &colgen{
-		lp: newLP(rhs), nE: nE, nC: nC,
-		seen:  make([]map[uint64]int32, nE),
-		hash:  maphash.MakeSeed(),
-		exact: allRowsExact(w),
-		root:  math.Inf(-1),
-		fixed: make([]int32, nE),
-		price: make([]float64, nC),
+		p: p, lp: newLP(rhs), nE: nE, nC: nC,
+		seen:    make([]map[uint64]int32, nE),
+		hash:    maphash.MakeSeed(),
+		exact:   allRowsPriced(w),
+		scale:   pricingScale(p),
+		lpExact: len(p.m.Balance) == 0,
+		root:    math.Inf(-1),
+		fixed:   make([]int32, nE),
+		price:   make([]float64, nC),
 	}
 	for e := range nE {
 		cg.seen[e] = map[uint64]int32{}
@@ -109,6 +126,10 @@ func newColgen(w *worker, x []int16) *colgen {
 		if w.rows[e].full == nil {
 			return nil
 		}
+		cg.lpExact = cg.lpExact && w.rows[e].full.complete
+	}
+	for _, cv := range p.m.Cover {
+		cg.lpExact = cg.lpExact && (cv.Min == 0 || cv.WeightBelowMin == 0)
 	}
 	for c, cv := range p.m.Cover {
 		cg.addSlack(float64(cv.WeightUnder), []int32{int32(nE + c)})
@@ -141,6 +162,31 @@ func newColgen(w *worker, x []int16) *colgen {
 	}
 	cg.resetNode()
 	return cg
+}
+
+// pricingScale returns the largest power of two up to maxScale at which
+// no row's scaled pricing cost can overflow the row program's integers:
+// duals stay within the covers' weights, and the program's costs below
+// 2^29.
+func pricingScale(p *problem) float64 {
+	most := 1.0 // largest |cell cost − Σ duals| of any cell
+	for e := range p.nstaff {
+		for i, c := range p.cellCost[e] {
+			sum := math.Abs(float64(c))
+			if v := i % p.nv; v > 0 {
+				for _, k := range p.coverAt[i] {
+					cv := &p.m.Cover[k]
+					sum += float64(max(cv.WeightUnder, cv.WeightOver))
+				}
+			}
+			most = max(most, sum)
+		}
+	}
+	scale := float64(maxScale)
+	for scale > 1 && scale*most*float64(p.days) >= 1<<29 {
+		scale /= 2
+	}
+	return scale
 }
 
 func (cg *colgen) addSlack(cost float64, entries []int32) {
@@ -176,7 +222,7 @@ func (cg *colgen) add(w *worker, e int, row []int16) int32 {
 	cg.owner = append(cg.owner, int32(e))
 	cg.pattern = append(cg.pattern, append([]int16(nil), row...))
 	cg.base = append(cg.base, float64(cost))
-	if f := cg.fixed[e]; f >= 0 {
+	if cg.fixed[e] >= 0 || cg.tree.bans(e, row) {
 		cg.lp.cost[j] += fixPenalty
 	}
 	cg.seen[e][h] = j
@@ -231,23 +277,23 @@ func (cg *colgen) round(w *worker) (done bool, err error) {
 			lagr += cg.base[f] - cg.priceOf(int(f))
 			continue
 		}
-		ok := w.priceRow(e, cg.price, cgScale)
-		if ok && !cg.exact {
-			ok = w.repairCaps(e)
-		}
-		if !ok {
+		ban := cg.banOf(e)
+		if !w.priceRow(e, cg.price, cg.scale, ban) {
 			exact = false
+			continue
+		}
+		// The row program minimised cell costs only, over a relaxation
+		// when it could not track every cap; balance terms are
+		// non-negative, so the cell part of its row bounds this staff
+		// member's term from below (up to the rounding of the prices).
+		lagr += float64(p.cellSum(e, w.newRow)) - cg.rowPrice(e, w.newRow) - float64(days)/cg.scale
+		if !w.rows[e].full.complete && !w.repairCaps(e, ban, int32(cg.scale)) {
 			continue
 		}
 		j := cg.add(w, e, w.newRow)
 		if j < 0 {
-			exact = false
 			continue
 		}
-		// The row program minimised cell costs only; balance terms are
-		// non-negative, so the cell part of its row bounds this staff
-		// member's term from below (up to the rounding of the prices).
-		lagr += float64(p.cellSum(e, w.newRow)) - cg.priceOf(int(j)) - float64(days)/cgScale
 		if l.reducedCost(int(j)) < -1e-6 {
 			added++
 		}
@@ -255,7 +301,7 @@ func (cg *colgen) round(w *worker) (done bool, err error) {
 	if exact && lagr > cg.bound {
 		cg.bound = lagr
 		cg.center = append(cg.center[:0], cg.price...)
-		if cg.nfix == 0 {
+		if cg.atRoot() {
 			cg.root = max(cg.root, lagr)
 		}
 	}
@@ -278,6 +324,22 @@ func (cg *colgen) priceOf(j int) float64 {
 	s := 0.0
 	for _, r := range cg.lp.entries(j)[1:] {
 		s += cg.price[int(r)-cg.nE]
+	}
+	return s
+}
+
+// rowPrice returns Σ π over the covers staff member e's row counts toward.
+func (cg *colgen) rowPrice(e int, row []int16) float64 {
+	p := cg.p
+	s := 0.0
+	for d, v := range row {
+		if v > 0 {
+			for _, c := range p.coverAt[d*p.nv+int(v)] {
+				if p.counts(e, c) {
+					s += cg.price[c]
+				}
+			}
+		}
 	}
 	return s
 }
@@ -354,6 +416,9 @@ func kthLargest(xs []float64, k int) float64 {
 // dive ends it loads its roster into the worker's state if that roster is
 // no worse than the current one.
 func (cg *colgen) step(w *worker) error {
+	if cg.tree.on {
+		return cg.treeStep(w)
+	}
 	if cg.nfix == 0 && !cg.rootDone {
 		done, err := cg.round(w)
 		if err != nil {
@@ -372,8 +437,8 @@ func (cg *colgen) step(w *worker) error {
 				return err
 			}
 			cg.nodeDone = done
-			if !math.IsInf(cg.bound, -1) && cg.bound >= float64(w.bestSoft) && w.bestHard == 0 {
-				cg.endDive()
+			if cg.cutOff(w) {
+				cg.endDive(w)
 			}
 			return nil
 		}
@@ -383,9 +448,30 @@ func (cg *colgen) step(w *worker) error {
 		}
 	}
 	// Every staff member has a column: the dive's roster.
+	cg.load(w, cg.fixed)
+	cg.endDive(w)
+	return nil
+}
+
+// cutOff reports whether the current node's bound shows that it holds no
+// roster better than the best known; objectives are integers.
+func (cg *colgen) cutOff(w *worker) bool {
+	return !math.IsInf(cg.bound, -1) && w.bestHard == 0 && math.Ceil(cg.bound-1e-6) >= float64(w.bestSoft)
+}
+
+// atRoot reports whether nothing is fixed or branched on, so that a bound
+// is global.
+func (cg *colgen) atRoot() bool {
+	return cg.nfix == 0 && len(cg.tree.path) == 0
+}
+
+// load puts the roster of columns cols (one per staff member) into the
+// worker's state if it is no worse than the current one, and then runs
+// the recombination search from the state.
+func (cg *colgen) load(w *worker, cols []int32) {
 	before := w.st.score()
 	w.spare = append(w.spare[:0], w.st.x...)
-	for e, j := range cg.fixed {
+	for e, j := range cols {
 		for d, v := range cg.pattern[j] {
 			w.st.set(e, d, v)
 		}
@@ -397,8 +483,6 @@ func (cg *colgen) step(w *worker) error {
 		w.st.load(w.spare)
 	}
 	cg.combine(w, combinePool, combineMoves*cg.nE)
-	cg.endDive()
-	return nil
 }
 
 // fixNext fixes, for the next node of the dive, every free staff member
@@ -468,7 +552,7 @@ func (cg *colgen) fix(e int, j int32) {
 }
 
 // endDive frees every staff member and returns to the root node.
-func (cg *colgen) endDive() {
+func (cg *colgen) endDive(w *worker) {
 	for e := range cg.fixed {
 		cg.fixed[e] = -1
 	}
@@ -478,6 +562,16 @@ func (cg *colgen) endDive() {
 	cg.nodeDone = false
 	cg.rootDone = false
 	cg.dives++
+	// The tree search takes turns with the dives once they have found a
+	// roster close to the bound.
+	switch {
+	case cg.tree.started:
+		if cg.dives-cg.tree.divesAt >= turnDives {
+			cg.resumeTree()
+		}
+	case cg.dives >= treeAfter && cg.exact && w.bestHard == 0 && float64(w.bestSoft)-cg.root <= treeGap*float64(w.bestSoft):
+		cg.startTree(w)
+	}
 }
 
 // combine runs the column recombination search (see combineColumns) over
@@ -519,15 +613,14 @@ func (cg *colgen) combine(w *worker, perStaff, moves int) {
 
 // repairCaps makes w.newRow respect staff member e's per-shift-type caps
 // when the row program could not track them all: it raises the cost of
-// the shift types over their cap and solves again, doubling the penalty,
-// a few times. It reports whether the row now holds every cap. The rows
-// it finds are feasible but not necessarily cheapest, so pricing with it
-// is a heuristic and yields no bound.
-func (w *worker) repairCaps(e int) bool {
+// the shift types over their cap by penalty and solves again, doubling
+// the penalty, a few times, never using a cell ban lists. It reports
+// whether the row now holds every cap. The rows it finds are feasible but
+// not necessarily cheapest, so the bound comes from the relaxed row.
+func (w *worker) repairCaps(e int, ban []bool, penalty int32) bool {
 	p := w.p
 	st := &p.m.Staff[e]
 	days, nv := p.days, p.nv
-	penalty := int32(cgScale)
 	for range 8 {
 		if p.capsHold(e, w.newRow) {
 			return true
@@ -546,7 +639,7 @@ func (w *worker) repairCaps(e int) bool {
 			}
 		}
 		penalty *= 2
-		work, ok := w.rows[e].solve(p, w.costs, noFix, &w.dp, w.newRow)
+		work, ok := w.rows[e].solve(p, w.costs, cellFix{day: -1, ban: ban}, &w.dp, w.newRow)
 		w.lagWork += int64(dpCost*float64(work) + float64(days*nv))
 		if !ok {
 			return false

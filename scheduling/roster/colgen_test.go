@@ -99,7 +99,7 @@ func TestRepairCaps(t *testing.T) {
 		if p.capsHold(0, w.newRow) {
 			continue
 		}
-		if !w.repairCaps(0) {
+		if !w.repairCaps(0, nil, 1024) {
 			t.Fatalf("trial %d: no row within the caps %v found", trial, st.MaxShifts)
 		}
 		if hard, _ := p.rowScore(0, w.newRow, w.st.scratch); hard > 0 || !p.capsHold(0, w.newRow) {
@@ -110,4 +110,147 @@ func TestRepairCaps(t *testing.T) {
 	if repaired < 10 {
 		t.Fatalf("only %d of 40 trials exercised the repair", repaired)
 	}
+}
+
+// TestTreeProvesOptimum runs the branch-and-price search to the end on
+// small random models whose optimum is found by enumerating every roster,
+// and checks that it ends with that optimum and proves it.
+func TestTreeProvesOptimum(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	proved, branched := 0, 0
+	for trial := range 30 {
+		m := randomModel(rng, 3, 5)
+		for i := range m.Cover {
+			m.Cover[i].Target = rng.IntN(2)
+		}
+		// The search is exact only without balance terms and cover minimums.
+		m.Reference, m.Balance = nil, nil
+		covers := m.Cover[:0]
+		for _, cv := range m.Cover {
+			if cv.Min == 0 {
+				covers = append(covers, cv)
+			}
+		}
+		m.Cover = covers
+		p := compile(m)
+		opt, ok := enumerateOptimum(p)
+		if !ok {
+			continue
+		}
+		w := newWorker(p, p.newRowSolvers(), uint64(trial))
+		w.construct()
+		for range 20 {
+			if w.bestHard == 0 {
+				break
+			}
+			w.run(1_000_000, func() time.Duration { return 0 }, func() bool { return false })
+		}
+		if w.bestHard > 0 {
+			continue
+		}
+		w.cg = newColgen(w, w.best)
+		if w.cg == nil || !w.cg.lpExact {
+			continue
+		}
+		cg := w.cg
+		w.st.load(w.best)
+		w.colShare = colShare
+		for !cg.rootDone {
+			if err := cg.step(w); err != nil {
+				t.Fatalf("trial %d: %v", trial, err)
+			}
+		}
+		// Forget the rosters found so far, so that the tree has to find
+		// the optimum itself.
+		w.st.load(make([]int16, len(w.st.x)))
+		w.bestScore = math.MaxInt64
+		w.noteBest(0)
+		cg.startTree(w)
+		for steps := 0; w.colShare > 0; steps++ {
+			if steps > 200_000 {
+				t.Fatalf("trial %d: the tree search did not end in %d steps", trial, steps)
+			}
+			if err := cg.step(w); err != nil {
+				t.Fatalf("trial %d: %v", trial, err)
+			}
+			if w.st.score() < w.bestScore {
+				w.noteBest(0)
+			}
+		}
+		if w.bestSoft != opt || math.Ceil(cg.root-1e-6) != float64(opt) {
+			t.Fatalf("trial %d: tree ended with roster %d and bound %g; the optimum is %d", trial, w.bestSoft, cg.root, opt)
+		}
+		proved++
+		if cg.tree.nodes > 1 {
+			branched++
+		}
+	}
+	if proved < 10 || branched < 2 {
+		t.Fatalf("the tree proved %d of 30 models, %d of them by branching", proved, branched)
+	}
+}
+
+// enumerateOptimum returns the least objective of any feasible roster of
+// p, found by trying every combination of feasible rows.
+func enumerateOptimum(p *problem) (int64, bool) {
+	nv, days := p.nv, p.days
+	type row struct {
+		cost  int64
+		cover []int32
+	}
+	scratch := make([]int32, nv)
+	rows := make([][]row, p.nstaff)
+	cells := make([]int16, days)
+	total := 1
+	for range days {
+		total *= nv
+	}
+	for e := range p.nstaff {
+		for code := range total {
+			for d, c := 0, code; d < days; d, c = d+1, c/nv {
+				cells[d] = int16(c % nv)
+			}
+			cost, ok := p.rowCost(e, cells, scratch)
+			if !ok {
+				continue
+			}
+			r := row{cost, make([]int32, len(p.m.Cover))}
+			for d, v := range cells {
+				if v > 0 {
+					for _, c := range p.coverAt[d*nv+int(v)] {
+						if p.counts(e, c) {
+							r.cover[c]++
+						}
+					}
+				}
+			}
+			rows[e] = append(rows[e], r)
+		}
+		if len(rows[e]) == 0 {
+			return 0, false
+		}
+	}
+	best := int64(math.MaxInt64)
+	n := make([]int32, len(p.m.Cover))
+	var walk func(e int, cost int64)
+	walk = func(e int, cost int64) {
+		if e == p.nstaff {
+			for c := range p.m.Cover {
+				cost += int64(p.m.Cover[c].Cost(int(n[c])))
+			}
+			best = min(best, cost)
+			return
+		}
+		for _, r := range rows[e] {
+			for c, k := range r.cover {
+				n[c] += k
+			}
+			walk(e+1, cost+r.cost)
+			for c, k := range r.cover {
+				n[c] -= k
+			}
+		}
+	}
+	walk(0, 0)
+	return best, true
 }

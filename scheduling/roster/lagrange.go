@@ -136,7 +136,7 @@ func (lg *lagrangian) iterate(w *worker, ub float64) {
 			value = math.Inf(-1)
 			continue
 		}
-		ok := w.priceRow(e, lg.price, priceScale)
+		ok := w.priceRow(e, lg.price, priceScale, nil)
 		cc := p.cellCost[e]
 		if !ok {
 			value = math.Inf(-1)
@@ -159,7 +159,7 @@ func (lg *lagrangian) iterate(w *worker, ub float64) {
 		slack += float64(days) / priceScale
 		lg.add(w, e, w.newRow)
 	}
-	if !allRowsExact(w) {
+	if !allRowsPriced(w) {
 		value = math.Inf(-1)
 	}
 	if lb := value - slack; lb > lg.bound+1e-9 {
@@ -187,11 +187,13 @@ func (lg *lagrangian) iterate(w *worker, ub float64) {
 	}
 }
 
-// allRowsExact reports whether every row program tracks every hard
-// constraint, which the bound needs to be valid.
-func allRowsExact(w *worker) bool {
+// allRowsPriced reports whether every staff member has a row program,
+// which the bound needs. A program that cannot track every per-shift-type
+// cap solves a relaxation of the row's constraints, so its least cost
+// still bounds the true one from below.
+func allRowsPriced(w *worker) bool {
 	for _, rs := range w.rows {
-		if rs.full == nil || !rs.full.complete {
+		if rs.full == nil {
 			return false
 		}
 	}
@@ -284,8 +286,9 @@ func combineColumns(w *worker, pools []columnPool, pick []int, moves int) {
 // priceRow puts into w.newRow a cheapest feasible row of staff member e
 // when each cover c pays price[c] per person: cell costs minus the prices
 // of the covers a cell counts toward, scaled by scale and rounded to the
-// integers of the row program. It reports false when e has no feasible row.
-func (w *worker) priceRow(e int, price []float64, scale float64) bool {
+// integers of the row program, that uses none of the cells ban lists (if
+// not nil). It reports false when e has no such row.
+func (w *worker) priceRow(e int, price []float64, scale float64, ban []bool) bool {
 	p := w.p
 	days, nv := p.days, p.nv
 	cc := p.cellCost[e]
@@ -302,7 +305,7 @@ func (w *worker) priceRow(e int, price []float64, scale float64) bool {
 			w.costs[d*nv+v] = int32(math.Round(min(max(c*scale, -1<<28), 1<<28)))
 		}
 	}
-	work, ok := w.rows[e].solve(p, w.costs, noFix, &w.dp, w.newRow)
+	work, ok := w.rows[e].solve(p, w.costs, cellFix{day: -1, ban: ban}, &w.dp, w.newRow)
 	w.lagWork += int64(dpCost*float64(work) + float64(days*nv))
 	return ok
 }

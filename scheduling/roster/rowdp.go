@@ -358,15 +358,18 @@ type dpScratch struct {
 	curR, nextR []int32 // reachable state indices of cur and next
 	pred        []int32 // pred[d*nstates+s]: state on day d-1
 	choice      []int16 // choice[d*nstates+s]: value on day d
+	vals        []int   // the values a day may take
 }
 
 const infCost = int32(1 << 30)
 
-// cellFix forces one cell of a row: value v on day day. A day of -1 forces
-// nothing.
+// cellFix restricts the cells of a row: it forces value v on day day (a
+// day of -1 forces nothing), and ban, when not nil, lists further cells
+// d*nv+v the row may not use.
 type cellFix struct {
 	day int
 	v   int
+	ban []bool
 }
 
 // noFix forces no cell.
@@ -396,6 +399,7 @@ func (pl *rowPlan) solve(p *problem, cost []int32, fix cellFix, sc *dpScratch, o
 	succ := p.succOK[pl.e]
 	unitTop := pl.dims[2] - 1
 
+	vals := sc.vals[:0]
 	// Before day 0: an endless run of days off, nothing worked yet.
 	start := (pl.offCap - 1) * pl.strides[1]
 	sc.cur[start] = 0
@@ -404,6 +408,15 @@ func (pl *rowPlan) solve(p *problem, cost []int32, fix cellFix, sc *dpScratch, o
 	for d := range days {
 		sc.nextR = sc.nextR[:0]
 		newWeekend := p.weekend[d] >= 0 && (d == 0 || p.weekend[d-1] != p.weekend[d])
+		// The values this day may take.
+		vals = vals[:0]
+		for v := range nv {
+			if pl.class[v] < 0 || (v > 0 && !allowed[d*nv+v]) || (d == fix.day && v != fix.v) ||
+				(fix.ban != nil && fix.ban[d*nv+v]) {
+				continue
+			}
+			vals = append(vals, v)
+		}
 		// Scan densely populated layers in index order, which keeps the
 		// memory accesses sequential; sparse ones through their list.
 		dense := len(sc.curR)*4 > ns
@@ -421,11 +434,8 @@ func (pl *rowPlan) solve(p *problem, cost []int32, fix cellFix, sc *dpScratch, o
 			base := sc.cur[si]
 			f := pl.fields[int(si)*nf : int(si)*nf+nf]
 			last, run := int(f[0]), int(f[1])+1
-			for v := range nv {
+			for _, v := range vals {
 				cls := pl.class[v]
-				if cls < 0 || (v > 0 && !allowed[d*nv+v]) || (d == fix.day && v != fix.v) {
-					continue
-				}
 				work++
 				idx := int(si)
 				if v == 0 {
@@ -510,6 +520,7 @@ func (pl *rowPlan) solve(p *problem, cost []int32, fix cellFix, sc *dpScratch, o
 		sc.curR, sc.nextR = sc.nextR, sc.curR
 	}
 
+	sc.vals = vals
 	best, bestCost := -1, infCost
 	for _, si := range sc.curR {
 		units := int(si) / pl.strides[2] % pl.dims[2]

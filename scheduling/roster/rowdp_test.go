@@ -45,7 +45,8 @@ func randomStaff(rng *rand.Rand, days int) Staff {
 }
 
 // TestRowDPMatchesBruteForce compares the row program with an exhaustive
-// search over all rows, scored by the evaluator, on random staff and costs.
+// search over all rows, scored by the evaluator, on random staff and costs,
+// half the time with some cells banned.
 func TestRowDPMatchesBruteForce(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	const days = 7
@@ -68,6 +69,13 @@ func TestRowDPMatchesBruteForce(t *testing.T) {
 		for i := range cost {
 			cost[i] = int32(rng.IntN(21) - 10)
 		}
+		fix := noFix
+		if trial%2 == 1 {
+			fix.ban = make([]bool, days*p.nv)
+			for i := range fix.ban {
+				fix.ban[i] = rng.IntN(7) == 0
+			}
+		}
 
 		bestCost, found := int32(0), false
 		row := make([]int, days)
@@ -80,6 +88,9 @@ func TestRowDPMatchesBruteForce(t *testing.T) {
 				return
 			}
 			for v := range p.nv {
+				if fix.ban != nil && fix.ban[d*p.nv+v] {
+					continue
+				}
 				row[d] = v - 1
 				walk(d+1, c+cost[d*p.nv+v])
 			}
@@ -87,10 +98,13 @@ func TestRowDPMatchesBruteForce(t *testing.T) {
 		walk(0, 0)
 
 		out := make([]int16, days)
-		_, ok := rs.solve(p, cost, noFix, &dpScratch{}, out)
+		_, ok := rs.solve(p, cost, fix, &dpScratch{}, out)
 		var got int32
 		for d, v := range out {
 			got += cost[d*p.nv+int(v)]
+			if ok && fix.ban != nil && fix.ban[d*p.nv+int(v)] {
+				t.Fatalf("trial %d: DP row %v uses a banned cell on day %d", trial, out, d)
+			}
 		}
 		if ok != found {
 			t.Fatalf("trial %d: staff %+v: DP feasible=%v, brute force %v", trial, m.Staff[0], ok, found)

@@ -412,7 +412,7 @@ func (w *worker) exchangeMove(noise float64) bool {
 		return false
 	}
 	w.begin()
-	if !w.reoptimise(e1, cellFix{d, int(b)}, noise) || !w.reoptimise(e2, cellFix{d, int(a)}, noise) {
+	if !w.reoptimise(e1, cellFix{day: d, v: int(b)}, noise) || !w.reoptimise(e2, cellFix{day: d, v: int(a)}, noise) {
 		w.rollback()
 		return false
 	}
@@ -446,7 +446,7 @@ func (w *worker) requestMove(noise float64) bool {
 			return false
 		}
 		w.begin()
-		if !w.reoptimise(e, cellFix{d, want}, noise) {
+		if !w.reoptimise(e, cellFix{day: d, v: want}, noise) {
 			w.rollback()
 			return false
 		}
@@ -456,7 +456,7 @@ func (w *worker) requestMove(noise float64) bool {
 				e2++
 			}
 			if w.st.x[e2*p.days+d] != old && p.allowed[e2][d*p.nv+int(old)] {
-				if !w.reoptimise(e2, cellFix{d, int(old)}, noise) {
+				if !w.reoptimise(e2, cellFix{day: d, v: int(old)}, noise) {
 					w.rollback()
 					return false
 				}
@@ -489,7 +489,7 @@ func (w *worker) coverMove(noise float64) bool {
 			continue
 		}
 		w.begin()
-		if !w.reoptimise(e, cellFix{d, v}, noise) {
+		if !w.reoptimise(e, cellFix{day: d, v: v}, noise) {
 			w.rollback()
 			return false
 		}

@@ -57,9 +57,9 @@ type Result struct {
 	// Elapsed is the total run time.
 	Elapsed time.Duration
 	// LowerBound is a proven lower bound on the objective of any feasible
-	// roster (from the Lagrangian relaxation of the coverage terms), or -1
-	// when none was established. The roster is optimal when Objective
-	// equals it.
+	// roster (from the relaxation of the coverage terms, or from a branch
+	// and price search carried to the end), or -1 when none was
+	// established. The roster is optimal when Objective equals it.
 	LowerBound int
 	// Rounds is the number of synchronisation rounds completed.
 	Rounds int
@@ -77,7 +77,8 @@ const roundWork = 4_000_000
 const adoptEvery = 8
 
 // Solve searches for a roster minimising the objective of m subject to its
-// hard constraints, until opts.TimeLimit, opts.MaxRounds or ctx ends it. It
+// hard constraints, until opts.TimeLimit, opts.MaxRounds or ctx ends it, or
+// until the best roster is proven optimal (LowerBound reaches it). It
 // returns the best roster found; a context cancellation is not an error.
 // When no feasible roster was found, Result.Evaluation.Violations says
 // which constraints are broken.
@@ -156,6 +157,9 @@ func Solve(ctx context.Context, m *Model, opts Options) (Result, error) {
 		parallel(threads, func(i int) { workers[i].run(roundWork, elapsed, stop) })
 		res.Rounds++
 		report()
+		if res.SearchHardUnits == 0 && lowerBound(workers) >= res.SearchObjective {
+			break // the best roster is proven optimal
+		}
 		if res.Rounds%adoptEvery == 0 {
 			for _, w := range workers {
 				if w.bestScore > bestScore {
@@ -165,15 +169,9 @@ func Solve(ctx context.Context, m *Model, opts Options) (Result, error) {
 		}
 	}
 
-	res.LowerBound = -1
+	res.LowerBound = lowerBound(workers)
 	for _, w := range workers {
 		res.Moves += w.moves
-		if w.lag != nil && !math.IsInf(w.lag.bound, -1) {
-			res.LowerBound = max(res.LowerBound, int(math.Ceil(w.lag.bound-1e-6)))
-		}
-		if w.cg != nil && !math.IsInf(w.cg.root, -1) {
-			res.LowerBound = max(res.LowerBound, int(math.Ceil(w.cg.root-1e-6)))
-		}
 	}
 	res.Roster = fromCells(best, p.nstaff, p.days)
 	ev, err := Evaluate(m, res.Roster)
@@ -183,6 +181,20 @@ func Solve(ctx context.Context, m *Model, opts Options) (Result, error) {
 	res.Evaluation = ev
 	res.Elapsed = elapsed()
 	return res, nil
+}
+
+// lowerBound returns the best lower bound the workers proved, or -1.
+func lowerBound(workers []*worker) int {
+	bound := -1
+	for _, w := range workers {
+		if w.lag != nil && !math.IsInf(w.lag.bound, -1) {
+			bound = max(bound, int(math.Ceil(w.lag.bound-1e-6)))
+		}
+		if w.cg != nil && !math.IsInf(w.cg.root, -1) {
+			bound = max(bound, int(math.Ceil(w.cg.root-1e-6)))
+		}
+	}
+	return bound
 }
 
 // parallel runs f(0..n-1) on n goroutines and waits for all of them.
