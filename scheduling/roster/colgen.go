@@ -274,7 +274,7 @@ func (cg *colgen) round(w *worker) (done bool, err error) {
 	added := 0
 	for e := range nE {
 		if f := cg.fixed[e]; f >= 0 {
-			lagr += cg.base[f] - cg.priceOf(int(f))
+			lagr += cg.base[f] - cg.rowPrice(e, cg.pattern[f])
 			continue
 		}
 		ban := cg.banOf(e)
@@ -317,15 +317,6 @@ func (cg *colgen) round(w *worker) (done bool, err error) {
 		cg.prune()
 	}
 	return cg.bound >= l.value()-1e-6, nil
-}
-
-// priceOf returns Σ π over the covers column j counts toward.
-func (cg *colgen) priceOf(j int) float64 {
-	s := 0.0
-	for _, r := range cg.lp.entries(j)[1:] {
-		s += cg.price[int(r)-cg.nE]
-	}
-	return s
 }
 
 // rowPrice returns Σ π over the covers staff member e's row counts toward.

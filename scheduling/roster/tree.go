@@ -59,6 +59,7 @@ type tree struct {
 	// says whether any cell of e is banned.
 	ban    [][]bool
 	banned []bool
+	nv     int  // values per cell: off and the shift types
 	exact  bool // every node so far was solved to optimality
 	nodes  int
 	z      []float64 // scratch: per cell e*days*nv+d*nv+v, the LP value
@@ -69,13 +70,22 @@ func (t *tree) bans(e int, row []int16) bool {
 	if !t.on || !t.banned[e] {
 		return false
 	}
-	nv := len(t.ban[e]) / len(row)
 	for d, v := range row {
-		if t.ban[e][d*nv+int(v)] {
+		if t.ban[e][d*t.nv+int(v)] {
 			return true
 		}
 	}
 	return false
+}
+
+// clearBans lifts every ban.
+func (t *tree) clearBans() {
+	for e := range t.ban {
+		if t.banned[e] {
+			clear(t.ban[e])
+			t.banned[e] = false
+		}
+	}
 }
 
 // banOf returns the cells the current node bans for staff member e, or nil.
@@ -91,6 +101,7 @@ func (cg *colgen) startTree(w *worker) {
 	p := cg.p
 	t := &cg.tree
 	t.started, t.on, t.active, t.exact = true, true, false, true
+	t.nv = p.nv
 	t.turn = 0
 	t.open = append(t.open[:0], treeNode{bound: cg.root})
 	if t.ban == nil {
@@ -108,26 +119,17 @@ func (cg *colgen) startTree(w *worker) {
 func (cg *colgen) enter(n treeNode) {
 	p, t := cg.p, &cg.tree
 	t.path = n.path
-	for e := range t.ban {
-		if t.banned[e] {
-			clear(t.ban[e])
-			t.banned[e] = false
-		}
-	}
+	t.clearBans()
 	for _, b := range n.path {
 		ban := t.ban[b.e]
 		t.banned[b.e] = true
 		at := int(b.d) * p.nv
-		if b.up {
-			for v := range p.nv {
-				ban[at+v] = v != int(b.v)
+		for v := range p.nv {
+			if (v == int(b.v)) != b.up {
+				ban[at+v] = true
 			}
-		} else {
-			ban[at+int(b.v)] = true
 		}
 	}
-	// An up decision followed by a down one on the same cell cannot occur:
-	// the up branch makes the cell integral.
 	for j, e := range cg.owner {
 		if e >= 0 {
 			cg.lp.cost[j] = cg.base[j]
@@ -252,12 +254,7 @@ func (cg *colgen) loadIntegral(w *worker) {
 func (cg *colgen) suspendTree() {
 	t := &cg.tree
 	t.on, t.path, t.turn, t.divesAt = false, nil, 0, cg.dives
-	for e := range t.ban {
-		if t.banned[e] {
-			clear(t.ban[e])
-			t.banned[e] = false
-		}
-	}
+	t.clearBans()
 	copy(cg.lp.cost, cg.base)
 	cg.resetNode()
 	cg.nodeDone, cg.rootDone = false, false
