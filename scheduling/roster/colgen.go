@@ -560,7 +560,7 @@ func (cg *colgen) endDive(w *worker) {
 		if cg.dives-cg.tree.divesAt >= turnDives {
 			cg.resumeTree()
 		}
-	case cg.dives >= treeAfter && cg.exact && w.bestHard == 0 && float64(w.bestSoft)-cg.root <= treeGap*float64(w.bestSoft):
+	case cg.treeReady(w):
 		cg.startTree(w)
 	}
 }

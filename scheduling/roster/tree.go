@@ -10,8 +10,8 @@ import "math"
 // every node. A node is dropped when its bound shows it cannot beat the
 // best roster known, solved when its relaxation is integral, and
 // otherwise split on the most fractional cell (LP value closest to ½),
-// the branch that sets it explored first. When the tree is searched to the end with every
-// node solved exactly, the best roster is optimal.
+// the branch that sets it explored first. When the tree is searched to the
+// end with every node solved exactly, the best roster is optimal.
 
 // Tree search parameters.
 const (
@@ -94,6 +94,13 @@ func (cg *colgen) banOf(e int) []bool {
 		return nil
 	}
 	return cg.tree.ban[e]
+}
+
+// treeReady reports whether the tree search should start: the first dives
+// are done, the bound is valid, and the best roster is close to it.
+func (cg *colgen) treeReady(w *worker) bool {
+	gap := float64(w.bestSoft) - cg.root
+	return cg.dives >= treeAfter && cg.exact && w.bestHard == 0 && gap <= treeGap*float64(w.bestSoft)
 }
 
 // startTree opens a tree whose root is the unrestricted master.
@@ -198,8 +205,8 @@ func (cg *colgen) treeStep(w *worker) error {
 }
 
 // branchCell returns the decision to branch on: the cell whose LP value is
-// closest to ½, ties broken at random; splitting it moves the bound most. It reports false
-// when the relaxation is integral.
+// closest to ½, ties broken at random; splitting it moves the bound most.
+// It reports false when the relaxation is integral.
 func (cg *colgen) branchCell(w *worker) (branch, bool) {
 	p, t, l := cg.p, &cg.tree, cg.lp
 	clear(t.z)
