@@ -27,7 +27,13 @@ import (
 type colgen struct {
 	p      *problem
 	lp     *lp
-	nE, nC int
+	nE, nC int // staff members; covers with a row
+
+	covers   []int32 // per cover row i (LP row nE+i): the cover
+	coverRow []int32 // per cover: its cover row, or -1
+	// offset is the cost of the covers without a row, which no column
+	// changes; the master's value plus offset is the roster's objective.
+	offset float64
 
 	owner   []int32   // per LP column: staff member, or -1 for slacks
 	pattern [][]int16 // per LP column: the row (nil for slacks)
@@ -68,8 +74,11 @@ type colgen struct {
 
 // Column generation parameters.
 const (
-	// maxMasterRows keeps the dense simplex to masters it handles quickly.
+	// maxMasterRows keeps the dense simplex to masters it handles quickly,
+	// and maxSubRows to neighbourhood masters, whose fixed staff members
+	// have one column each and so cost few pivots.
 	maxMasterRows = 250
+	maxSubRows    = 500
 	// smoothing is the Wentges weight of the best-bound duals.
 	smoothing = 0.3
 	// rootRounds and nodeRounds cap the pricing rounds at the root and at
@@ -94,23 +103,58 @@ const (
 )
 
 // newColgen sets up the master problem with the rows of the roster x,
-// which must be feasible, as its first columns. It returns nil when the
-// model is too large for the dense simplex or a row program is missing.
-func newColgen(w *worker, x []int16) *colgen {
+// which must be feasible, as its first columns. When cells is not nil, the
+// master is a neighbourhood's (see neighbourhood.go): cells marks the
+// cells (e·days+d) that may change; staff members without such a cell
+// keep their row of x as their only column, and the master has rows only
+// for the covers a free cell can count toward, the others' costs being
+// fixed (colgen.offset). It returns nil when the master is too large for
+// the dense simplex or a row program is missing.
+func newColgen(w *worker, x []int16, cells []bool) *colgen {
 	p := w.p
-	nE, nC := p.nstaff, len(p.m.Cover)
-	if nE+nC > maxMasterRows || nE == 0 {
+	nE, days, nv := p.nstaff, p.days, p.nv
+	limit := maxMasterRows
+	coverRow := make([]int32, len(p.m.Cover))
+	var covers []int32
+	if cells == nil {
+		for c := range coverRow {
+			coverRow[c] = int32(c)
+			covers = append(covers, int32(c))
+		}
+	} else {
+		limit = maxSubRows
+		for c := range coverRow {
+			coverRow[c] = -1
+		}
+		for i, free := range cells {
+			if !free {
+				continue
+			}
+			e, d := i/days, i%days
+			for v := 1; v < nv; v++ {
+				for _, c := range p.coverAt[d*nv+v] {
+					if coverRow[c] < 0 && p.counts(e, c) {
+						coverRow[c] = int32(len(covers))
+						covers = append(covers, c)
+					}
+				}
+			}
+		}
+	}
+	nC := len(covers)
+	if nE+nC > limit || nE == 0 {
 		return nil
 	}
 	rhs := make([]float64, nE+nC)
 	for e := range nE {
 		rhs[e] = 1
 	}
-	for c, cv := range p.m.Cover {
-		rhs[nE+c] = float64(cv.Target)
+	for i, c := range covers {
+		rhs[nE+i] = float64(p.m.Cover[c].Target)
 	}
 	cg := &colgen{
 		p: p, lp: newLP(rhs), nE: nE, nC: nC,
+		covers: covers, coverRow: coverRow,
 		seen:    make([]map[uint64]int32, nE),
 		hash:    maphash.MakeSeed(),
 		exact:   allRowsPriced(w),
@@ -118,7 +162,7 @@ func newColgen(w *worker, x []int16) *colgen {
 		lpExact: len(p.m.Balance) == 0,
 		root:    math.Inf(-1),
 		fixed:   make([]int32, nE),
-		price:   make([]float64, nC),
+		price:   make([]float64, len(p.m.Cover)),
 	}
 	for e := range nE {
 		cg.seen[e] = map[uint64]int32{}
@@ -131,9 +175,28 @@ func newColgen(w *worker, x []int16) *colgen {
 	for _, cv := range p.m.Cover {
 		cg.lpExact = cg.lpExact && (cv.Min == 0 || cv.WeightBelowMin == 0)
 	}
-	for c, cv := range p.m.Cover {
-		cg.addSlack(float64(cv.WeightUnder), []int32{int32(nE + c)})
-		cg.addSlack(float64(cv.WeightOver), []int32{^int32(nE + c)})
+	for i, c := range covers {
+		cv := &p.m.Cover[c]
+		cg.addSlack(float64(cv.WeightUnder), []int32{int32(nE + i)})
+		cg.addSlack(float64(cv.WeightOver), []int32{^int32(nE + i)})
+	}
+	// The covers without a row cost what x's staff on them cost.
+	if nC < len(p.m.Cover) {
+		n := make([]int, len(p.m.Cover))
+		for i, v := range x {
+			if v > 0 {
+				for _, c := range p.coverAt[(i%days)*nv+int(v)] {
+					if p.counts(i/days, c) {
+						n[c]++
+					}
+				}
+			}
+		}
+		for c, k := range n {
+			if coverRow[c] < 0 {
+				cg.offset += float64(p.m.Cover[c].Cost(k))
+			}
+		}
 	}
 	// The basis of these rows and one slack per cover is feasible: each
 	// slack takes up the difference between its cover's (perturbed)
@@ -141,20 +204,23 @@ func newColgen(w *worker, x []int16) *colgen {
 	head := make([]int32, nE+nC)
 	resid := append([]float64(nil), cg.lp.rhs[nE:]...)
 	for e := range nE {
-		row := x[e*p.days : (e+1)*p.days]
+		row := x[e*days : (e+1)*days]
 		j := cg.add(w, e, row)
 		if j < 0 {
 			return nil
 		}
 		head[e] = j
+		if cells != nil && !slices.Contains(cells[e*days:(e+1)*days], true) {
+			cg.fix(e, j)
+		}
 		for _, r := range cg.lp.entries(int(j))[1:] {
 			resid[int(r)-nE] -= cg.lp.rhs[e]
 		}
 	}
-	for c := range nC {
-		head[nE+c] = int32(2 * c) // under slack
-		if resid[c] < 0 {
-			head[nE+c]++ // over slack
+	for i := range nC {
+		head[nE+i] = int32(2 * i) // under slack
+		if resid[i] < 0 {
+			head[nE+i]++ // over slack
 		}
 	}
 	if err := cg.lp.setBasis(head); err != nil {
@@ -212,8 +278,8 @@ func (cg *colgen) add(w *worker, e int, row []int16) int32 {
 	for d, v := range row {
 		if v > 0 {
 			for _, c := range p.coverAt[d*p.nv+int(v)] {
-				if p.counts(e, c) {
-					entries = append(entries, int32(cg.nE)+c)
+				if i := cg.coverRow[c]; i >= 0 && p.counts(e, c) {
+					entries = append(entries, int32(cg.nE)+i)
 				}
 			}
 		}
@@ -257,18 +323,18 @@ func (cg *colgen) round(w *worker) (done bool, err error) {
 	if cg.center == nil || cg.misses > 0 {
 		beta = 0
 	}
-	for c := range cg.nC {
+	for i, c := range cg.covers {
 		if beta > 0 {
-			cg.price[c] = beta*cg.center[c] + (1-beta)*lpPrice[c]
+			cg.price[c] = beta*cg.center[c] + (1-beta)*lpPrice[i]
 		} else {
-			cg.price[c] = lpPrice[c]
+			cg.price[c] = lpPrice[i]
 		}
 	}
 
 	days := p.days
-	lagr := 0.0
-	for c, cv := range p.m.Cover {
-		lagr += cg.price[c] * float64(cv.Target)
+	lagr := cg.offset
+	for _, c := range cg.covers {
+		lagr += cg.price[c] * float64(p.m.Cover[c].Target)
 	}
 	exact := cg.exact
 	added := 0
@@ -316,8 +382,11 @@ func (cg *colgen) round(w *worker) (done bool, err error) {
 	if len(l.cost)-2*cg.nC > 2*keptColumns*nE {
 		cg.prune()
 	}
-	return cg.bound >= l.value()-1e-6, nil
+	return cg.bound >= cg.value()-1e-6, nil
 }
+
+// value returns the objective of the master's relaxation.
+func (cg *colgen) value() float64 { return cg.lp.value() + cg.offset }
 
 // rowPrice returns Σ π over the covers staff member e's row counts toward.
 func (cg *colgen) rowPrice(e int, row []int16) float64 {

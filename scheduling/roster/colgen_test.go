@@ -31,7 +31,7 @@ func TestColgenBoundAndDives(t *testing.T) {
 		if w.bestHard > 0 {
 			continue // no feasible start; column generation is not set up
 		}
-		cg := newColgen(w, w.best)
+		cg := newColgen(w, w.best, nil)
 		if cg == nil {
 			continue
 		}
@@ -118,37 +118,17 @@ func TestRepairCaps(t *testing.T) {
 func TestTreeProvesOptimum(t *testing.T) {
 	rng := rand.New(rand.NewPCG(31, 32))
 	proved, branched := 0, 0
-	for trial := range 30 {
-		m := randomModel(rng, 3, 5)
-		for i := range m.Cover {
-			m.Cover[i].Target = rng.IntN(2)
-		}
-		// The search is exact only without balance terms and cover minimums.
-		m.Reference, m.Balance = nil, nil
-		covers := m.Cover[:0]
-		for _, cv := range m.Cover {
-			if cv.Min == 0 {
-				covers = append(covers, cv)
-			}
-		}
-		m.Cover = covers
-		p := compile(m)
-		opt, ok := enumerateOptimum(p)
+	for trial := range 80 {
+		p := compile(exactModel(rng, 3, 5))
+		opt, ok := enumerateOptimum(p, nil)
 		if !ok {
 			continue
 		}
-		w := newWorker(p, p.newRowSolvers(), uint64(trial))
-		w.construct()
-		for range 20 {
-			if w.bestHard == 0 {
-				break
-			}
-			w.run(1_000_000, func() time.Duration { return 0 }, func() bool { return false })
-		}
-		if w.bestHard > 0 {
+		w := feasibleWorker(p, uint64(trial))
+		if w == nil {
 			continue
 		}
-		w.cg = newColgen(w, w.best)
+		w.cg = newColgen(w, w.best, nil)
 		if w.cg == nil || !w.cg.lpExact {
 			continue
 		}
@@ -185,14 +165,48 @@ func TestTreeProvesOptimum(t *testing.T) {
 			branched++
 		}
 	}
-	if proved < 10 || branched < 2 {
-		t.Fatalf("the tree proved %d of 30 models, %d of them by branching", proved, branched)
+	t.Logf("the tree proved %d of 80 models, %d of them by branching", proved, branched)
+	if proved < 25 || branched < 2 {
+		t.Fatalf("the tree proved %d of 80 models, %d of them by branching", proved, branched)
 	}
 }
 
+// exactModel returns a random model on which column generation is exact:
+// no balance terms, reference roster or cover minimums.
+func exactModel(rng *rand.Rand, staff, days int) *Model {
+	m := randomModel(rng, staff, days)
+	for i := range m.Cover {
+		m.Cover[i].Target = rng.IntN(2)
+	}
+	m.Reference, m.Balance = nil, nil
+	covers := m.Cover[:0]
+	for _, cv := range m.Cover {
+		if cv.Min == 0 {
+			covers = append(covers, cv)
+		}
+	}
+	m.Cover = covers
+	return m
+}
+
+// feasibleWorker returns a worker on p that has found a feasible roster,
+// or nil if it found none.
+func feasibleWorker(p *problem, seed uint64) *worker {
+	w := newWorker(p, p.newRowSolvers(), seed)
+	w.construct()
+	for range 20 {
+		if w.bestHard == 0 {
+			return w
+		}
+		w.run(1_000_000, func() time.Duration { return 0 }, func() bool { return false })
+	}
+	return nil
+}
+
 // enumerateOptimum returns the least objective of any feasible roster of
-// p, found by trying every combination of feasible rows.
-func enumerateOptimum(p *problem) (int64, bool) {
+// p whose rows allowed accepts (every row when it is nil), found by trying
+// every combination of such rows.
+func enumerateOptimum(p *problem, allowed func(e int, row []int16) bool) (int64, bool) {
 	nv, days := p.nv, p.days
 	type row struct {
 		cost  int64
@@ -211,7 +225,7 @@ func enumerateOptimum(p *problem) (int64, bool) {
 				cells[d] = int16(c % nv)
 			}
 			cost, ok := p.rowCost(e, cells, scratch)
-			if !ok {
+			if !ok || (allowed != nil && !allowed(e, cells)) {
 				continue
 			}
 			r := row{cost, make([]int32, len(p.m.Cover))}

@@ -39,6 +39,7 @@ type worker struct {
 
 	temp      float64
 	cycleWork int64 // work done in the current temperature cycle
+	tempAt    int64 // cycleWork/tempStep when temp was set
 
 	best      []int16
 	bestScore int64
@@ -53,7 +54,10 @@ type worker struct {
 	// the dense simplex; cgTried records that setting it up was tried.
 	cg      *colgen
 	cgTried bool
-	spare   []int16
+	// nbh, when not nil, runs the neighbourhood search in the column
+	// share instead of column generation.
+	nbh   *neighbourhood
+	spare []int16
 	// colShare is the work spent on column generation and recombination
 	// relative to the other moves; zero disables them.
 	colShare float64
@@ -75,6 +79,7 @@ const (
 	tempHigh  = 4.0
 	tempLow   = 0.2
 	cycleWork = 400_000_000
+	tempStep  = cycleWork / 1024
 
 	// dpShare is the work spent on row re-optimisation moves relative to
 	// small moves, and dpCost the price of one transition of the row
@@ -171,12 +176,22 @@ func (w *worker) run(work int64, elapsed func() time.Duration, stop func() bool)
 func (w *worker) columnPhase() {
 	if !w.cgTried && w.bestHard == 0 {
 		w.cgTried = true
-		w.cg = newColgen(w, w.best)
+		if w.nbh == nil {
+			w.cg = newColgen(w, w.best, nil)
+		}
+		if w.cg == nil && w.nbh == nil {
+			// Too large a master for column generation on every row:
+			// search neighbourhoods instead.
+			w.nbh = newNeighbourhood(w.p)
+		}
 	}
 	if w.cg != nil {
 		if err := w.cg.step(w); err != nil {
 			w.cg = nil // numerical trouble: fall back to the Lagrangian
 		}
+		return
+	}
+	if w.nbh != nil && w.neighbourhoodStep() {
 		return
 	}
 	if w.lag == nil {
@@ -193,12 +208,19 @@ func (w *worker) columnPhase() {
 	w.lag.combine(w, combineMoves*w.p.nstaff)
 }
 
+// updateTemp sets the temperature for the work done in the current cycle,
+// in steps of tempStep work units (a power per move would cost a tenth of
+// the search's time).
 func (w *worker) updateTemp() {
 	if w.cycleWork >= cycleWork {
 		w.cycleWork = 0
 	}
-	frac := float64(w.cycleWork) / cycleWork
-	w.temp = tempHigh * math.Pow(tempLow/tempHigh, frac)
+	step := w.cycleWork / tempStep
+	if step == w.tempAt {
+		return
+	}
+	w.tempAt = step
+	w.temp = tempHigh * math.Pow(tempLow/tempHigh, float64(step*tempStep)/cycleWork)
 }
 
 func (w *worker) noteBest(at time.Duration) {
@@ -333,8 +355,7 @@ func (w *worker) threshold() int64 {
 	if w.temp <= 0 {
 		return 0
 	}
-	u := 1 - w.rng.Float64() // in (0, 1]
-	return int64(-w.temp * math.Log(u))
+	return int64(w.temp * w.rng.ExpFloat64())
 }
 
 // rollback restores the cells changed since begin and their rows' scores.

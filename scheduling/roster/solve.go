@@ -84,8 +84,12 @@ const adoptEvery = 8
 // which constraints are broken.
 //
 // The search runs opts.Threads threads (see worker), seeded from opts.Seed
-// and their index. Even-numbered threads mix Lagrangian column generation
-// into their search, odd ones do not. The threads meet after every round
+// and their index. Even-numbered threads mix column generation into their
+// search (dives and branch and price on the whole master when it is small
+// enough for the dense simplex, otherwise neighbourhood search and a
+// Lagrangian fallback); on the small masters odd-numbered threads mix in
+// neighbourhood search, on the others they use row and cell moves only.
+// The threads meet after every round
 // (a fixed amount of work per thread); every few rounds the threads whose
 // best roster is worse than the overall best restart from it.
 //
@@ -123,8 +127,15 @@ func Solve(ctx context.Context, m *Model, opts Options) (Result, error) {
 		w := newWorker(p, rows, opts.Seed*1_000_003+uint64(i)+1)
 		// Even threads mix column generation into their search, odd ones
 		// use only row and cell moves: each style wins on some instances.
-		if i%2 == 0 || threads == 1 {
+		switch {
+		case i%2 == 0 || threads == 1:
 			w.colShare = colShare
+		case p.nstaff+len(m.Cover) <= maxMasterRows:
+			// The even threads run column generation on the whole
+			// master; odd ones search neighbourhoods (on larger
+			// masters, the even threads do that instead).
+			w.colShare = colShare
+			w.nbh = newNeighbourhood(p)
 		}
 		if opts.Initial != nil {
 			w.st.load(toCells(opts.Initial))

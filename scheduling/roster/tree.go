@@ -59,10 +59,13 @@ type tree struct {
 	// says whether any cell of e is banned.
 	ban    [][]bool
 	banned []bool
-	nv     int  // values per cell: off and the shift types
-	exact  bool // every node so far was solved to optimality
-	nodes  int
-	z      []float64 // scratch: per cell e*days*nv+d*nv+v, the LP value
+	// keep[e], when not nil, holds the cells of e banned at every node: a
+	// neighbourhood's (see neighbourhood.go) cells outside it.
+	keep  [][]bool
+	nv    int  // values per cell: off and the shift types
+	exact bool // every node so far was solved to optimality
+	nodes int
+	z     []float64 // scratch: per cell e*days*nv+d*nv+v, the LP value
 }
 
 // bans reports whether the current node rules out staff member e's row.
@@ -78,10 +81,14 @@ func (t *tree) bans(e int, row []int16) bool {
 	return false
 }
 
-// clearBans lifts every ban.
+// clearBans lifts every ban but those of keep.
 func (t *tree) clearBans() {
 	for e := range t.ban {
-		if t.banned[e] {
+		switch {
+		case t.keep != nil && t.keep[e] != nil:
+			copy(t.ban[e], t.keep[e])
+			t.banned[e] = true
+		case t.banned[e]:
 			clear(t.ban[e])
 			t.banned[e] = false
 		}
@@ -186,7 +193,7 @@ func (cg *colgen) treeStep(w *worker) error {
 	t.turn++
 	// A node is solved exactly when its bound meets its relaxation's value,
 	// or when no column prices in and pricing is exact.
-	if !done || !(cg.lpExact || cg.bound >= cg.lp.value()-1e-6) {
+	if !done || !(cg.lpExact || cg.bound >= cg.value()-1e-6) {
 		t.exact = false
 	}
 	if cg.lp.value() >= fixPenalty/2 {
@@ -197,6 +204,7 @@ func (cg *colgen) treeStep(w *worker) error {
 		cg.loadIntegral(w)
 		return nil
 	}
+	cg.roundNode(w)
 	down := append(append(make([]branch, 0, len(t.path)+1), t.path...), b)
 	up := append(append(make([]branch, 0, len(t.path)+1), t.path...), b)
 	up[len(up)-1].up = true
@@ -255,6 +263,36 @@ func (cg *colgen) loadIntegral(w *worker) {
 		}
 	}
 	cg.load(w, cols)
+}
+
+// roundNode rounds the node's relaxation, each staff member taking their
+// column of largest value, and loads the roster when the master prices it
+// below the best known.
+func (cg *colgen) roundNode(w *worker) {
+	l := cg.lp
+	cols := make([]int32, cg.nE)
+	top := make([]float64, cg.nE)
+	for j, e := range cg.owner {
+		if e >= 0 {
+			if x := l.x(j); x > top[e] {
+				cols[e], top[e] = int32(j), x
+			}
+		}
+	}
+	n := make([]int, cg.nC)
+	cost := int(cg.offset)
+	for _, j := range cols {
+		cost += int(cg.base[j])
+		for _, r := range l.entries(int(j))[1:] {
+			n[int(r)-cg.nE]++
+		}
+	}
+	for i, c := range cg.covers {
+		cost += cg.p.m.Cover[c].Cost(n[i])
+	}
+	if w.bestHard > 0 || int64(cost) < w.bestSoft {
+		cg.load(w, cols)
+	}
 }
 
 // suspendTree hands the turn to the dives, keeping the open nodes.

@@ -1,0 +1,193 @@
+package roster
+
+import "slices"
+
+// Neighbourhood search by branch and price: free the cells of a window of
+// consecutive days in the rows of a random half of the staff, keep every
+// other cell of the best roster, and search the tree (tree.go) of the
+// master restricted to the free cells for a better roster. The staff left
+// out keep their row as their only column, the free staff's row programs
+// ban every kept cell's other values, and only the covers a free cell
+// counts toward have a row, so a neighbourhood's master is small and its
+// pricing exact. Row moves change one row at a time and cannot make the
+// chains of changes across several rows that grant a request while
+// keeping the cover; a neighbourhood's tree, or the rounding of one of its
+// nodes, finds them. Half the windows are placed around a cost of the
+// roster (a refused request, a short cover). The windows grow while their
+// trees end within the node limit, and shrink while they do not.
+//
+// On masters too large for column generation on every row (Curtois &
+// Qu Instance12) it takes the column share of the even threads; on the
+// others, that of the odd threads.
+
+// Neighbourhood parameters.
+const (
+	// nbhNodes is the node limit of one neighbourhood's tree.
+	nbhNodes = 100
+	// A window spans size·days/rows days, where size starts at nbhStart,
+	// stays within [nbhMin, nbhMax], grows by one after a neighbourhood
+	// whose tree ended within the limit and shrinks by one after one that
+	// did not.
+	nbhStart = 4
+	nbhMin   = 2
+	nbhMax   = 12
+)
+
+// neighbourhood is the state of a worker's neighbourhood search.
+type neighbourhood struct {
+	cg    *colgen // the current neighbourhood's master, or nil
+	size  int     // the next window's cells, in rows (see nbhStart)
+	staff []bool  // per staff member: has a free cell
+	cells []bool  // per cell e*days+d: free
+	off   bool    // a master could not be set up: the search is disabled
+	base  int64   // objective of the best roster the search has seen
+	from  []int16 // the best roster when the neighbourhood opened
+}
+
+// newNeighbourhood returns the initial search state for problem p.
+func newNeighbourhood(p *problem) *neighbourhood {
+	return &neighbourhood{
+		size:  nbhStart,
+		staff: make([]bool, p.nstaff),
+		cells: make([]bool, p.nstaff*p.days),
+	}
+}
+
+// neighbourhoodStep advances the neighbourhood search by one pricing round
+// or tree decision, starting a new neighbourhood when none is open. It
+// reports false when it cannot run: no feasible roster is known yet, or no
+// neighbourhood master could be set up.
+func (w *worker) neighbourhoodStep() bool {
+	n := w.nbh
+	if n.cg == nil {
+		if n.off || w.bestHard > 0 {
+			return false
+		}
+		n.open(w)
+		if n.cg == nil {
+			n.off = true
+			return false
+		}
+	}
+	t := &n.cg.tree
+	if w.bestSoft < n.base && n.inside(w.best) {
+		// The better roster differs from the base only in free cells, so
+		// the master still holds: search on, for a roster better again.
+		n.base = w.bestSoft
+	}
+	if w.bestSoft < n.base {
+		n.cg = nil // the best roster moved on: this neighbourhood is stale
+		return true
+	}
+	if !t.active && (len(t.open) == 0 || t.nodes >= nbhNodes) {
+		n.close()
+		return true
+	}
+	if err := n.cg.treeStep(w); err != nil {
+		n.cg = nil // numerical trouble: drop this neighbourhood
+	}
+	return true
+}
+
+// open chooses the next neighbourhood around the best roster and sets up
+// its master.
+func (n *neighbourhood) open(w *worker) {
+	p := w.p
+	nstaff, days, nv := p.nstaff, p.days, p.nv
+	clear(n.staff)
+	clear(n.cells)
+	rows := (nstaff + 1) / 2
+	span := min(max(n.size*days/rows, 2), days)
+	// Half the windows are placed around a cost of the best roster: a
+	// request it does not grant, or a cover it leaves short.
+	from := w.rng.IntN(days - span + 1)
+	perm := w.rng.Perm(nstaff)
+	if e, d, ok := n.hotCell(w); ok && w.rng.IntN(2) == 0 {
+		from = min(max(d-w.rng.IntN(span), 0), days-span)
+		if k := slices.Index(perm, e); k >= rows {
+			perm[0], perm[k] = perm[k], perm[0]
+		}
+	}
+	for _, e := range perm[:rows] {
+		n.staff[e] = true
+		for d := from; d < from+span; d++ {
+			n.cells[e*days+d] = true
+		}
+	}
+	n.base = w.bestSoft
+	n.from = append(n.from[:0], w.best...)
+	n.cg = newColgen(w, w.best, n.cells)
+	if n.cg == nil {
+		return
+	}
+	n.cg.startTree(w)
+	t := &n.cg.tree
+	if t.keep == nil {
+		t.keep = make([][]bool, nstaff)
+	}
+	for e := range nstaff {
+		t.keep[e] = nil
+		if !n.staff[e] {
+			continue
+		}
+		var keep []bool
+		for d := range days {
+			if n.cells[e*days+d] {
+				continue
+			}
+			if keep == nil {
+				keep = make([]bool, days*nv)
+			}
+			for v := range nv {
+				keep[d*nv+v] = v != int(w.best[e*days+d])
+			}
+		}
+		t.keep[e] = keep
+	}
+}
+
+// hotCell picks at random a cell of the best roster whose value a request
+// refuses, or, with -1 for the staff member, a day on which the current
+// roster leaves a cover short. It reports false when there is neither.
+func (n *neighbourhood) hotCell(w *worker) (e, d int, ok bool) {
+	p := w.p
+	days, nv := p.days, p.nv
+	seen := 0
+	pick := func(pe, pd int) {
+		if seen++; w.rng.IntN(seen) == 0 {
+			e, d = pe, pd
+		}
+	}
+	for i, v := range w.best {
+		if p.cellCost[i/days][(i%days)*nv+int(v)] > 0 {
+			pick(i/days, i%days)
+		}
+	}
+	for c, k := range w.st.cov {
+		if cv := &p.m.Cover[c]; int(k) < cv.Target {
+			pick(-1, cv.Day)
+		}
+	}
+	return e, d, seen > 0
+}
+
+// inside reports whether roster x differs from the one the neighbourhood
+// opened around only in its free cells.
+func (n *neighbourhood) inside(x []int16) bool {
+	for i, v := range x {
+		if v != n.from[i] && !n.cells[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// close ends the current neighbourhood and sizes the next one.
+func (n *neighbourhood) close() {
+	if len(n.cg.tree.open) == 0 {
+		n.size = min(n.size+1, nbhMax)
+	} else {
+		n.size = max(n.size-1, nbhMin)
+	}
+	n.cg = nil
+}
