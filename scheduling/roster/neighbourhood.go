@@ -31,6 +31,10 @@ const (
 	nbhStart = 4
 	nbhMin   = 2
 	nbhMax   = 12
+	// After nbhStall neighbourhoods in a row without a better roster,
+	// the largest size grows by two: small windows have then been
+	// searched out, and larger ones are worth their cost.
+	nbhStall = 100
 )
 
 // neighbourhood is the state of a worker's neighbourhood search.
@@ -41,13 +45,19 @@ type neighbourhood struct {
 	cells []bool  // per cell e*days+d: free
 	off   bool    // a master could not be set up: the search is disabled
 	base  int64   // objective of the best roster the search has seen
-	from  []int16 // the best roster when the neighbourhood opened
+	// opened is base when the neighbourhood opened; stall counts the
+	// neighbourhoods in a row that found nothing better, and limit is the
+	// current largest size.
+	opened       int64
+	stall, limit int
+	from         []int16 // the best roster when the neighbourhood opened
 }
 
 // newNeighbourhood returns the initial search state for problem p.
 func newNeighbourhood(p *problem) *neighbourhood {
 	return &neighbourhood{
 		size:  nbhStart,
+		limit: nbhMax,
 		staff: make([]bool, p.nstaff),
 		cells: make([]bool, p.nstaff*p.days),
 	}
@@ -76,6 +86,7 @@ func (w *worker) neighbourhoodStep() bool {
 		n.base = w.bestSoft
 	}
 	if w.bestSoft < n.base {
+		n.stall = 0
 		n.cg = nil // the best roster moved on: this neighbourhood is stale
 		return true
 	}
@@ -114,7 +125,7 @@ func (n *neighbourhood) open(w *worker) {
 			n.cells[e*days+d] = true
 		}
 	}
-	n.base = w.bestSoft
+	n.base, n.opened = w.bestSoft, w.bestSoft
 	n.from = append(n.from[:0], w.best...)
 	n.cg = newColgen(w, w.best, n.cells)
 	if n.cg == nil {
@@ -185,9 +196,17 @@ func (n *neighbourhood) inside(x []int16) bool {
 // close ends the current neighbourhood and sizes the next one.
 func (n *neighbourhood) close() {
 	if len(n.cg.tree.open) == 0 {
-		n.size = min(n.size+1, nbhMax)
+		n.size = min(n.size+1, n.limit)
 	} else {
 		n.size = max(n.size-1, nbhMin)
+	}
+	n.stall++
+	if n.base < n.opened {
+		n.stall = 0
+	}
+	if n.stall >= nbhStall {
+		n.limit += 2
+		n.stall = 0
 	}
 	n.cg = nil
 }
