@@ -2,6 +2,7 @@ package roster
 
 import (
 	"cmp"
+	"errors"
 	"hash/maphash"
 	"math"
 	"slices"
@@ -41,6 +42,11 @@ type colgen struct {
 	seen    []map[uint64]int32
 	hash    maphash.Seed
 
+	// local marks a neighbourhood's master (see neighbourhood.go): its
+	// bounds hold only for the rosters that keep the cells outside the
+	// neighbourhood, and its tree is run and closed by the neighbourhood
+	// search.
+	local bool
 	// exact reports whether every staff member has a row program, which
 	// the lower bound needs (see allRowsPriced).
 	exact bool
@@ -55,7 +61,7 @@ type colgen struct {
 	scale  float64
 	center []float64 // π of the best bound at the current node
 	bound  float64   // best bound at the current node
-	root   float64   // best bound with nothing fixed: a global lower bound
+	root   float64   // best bound with nothing fixed (a global lower bound unless local)
 	misses int       // pricing rounds in a row that found nothing at the LP duals
 	node   int       // pricing rounds at the current node
 
@@ -102,15 +108,23 @@ const (
 	maxScale = 1 << 14
 )
 
+// Reasons newColgen cannot set up a master.
+var (
+	errMasterSize = errors.New("master too large for the dense simplex")
+	errNoMaster   = errors.New("no master: a row program is missing or the roster breaks a row")
+)
+
 // newColgen sets up the master problem with the rows of the roster x,
 // which must be feasible, as its first columns. When cells is not nil, the
 // master is a neighbourhood's (see neighbourhood.go): cells marks the
 // cells (e·days+d) that may change; staff members without such a cell
 // keep their row of x as their only column, and the master has rows only
 // for the covers a free cell can count toward, the others' costs being
-// fixed (colgen.offset). It returns nil when the master is too large for
-// the dense simplex or a row program is missing.
-func newColgen(w *worker, x []int16, cells []bool) *colgen {
+// fixed (colgen.offset). It returns errMasterSize when the master has more
+// rows than the dense simplex handles quickly (maxMasterRows, or
+// maxSubRows for a neighbourhood), and errNoMaster when there is no staff,
+// a staff member has no row program, or x's rows cannot form a basis.
+func newColgen(w *worker, x []int16, cells []bool) (*colgen, error) {
 	p := w.p
 	nE, days, nv := p.nstaff, p.days, p.nv
 	limit := maxMasterRows
@@ -142,8 +156,11 @@ func newColgen(w *worker, x []int16, cells []bool) *colgen {
 		}
 	}
 	nC := len(covers)
-	if nE+nC > limit || nE == 0 {
-		return nil
+	if nE == 0 {
+		return nil, errNoMaster
+	}
+	if nE+nC > limit {
+		return nil, errMasterSize
 	}
 	rhs := make([]float64, nE+nC)
 	for e := range nE {
@@ -154,7 +171,7 @@ func newColgen(w *worker, x []int16, cells []bool) *colgen {
 	}
 	cg := &colgen{
 		p: p, lp: newLP(rhs), nE: nE, nC: nC,
-		covers: covers, coverRow: coverRow,
+		covers: covers, coverRow: coverRow, local: cells != nil,
 		seen:    make([]map[uint64]int32, nE),
 		hash:    maphash.MakeSeed(),
 		exact:   allRowsPriced(w),
@@ -168,7 +185,7 @@ func newColgen(w *worker, x []int16, cells []bool) *colgen {
 		cg.seen[e] = map[uint64]int32{}
 		cg.fixed[e] = -1
 		if w.rows[e].full == nil {
-			return nil
+			return nil, errNoMaster
 		}
 		cg.lpExact = cg.lpExact && w.rows[e].full.complete
 	}
@@ -207,7 +224,7 @@ func newColgen(w *worker, x []int16, cells []bool) *colgen {
 		row := x[e*days : (e+1)*days]
 		j := cg.add(w, e, row)
 		if j < 0 {
-			return nil
+			return nil, errNoMaster
 		}
 		head[e] = j
 		if cells != nil && !slices.Contains(cells[e*days:(e+1)*days], true) {
@@ -224,10 +241,10 @@ func newColgen(w *worker, x []int16, cells []bool) *colgen {
 		}
 	}
 	if err := cg.lp.setBasis(head); err != nil {
-		return nil
+		return nil, errNoMaster
 	}
 	cg.resetNode()
-	return cg
+	return cg, nil
 }
 
 // pricingScale returns the largest power of two up to maxScale at which
@@ -519,10 +536,10 @@ func (cg *colgen) cutOff(w *worker) bool {
 	return !math.IsInf(cg.bound, -1) && w.bestHard == 0 && math.Ceil(cg.bound-1e-6) >= float64(w.bestSoft)
 }
 
-// atRoot reports whether nothing is fixed or branched on, so that a bound
-// is global.
+// atRoot reports whether nothing is fixed or branched on and the master is
+// not a neighbourhood's, so that a bound is global.
 func (cg *colgen) atRoot() bool {
-	return cg.nfix == 0 && len(cg.tree.path) == 0
+	return !cg.local && cg.nfix == 0 && len(cg.tree.path) == 0
 }
 
 // load puts the roster of columns cols (one per staff member) into the

@@ -31,8 +31,8 @@ func TestColgenBoundAndDives(t *testing.T) {
 		if w.bestHard > 0 {
 			continue // no feasible start; column generation is not set up
 		}
-		cg := newColgen(w, w.best, nil)
-		if cg == nil {
+		cg, err := newColgen(w, w.best, nil)
+		if err != nil {
 			continue
 		}
 		tried++
@@ -128,7 +128,7 @@ func TestTreeProvesOptimum(t *testing.T) {
 		if w == nil {
 			continue
 		}
-		w.cg = newColgen(w, w.best, nil)
+		w.cg, _ = newColgen(w, w.best, nil)
 		if w.cg == nil || !w.cg.lpExact {
 			continue
 		}

@@ -1,6 +1,9 @@
 package roster
 
-import "slices"
+import (
+	"errors"
+	"slices"
+)
 
 // Neighbourhood search by branch and price: free the cells of a window of
 // consecutive days in the rows of a random half of the staff, keep every
@@ -8,13 +11,15 @@ import "slices"
 // master restricted to the free cells for a better roster. The staff left
 // out keep their row as their only column, the free staff's row programs
 // ban every kept cell's other values, and only the covers a free cell
-// counts toward have a row, so a neighbourhood's master is small and its
-// pricing exact. Row moves change one row at a time and cannot make the
-// chains of changes across several rows that grant a request while
-// keeping the cover; a neighbourhood's tree, or the rounding of one of its
-// nodes, finds them. Half the windows are placed around a cost of the
-// roster (a refused request, a short cover). The windows grow while their
-// trees end within the node limit, and shrink while they do not.
+// counts toward have a row, so a neighbourhood's master is small; where
+// the row programs track every cap, its pricing is exact too. Row moves
+// change one row at a time and cannot make the chains of changes across
+// several rows that grant a request while keeping the cover; a
+// neighbourhood's tree, or the rounding of one of its nodes, finds them.
+// Half the windows are placed around a cost of the best roster (a cell
+// with a cost of its own, such as a refused request, or a short cover).
+// The windows grow while their trees end within the node limit, and
+// shrink while they do not.
 //
 // On masters too large for column generation on every row (Curtois &
 // Qu Instance12) it takes the column share of the even threads; on the
@@ -51,6 +56,7 @@ type neighbourhood struct {
 	opened       int64
 	stall, limit int
 	from         []int16 // the best roster when the neighbourhood opened
+	cov          []int32 // scratch: staff per cover in the best roster
 }
 
 // newNeighbourhood returns the initial search state for problem p.
@@ -60,6 +66,7 @@ func newNeighbourhood(p *problem) *neighbourhood {
 		limit: nbhMax,
 		staff: make([]bool, p.nstaff),
 		cells: make([]bool, p.nstaff*p.days),
+		cov:   make([]int32, len(p.m.Cover)),
 	}
 }
 
@@ -73,8 +80,7 @@ func (w *worker) neighbourhoodStep() bool {
 		if n.off || w.bestHard > 0 {
 			return false
 		}
-		n.open(w)
-		if n.cg == nil {
+		if err := n.open(w); err != nil {
 			n.off = true
 			return false
 		}
@@ -101,37 +107,36 @@ func (w *worker) neighbourhoodStep() bool {
 }
 
 // open chooses the next neighbourhood around the best roster and sets up
-// its master.
-func (n *neighbourhood) open(w *worker) {
+// its master. A window whose master would be too large shrinks until it
+// fits; open returns an error when not even the smallest one does or no
+// master can be set up at all.
+func (n *neighbourhood) open(w *worker) error {
 	p := w.p
-	nstaff, days, nv := p.nstaff, p.days, p.nv
-	clear(n.staff)
-	clear(n.cells)
-	rows := (nstaff + 1) / 2
-	span := min(max(n.size*days/rows, 2), days)
-	// Half the windows are placed around a cost of the best roster: a
-	// request it does not grant, or a cover it leaves short.
-	from := w.rng.IntN(days - span + 1)
-	perm := w.rng.Perm(nstaff)
-	if e, d, ok := n.hotCell(w); ok && w.rng.IntN(2) == 0 {
-		from = min(max(d-w.rng.IntN(span), 0), days-span)
-		if k := slices.Index(perm, e); k >= rows {
-			perm[0], perm[k] = perm[k], perm[0]
-		}
+	if p.nstaff == 0 || p.days == 0 {
+		return errNoMaster
 	}
-	for _, e := range perm[:rows] {
-		n.staff[e] = true
-		for d := from; d < from+span; d++ {
-			n.cells[e*days+d] = true
+	for {
+		n.place(w)
+		cg, err := newColgen(w, w.best, n.cells)
+		// Charge the set-up (row costs, basis inverse) to the column share.
+		m := int64(p.nstaff + len(p.m.Cover))
+		w.lagWork += m*m + int64(len(w.best)*p.nv)
+		if err == nil {
+			n.cg = cg
+			break
 		}
+		if !errors.Is(err, errMasterSize) || n.size <= nbhMin {
+			return err
+		}
+		// Too many covers under the window: shrink it, and the largest
+		// size with it until a stall grows it again.
+		n.size--
+		n.limit = max(n.size, nbhMin)
 	}
 	n.base, n.opened = w.bestSoft, w.bestSoft
 	n.from = append(n.from[:0], w.best...)
-	n.cg = newColgen(w, w.best, n.cells)
-	if n.cg == nil {
-		return
-	}
 	n.cg.startTree(w)
+	nstaff, days, nv := p.nstaff, p.days, p.nv
 	t := &n.cg.tree
 	if t.keep == nil {
 		t.keep = make([][]bool, nstaff)
@@ -155,11 +160,38 @@ func (n *neighbourhood) open(w *worker) {
 		}
 		t.keep[e] = keep
 	}
+	return nil
 }
 
-// hotCell picks at random a cell of the best roster whose value a request
-// refuses, or, with -1 for the staff member, a day on which the current
-// roster leaves a cover short. It reports false when there is neither.
+// place marks the free staff and cells of the next window.
+func (n *neighbourhood) place(w *worker) {
+	p := w.p
+	nstaff, days := p.nstaff, p.days
+	clear(n.staff)
+	clear(n.cells)
+	rows := (nstaff + 1) / 2
+	span := min(max(n.size*days/rows, 2), days)
+	// Half the windows are placed around a cost of the best roster.
+	from := w.rng.IntN(days - span + 1)
+	perm := w.rng.Perm(nstaff)
+	if e, d, ok := n.hotCell(w); ok && w.rng.IntN(2) == 0 {
+		from = min(max(d-w.rng.IntN(span), 0), days-span)
+		if k := slices.Index(perm, e); k >= rows {
+			perm[0], perm[k] = perm[k], perm[0]
+		}
+	}
+	for _, e := range perm[:rows] {
+		n.staff[e] = true
+		for d := from; d < from+span; d++ {
+			n.cells[e*days+d] = true
+		}
+	}
+}
+
+// hotCell picks at random a cost of the best roster: a cell with a cost
+// of its own (a refused request, or a change from the reference roster),
+// or, with -1 for the staff member, a day on which a cover is short. It
+// reports false when there is neither.
 func (n *neighbourhood) hotCell(w *worker) (e, d int, ok bool) {
 	p := w.p
 	days, nv := p.days, p.nv
@@ -169,12 +201,20 @@ func (n *neighbourhood) hotCell(w *worker) (e, d int, ok bool) {
 			e, d = pe, pd
 		}
 	}
+	clear(n.cov)
 	for i, v := range w.best {
+		if v > 0 {
+			for _, c := range p.coverAt[(i%days)*nv+int(v)] {
+				if p.counts(i/days, c) {
+					n.cov[c]++
+				}
+			}
+		}
 		if p.cellCost[i/days][(i%days)*nv+int(v)] > 0 {
 			pick(i/days, i%days)
 		}
 	}
-	for c, k := range w.st.cov {
+	for c, k := range n.cov {
 		if cv := &p.m.Cover[c]; int(k) < cv.Target {
 			pick(-1, cv.Day)
 		}

@@ -76,3 +76,43 @@ func TestNeighbourhoodFindsItsOptimum(t *testing.T) {
 		t.Fatalf("solved %d neighbourhoods, %d improving, %d branching: too few to test the search", solved, improved, branched)
 	}
 }
+
+// TestNeighbourhoodShrinksOversizedWindows opens a neighbourhood whose
+// window would give a master too large for the simplex and checks that the
+// window shrinks until it fits, the largest size with it, rather than the
+// search giving up.
+func TestNeighbourhoodShrinksOversizedWindows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(43, 44))
+	var p *problem
+	var w *worker
+	for try := 0; w == nil; try++ {
+		if try == 20 {
+			t.Fatal("no model with a feasible roster to open a neighbourhood around")
+		}
+		m := exactModel(rng, 10, 28)
+		// Eighteen more covers a day: 10 staff and 588 covers do not fit
+		// in maxSubRows, a window of a few days does.
+		for d := range m.Days {
+			for k := range 18 {
+				m.Cover = append(m.Cover, Cover{Day: d, Shifts: []int{k % len(m.Shifts)}, Target: 1, WeightUnder: 2, WeightOver: 1})
+			}
+		}
+		p = compile(m)
+		if p.nstaff+len(m.Cover) <= maxSubRows {
+			t.Fatalf("the model has %d rows, not more than %d", p.nstaff+len(m.Cover), maxSubRows)
+		}
+		w = feasibleWorker(p, uint64(try))
+	}
+	n := newNeighbourhood(p)
+	n.size = nbhMax
+	w.nbh = n
+	if !w.neighbourhoodStep() || n.off || n.cg == nil {
+		t.Fatalf("no neighbourhood opened (off %v)", n.off)
+	}
+	rows := n.cg.nE + n.cg.nC
+	if n.size >= nbhMax || n.limit != n.size || rows > maxSubRows {
+		t.Fatalf("window size %d, limit %d, master rows %d: the window did not shrink to fit %d rows",
+			n.size, n.limit, rows, maxSubRows)
+	}
+	t.Logf("window shrank from %d to %d rows of the staff; master of %d rows", nbhMax, n.size, rows)
+}

@@ -1,6 +1,7 @@
 package roster
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -16,7 +17,7 @@ import (
 //     ruin and recreate up to maxRuin rows, exchange two staff members'
 //     assignments on a day, grant an unmet request, fill an understaffed
 //     cover (the last three re-optimise the rows around the forced cell);
-//   - on threads with a column share, column phases (see lagrangian).
+//   - on threads with a column share, column phases (see columnPhase).
 //
 // It owns its state and random source, and its schedule counts work, not
 // time, so its trajectory depends only on its seed and on the solutions it
@@ -171,18 +172,22 @@ func (w *worker) run(work int64, elapsed func() time.Duration, stop func() bool)
 	}
 }
 
-// columnPhase runs a few Lagrangian iterations, growing the column pools,
-// and then recombines the pooled columns.
+// columnPhase runs the thread's column search for a while: a step of
+// column generation on the whole master (colgen.go), or of the
+// neighbourhood search (neighbourhood.go), or, when neither can run, a few
+// Lagrangian iterations and a recombination of the pooled columns
+// (lagrange.go).
 func (w *worker) columnPhase() {
 	if !w.cgTried && w.bestHard == 0 {
 		w.cgTried = true
 		if w.nbh == nil {
-			w.cg = newColgen(w, w.best, nil)
-		}
-		if w.cg == nil && w.nbh == nil {
-			// Too large a master for column generation on every row:
-			// search neighbourhoods instead.
-			w.nbh = newNeighbourhood(w.p)
+			var err error
+			w.cg, err = newColgen(w, w.best, nil)
+			if errors.Is(err, errMasterSize) {
+				// Too large a master for column generation on every
+				// row: search neighbourhoods instead.
+				w.nbh = newNeighbourhood(w.p)
+			}
 		}
 	}
 	if w.cg != nil {

@@ -125,15 +125,16 @@ func Solve(ctx context.Context, m *Model, opts Options) (Result, error) {
 	workers := make([]*worker, threads)
 	parallel(threads, func(i int) {
 		w := newWorker(p, rows, opts.Seed*1_000_003+uint64(i)+1)
-		// Even threads mix column generation into their search, odd ones
-		// use only row and cell moves: each style wins on some instances.
+		// Even threads mix column generation on the whole master (or,
+		// when it is too large, the neighbourhood search) into their row
+		// and cell moves. Odd threads mix in the neighbourhood search
+		// when the master is small enough for the even threads' column
+		// generation; on larger ones they use row and cell moves only,
+		// so that one thread always spends its time on moves.
 		switch {
 		case i%2 == 0 || threads == 1:
 			w.colShare = colShare
 		case p.nstaff+len(m.Cover) <= maxMasterRows:
-			// The even threads run column generation on the whole
-			// master; odd ones search neighbourhoods (on larger
-			// masters, the even threads do that instead).
 			w.colShare = colShare
 			w.nbh = newNeighbourhood(p)
 		}

@@ -1,6 +1,9 @@
 package roster
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 // Branch and price: after the first dives, column generation searches a
 // tree depth first. A node is the master problem restricted by branching
@@ -257,12 +260,17 @@ func (cg *colgen) branchCell(w *worker) (branch, bool) {
 // member's column at value one.
 func (cg *colgen) loadIntegral(w *worker) {
 	cols := make([]int32, cg.nE)
+	for e := range cols {
+		cols[e] = -1
+	}
 	for j, e := range cg.owner {
 		if e >= 0 && cg.lp.x(j) > 0.5 {
 			cols[e] = int32(j)
 		}
 	}
-	cg.load(w, cols)
+	if !slices.Contains(cols, -1) {
+		cg.load(w, cols)
+	}
 }
 
 // roundNode rounds the node's relaxation, each staff member taking their
@@ -272,12 +280,18 @@ func (cg *colgen) roundNode(w *worker) {
 	l := cg.lp
 	cols := make([]int32, cg.nE)
 	top := make([]float64, cg.nE)
+	for e := range cols {
+		cols[e] = -1
+	}
 	for j, e := range cg.owner {
 		if e >= 0 {
 			if x := l.x(j); x > top[e] {
 				cols[e], top[e] = int32(j), x
 			}
 		}
+	}
+	if slices.Contains(cols, -1) {
+		return // a staff member has no column in the relaxation
 	}
 	n := make([]int, cg.nC)
 	cost := int(cg.offset)
@@ -295,8 +309,12 @@ func (cg *colgen) roundNode(w *worker) {
 	}
 }
 
-// suspendTree hands the turn to the dives, keeping the open nodes.
+// suspendTree hands the turn to the dives, keeping the open nodes. A
+// neighbourhood's tree has no dives and keeps the turn.
 func (cg *colgen) suspendTree() {
+	if cg.local {
+		return
+	}
 	t := &cg.tree
 	t.on, t.path, t.turn, t.divesAt = false, nil, 0, cg.dives
 	t.clearBans()
@@ -312,8 +330,13 @@ func (cg *colgen) resumeTree() {
 
 // finishTree ends a tree searched to the end. If every node was solved
 // exactly, no roster beats the best one known, which is then optimal; the
-// worker stops column generation. Otherwise a new tree starts.
+// worker stops column generation. Otherwise a new tree starts. A
+// neighbourhood's tree proves nothing beyond its neighbourhood, which the
+// neighbourhood search closes.
 func (cg *colgen) finishTree(w *worker) {
+	if cg.local {
+		return
+	}
 	t := &cg.tree
 	if t.exact && cg.exact && w.bestHard == 0 {
 		cg.root = max(cg.root, float64(w.bestSoft))
