@@ -183,3 +183,25 @@ func TestBenchMalformedFile(t *testing.T) {
 		t.Errorf("Bench error = %v, want one naming bad.txt line 2", err)
 	}
 }
+
+// BenchmarkSolveFixedWork times a fixed amount of search (Instance8, seed
+// 1, two threads, 150 synchronisation rounds), which returns the same
+// roster on any machine. Time-limited benchmark results depend on how much
+// work fits in the limit; this figure measures the machine's speed on the
+// day they were taken:
+//
+//	go test ./scheduling/curtois -run '^$' -bench SolveFixedWork -benchtime 1x -count 3
+func BenchmarkSolveFixedWork(b *testing.B) {
+	needBench(b)
+	m, err := ReadFile(instancePath(8))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		res, err := roster.Solve(context.Background(), m, roster.Options{MaxRounds: 150, Seed: 1, Threads: 2})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(res.Evaluation.Objective), "objective")
+	}
+}

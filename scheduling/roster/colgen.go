@@ -111,7 +111,7 @@ const (
 // Reasons newColgen cannot set up a master.
 var (
 	errMasterSize = errors.New("master too large for the dense simplex")
-	errNoMaster   = errors.New("no master: a row program is missing or the roster breaks a row")
+	errNoMaster   = errors.New("no master: no staff, a row program missing, or a row of the roster that breaks a hard constraint")
 )
 
 // newColgen sets up the master problem with the rows of the roster x,

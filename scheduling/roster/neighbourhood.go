@@ -29,10 +29,12 @@ import (
 const (
 	// nbhNodes is the node limit of one neighbourhood's tree.
 	nbhNodes = 100
-	// A window spans size·days/rows days, where size starts at nbhStart,
-	// stays within [nbhMin, nbhMax], grows by one after a neighbourhood
-	// whose tree ended within the limit and shrinks by one after one that
-	// did not.
+	// A window spans size·days/rows days, where size starts at nbhStart
+	// and stays at least nbhMin. It grows by one after a neighbourhood
+	// whose tree ended within the limit, up to the largest size, and
+	// shrinks by one after one that did not, or when the window's master
+	// would exceed maxSubRows (the largest size then shrinks with it).
+	// The largest size starts at nbhMax.
 	nbhStart = 4
 	nbhMin   = 2
 	nbhMax   = 12
@@ -75,13 +77,17 @@ func newNeighbourhood(p *problem) *neighbourhood {
 // reports false when it cannot run: no feasible roster is known yet, or no
 // neighbourhood master could be set up.
 func (w *worker) neighbourhoodStep() bool {
-	n := w.nbh
+	p, n := w.p, w.nbh
 	if n.cg == nil {
 		if n.off || w.bestHard > 0 {
 			return false
 		}
 		if err := n.open(w); err != nil {
-			n.off = true
+			// A smallest window placed elsewhere may still fit, unless
+			// the staff alone overflow the master.
+			if !errors.Is(err, errMasterSize) || p.nstaff >= maxSubRows {
+				n.off = true
+			}
 			return false
 		}
 	}
@@ -118,10 +124,12 @@ func (n *neighbourhood) open(w *worker) error {
 	for {
 		n.place(w)
 		cg, err := newColgen(w, w.best, n.cells)
-		// Charge the set-up (row costs, basis inverse) to the column share.
-		m := int64(p.nstaff + len(p.m.Cover))
-		w.lagWork += m*m + int64(len(w.best)*p.nv)
+		// Charge the set-up to the column share: the scan of the cells,
+		// and the row costs and basis inverse of a master set up.
+		w.lagWork += int64(len(w.best) * p.nv)
 		if err == nil {
+			m := int64(cg.nE + cg.nC)
+			w.lagWork += m * m
 			n.cg = cg
 			break
 		}

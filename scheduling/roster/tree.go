@@ -164,7 +164,7 @@ func (cg *colgen) enter(n treeNode) {
 func (cg *colgen) treeStep(w *worker) error {
 	t := &cg.tree
 	if !t.active {
-		if t.turn >= turnNodes {
+		if t.turn >= turnNodes && !cg.local {
 			cg.suspendTree()
 			return nil
 		}
@@ -310,11 +310,8 @@ func (cg *colgen) roundNode(w *worker) {
 }
 
 // suspendTree hands the turn to the dives, keeping the open nodes. A
-// neighbourhood's tree has no dives and keeps the turn.
+// neighbourhood's tree has no dives and is never suspended.
 func (cg *colgen) suspendTree() {
-	if cg.local {
-		return
-	}
 	t := &cg.tree
 	t.on, t.path, t.turn, t.divesAt = false, nil, 0, cg.dives
 	t.clearBans()
