@@ -199,19 +199,11 @@ func newColgen(w *worker, x []int16, cells []bool) (*colgen, error) {
 	}
 	// The covers without a row cost what x's staff on them cost.
 	if nC < len(p.m.Cover) {
-		n := make([]int, len(p.m.Cover))
-		for i, v := range x {
-			if v > 0 {
-				for _, c := range p.coverAt[(i%days)*nv+int(v)] {
-					if p.counts(i/days, c) {
-						n[c]++
-					}
-				}
-			}
-		}
+		n := make([]int32, len(p.m.Cover))
+		p.coverCounts(x, n)
 		for c, k := range n {
 			if coverRow[c] < 0 {
-				cg.offset += float64(p.m.Cover[c].Cost(k))
+				cg.offset += float64(p.m.Cover[c].Cost(int(k)))
 			}
 		}
 	}

@@ -209,15 +209,8 @@ func (n *neighbourhood) hotCell(w *worker) (e, d int, ok bool) {
 			e, d = pe, pd
 		}
 	}
-	clear(n.cov)
+	p.coverCounts(w.best, n.cov)
 	for i, v := range w.best {
-		if v > 0 {
-			for _, c := range p.coverAt[(i%days)*nv+int(v)] {
-				if p.counts(i/days, c) {
-					n.cov[c]++
-				}
-			}
-		}
 		if p.cellCost[i/days][(i%days)*nv+int(v)] > 0 {
 			pick(i/days, i%days)
 		}

@@ -173,3 +173,18 @@ func (p *problem) counts(e int, c int32) bool {
 	k := p.coverSkill[c]
 	return k < 0 || p.skills[e][k]
 }
+
+// coverCounts sets n[c], for every cover c, to the number of staff members
+// roster x (cells e·days+d) counts toward it.
+func (p *problem) coverCounts(x []int16, n []int32) {
+	clear(n)
+	for i, v := range x {
+		if v > 0 {
+			for _, c := range p.coverAt[(i%p.days)*p.nv+int(v)] {
+				if p.counts(i/p.days, c) {
+					n[c]++
+				}
+			}
+		}
+	}
+}
