@@ -257,27 +257,16 @@ func (cg *colgen) branchCell(w *worker) (branch, bool) {
 }
 
 // loadIntegral loads the roster of an integral relaxation: each staff
-// member's column at value one.
+// member's column at value one, which is their largest.
 func (cg *colgen) loadIntegral(w *worker) {
-	cols := make([]int32, cg.nE)
-	for e := range cols {
-		cols[e] = -1
-	}
-	for j, e := range cg.owner {
-		if e >= 0 && cg.lp.x(j) > 0.5 {
-			cols[e] = int32(j)
-		}
-	}
-	if !slices.Contains(cols, -1) {
+	if cols, ok := cg.largestColumns(); ok {
 		cg.load(w, cols)
 	}
 }
 
-// roundNode rounds the node's relaxation, each staff member taking their
-// column of largest value, and loads the roster when the master prices it
-// below the best known.
-func (cg *colgen) roundNode(w *worker) {
-	l := cg.lp
+// largestColumns returns, per staff member, the column of largest value in
+// the relaxation. It reports false when a staff member has none.
+func (cg *colgen) largestColumns() ([]int32, bool) {
 	cols := make([]int32, cg.nE)
 	top := make([]float64, cg.nE)
 	for e := range cols {
@@ -285,13 +274,22 @@ func (cg *colgen) roundNode(w *worker) {
 	}
 	for j, e := range cg.owner {
 		if e >= 0 {
-			if x := l.x(j); x > top[e] {
+			if x := cg.lp.x(j); x > top[e] {
 				cols[e], top[e] = int32(j), x
 			}
 		}
 	}
-	if slices.Contains(cols, -1) {
-		return // a staff member has no column in the relaxation
+	return cols, !slices.Contains(cols, -1)
+}
+
+// roundNode rounds the node's relaxation, each staff member taking their
+// column of largest value, and loads the roster when the master prices it
+// below the best known.
+func (cg *colgen) roundNode(w *worker) {
+	l := cg.lp
+	cols, ok := cg.largestColumns()
+	if !ok {
+		return
 	}
 	n := make([]int, cg.nC)
 	cost := int(cg.offset)
