@@ -82,9 +82,17 @@ type colgen struct {
 const (
 	// maxMasterRows keeps the dense simplex to masters it handles quickly,
 	// and maxSubRows to neighbourhood masters, whose fixed staff members
-	// have one column each and so cost few pivots.
+	// have one column each and so cost few pivots. Masters up to
+	// maxWideRows are still worth solving for their bound and their dives,
+	// which fix wideFix columns at once (see fixNext), by a thread that
+	// leaves the neighbourhood search to the other (see Solve).
 	maxMasterRows = 250
+	maxWideRows   = 350
 	maxSubRows    = 500
+	// wideFix is the value from which a dive on a master larger than
+	// maxMasterRows fixes a staff member's column: one column per node
+	// would take a dive most of a minute there.
+	wideFix = 0.5
 	// smoothing is the Wentges weight of the best-bound duals.
 	smoothing = 0.3
 	// rootRounds and nodeRounds cap the pricing rounds at the root and at
@@ -121,13 +129,13 @@ var (
 // keep their row of x as their only column, and the master has rows only
 // for the covers a free cell can count toward, the others' costs being
 // fixed (colgen.offset). It returns errMasterSize when the master has more
-// rows than the dense simplex handles quickly (maxMasterRows, or
-// maxSubRows for a neighbourhood), and errNoMaster when there is no staff,
+// rows than the worker takes on (worker.masterRows, or maxSubRows for a
+// neighbourhood), and errNoMaster when there is no staff,
 // a staff member has no row program, or x's rows cannot form a basis.
 func newColgen(w *worker, x []int16, cells []bool) (*colgen, error) {
 	p := w.p
 	nE, days, nv := p.nstaff, p.days, p.nv
-	limit := maxMasterRows
+	limit := w.masterRows
 	coverRow := make([]int32, len(p.m.Cover))
 	var covers []int32
 	if cells == nil {
@@ -316,9 +324,13 @@ func (cg *colgen) resetNode() {
 // duals, or the bound meets the LP value.
 func (cg *colgen) round(w *worker) (done bool, err error) {
 	p, l := w.p, cg.lp
+	// One call pivots for at most a quarter of a round's work, so that a
+	// step stays short next to the other thread's; the next call goes on
+	// from the basis reached.
 	before := l.pivots
-	optimal, err := l.solve(2000)
-	w.lagWork += int64(l.pivots-before) * int64(l.m*l.m+len(l.rows)) / 8
+	perPivot := int64(l.m*l.m+len(l.rows)) / 8
+	optimal, err := l.solve(int(max(20, roundWork/4/perPivot)))
+	w.lagWork += int64(l.pivots-before) * perPivot
 	if err != nil {
 		return false, err
 	}
@@ -555,8 +567,9 @@ func (cg *colgen) load(w *worker, cols []int32) {
 }
 
 // fixNext fixes, for the next node of the dive, every free staff member
-// whose LP solution is (almost) one column, and otherwise the one with
-// the largest column value, breaking near-ties at random.
+// whose LP solution is (almost) one column (on a master larger than
+// maxMasterRows, whose column has at least wideFix), and otherwise the one
+// with the largest column value, breaking near-ties at random.
 func (cg *colgen) fixNext(w *worker) {
 	l := cg.lp
 	bestCol := make([]int32, cg.nE)
@@ -587,11 +600,12 @@ func (cg *colgen) fixNext(w *worker) {
 	}
 	top, n := -1, 0
 	fixed := 0
+	wide := cg.nE+cg.nC > maxMasterRows
 	for e, j := range bestCol {
 		if j < 0 {
 			continue
 		}
-		if bestX[e] >= 0.99 {
+		if bestX[e] >= 0.99 || (wide && bestX[e] >= wideFix) {
 			cg.fix(e, j)
 			fixed++
 			continue

@@ -26,7 +26,7 @@ func TestColgenBoundAndDives(t *testing.T) {
 			if w.bestHard == 0 {
 				break
 			}
-			w.run(1_000_000, func() time.Duration { return 0 }, never)
+			w.run(1_000_000, nil, func() time.Duration { return 0 }, never)
 		}
 		if w.bestHard > 0 {
 			continue // no feasible start; column generation is not set up
@@ -198,7 +198,7 @@ func feasibleWorker(p *problem, seed uint64) *worker {
 		if w.bestHard == 0 {
 			return w
 		}
-		w.run(1_000_000, func() time.Duration { return 0 }, func() bool { return false })
+		w.run(1_000_000, nil, func() time.Duration { return 0 }, func() bool { return false })
 	}
 	return nil
 }

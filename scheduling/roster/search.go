@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sync/atomic"
 	"time"
 )
 
@@ -57,8 +58,11 @@ type worker struct {
 	cgTried bool
 	// nbh, when not nil, runs the neighbourhood search in the column
 	// share instead of column generation.
-	nbh   *neighbourhood
-	spare []int16
+	nbh *neighbourhood
+	// masterRows is the largest whole master the worker sets up for
+	// column generation (see newColgen).
+	masterRows int
+	spare      []int16
 	// colShare is the work spent on column generation and recombination
 	// relative to the other moves; zero disables them.
 	colShare float64
@@ -121,6 +125,8 @@ func newWorker(p *problem, rows []rowSolver, seed uint64) *worker {
 		newRow: make([]int16, p.days),
 		best:   make([]int16, p.nstaff*p.days),
 		temp:   tempHigh,
+
+		masterRows: maxMasterRows,
 	}
 	w.bestScore = math.MaxInt64
 	return w
@@ -141,14 +147,19 @@ func (w *worker) construct() {
 	w.noteBest(0)
 }
 
-// run performs moves until work units are spent or stop reports true; stop
-// is polled every few hundred moves.
-func (w *worker) run(work int64, elapsed func() time.Duration, stop func() bool) {
+// run performs moves until work units are spent, or, when clock is not
+// nil, until clock ends the round, or until stop reports true; stop is
+// polled every few hundred moves.
+func (w *worker) run(work int64, clock *roundClock, elapsed func() time.Duration, stop func() bool) {
 	total := func() int64 { return w.plainWork + w.dpWork + w.lagWork }
 	target := total() + work
 	days := int64(w.p.days)
-	for n := 0; total() < target; n++ {
-		if n%256 == 0 && stop() {
+	seen := false // whether this thread has seen the clock's time up
+	for n := 0; ; n++ {
+		switch {
+		case clock == nil && total() >= target,
+			clock != nil && n%16 == 0 && clock.over(&seen),
+			n%256 == 0 && stop():
 			return
 		}
 		w.moves++
@@ -568,4 +579,34 @@ func (w *worker) reoptimise(e int, fix cellFix, noise float64) bool {
 		w.change(e, d, w.newRow[d])
 	}
 	return ok
+}
+
+// roundClock ends a round of a time-limited run: every thread works until
+// the round's time is up and every other thread has seen it too, so that
+// no thread idles while another finishes a long step (a pricing round, a
+// dive decision). Rounds of a fixed amount of work, the other way, keep a
+// run reproducible, but the threads' work units take different times, and
+// with them a thread waited for the other a quarter of the time.
+type roundClock struct {
+	until   time.Time
+	threads int32
+	seen    atomic.Int32 // threads that have seen the time up
+}
+
+// newRoundClock returns a clock for a round of length d on n threads.
+func newRoundClock(d time.Duration, n int) *roundClock {
+	return &roundClock{until: time.Now().Add(d), threads: int32(n)}
+}
+
+// over reports whether the calling thread may end the round; seen is the
+// thread's own note that it has seen the time up.
+func (c *roundClock) over(seen *bool) bool {
+	if !*seen {
+		if time.Now().Before(c.until) {
+			return false
+		}
+		*seen = true
+		c.seen.Add(1)
+	}
+	return c.seen.Load() >= c.threads
 }

@@ -14,8 +14,9 @@ type Options struct {
 	// no limit; then MaxRounds or the context must end the run.
 	TimeLimit time.Duration
 	// MaxRounds stops the search after this many synchronisation rounds;
-	// zero means no limit. A round is a fixed amount of search work per
-	// thread, independent of the machine's speed.
+	// zero means no limit. When it is set, a round is a fixed amount of
+	// search work per thread, independent of the machine's speed, and the
+	// run is reproducible; otherwise rounds are slices of wall-clock time.
 	MaxRounds int
 	// Seed seeds the random sources of the search threads.
 	Seed uint64
@@ -72,6 +73,10 @@ type Result struct {
 // touched). It takes some tens of milliseconds.
 const roundWork = 4_000_000
 
+// roundTime is the length of a round of a run with a time limit and no
+// round limit (see roundClock).
+const roundTime = 30 * time.Millisecond
+
 // adoptEvery is the number of rounds between the points at which threads
 // whose best roster is worse than the overall best restart from the latter.
 const adoptEvery = 8
@@ -86,17 +91,19 @@ const adoptEvery = 8
 // The search runs opts.Threads threads (see worker), seeded from opts.Seed
 // and their index. Even-numbered threads mix column generation into their
 // search (dives and branch and price on the whole master when it is small
-// enough for the dense simplex, otherwise neighbourhood search and a
-// Lagrangian fallback); on the small masters odd-numbered threads mix in
-// neighbourhood search, on the others they use row and cell moves only.
-// The threads meet after every round
-// (a fixed amount of work per thread); every few rounds the threads whose
+// enough, otherwise neighbourhood search and a Lagrangian fallback); on the
+// small masters odd-numbered threads mix in neighbourhood search, on
+// larger ones that the dense simplex still handles column generation on
+// the whole master, and on the others they use row and cell moves only.
+// The threads meet after every round; every few rounds the threads whose
 // best roster is worse than the overall best restart from it.
 //
-// Reproducibility: runs with the same model, seed, thread count and
-// MaxRounds, without a time limit, return the same roster on any machine.
-// With a time limit a run follows the same trajectory, but where it stops
-// on that trajectory depends on the machine's speed and load.
+// Reproducibility: with opts.MaxRounds set, a round is a fixed amount of
+// work per thread, and runs with the same model, seed, thread count and
+// MaxRounds return the same roster on any machine (a time limit may end
+// them earlier). With only a time limit or a context, a round is a slice
+// of wall-clock time (see roundClock), which keeps both threads busy; the
+// trajectory then depends on the machine's speed and load.
 func Solve(ctx context.Context, m *Model, opts Options) (Result, error) {
 	if err := m.Validate(); err != nil {
 		return Result{}, fmt.Errorf("invalid model: %w", err)
@@ -129,14 +136,20 @@ func Solve(ctx context.Context, m *Model, opts Options) (Result, error) {
 		// when it is too large, the neighbourhood search) into their row
 		// and cell moves. Odd threads mix in the neighbourhood search
 		// when the master is small enough for the even threads' column
-		// generation; on larger ones they use row and cell moves only,
-		// so that one thread always spends its time on moves.
-		switch {
+		// generation, and column generation on the whole master when it
+		// is not but still fits the dense simplex; on larger ones they
+		// use row and cell moves only.
+		// When the master is too large for the even threads but not for
+		// the dense simplex at all, the odd threads take it on.
+		switch rows := p.nstaff + len(m.Cover); {
 		case i%2 == 0 || threads == 1:
 			w.colShare = colShare
-		case p.nstaff+len(m.Cover) <= maxMasterRows:
+		case rows <= maxMasterRows:
 			w.colShare = colShare
 			w.nbh = newNeighbourhood(p)
+		case rows <= maxWideRows:
+			w.colShare = colShare
+			w.masterRows = maxWideRows
 		}
 		if opts.Initial != nil {
 			w.st.load(toCells(opts.Initial))
@@ -166,7 +179,11 @@ func Solve(ctx context.Context, m *Model, opts Options) (Result, error) {
 	report()
 
 	for !stop() && (opts.MaxRounds <= 0 || res.Rounds < opts.MaxRounds) {
-		parallel(threads, func(i int) { workers[i].run(roundWork, elapsed, stop) })
+		var clock *roundClock
+		if opts.MaxRounds <= 0 {
+			clock = newRoundClock(roundTime, threads)
+		}
+		parallel(threads, func(i int) { workers[i].run(roundWork, clock, elapsed, stop) })
 		res.Rounds++
 		report()
 		if res.SearchHardUnits == 0 && lowerBound(workers) >= res.SearchObjective {

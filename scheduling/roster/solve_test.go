@@ -228,3 +228,39 @@ func TestSolveRejectsBadInput(t *testing.T) {
 		t.Error("Solve accepted an initial roster of the wrong shape")
 	}
 }
+
+// TestRoundClock checks that no thread ends a timed round before its time
+// is up, and that the threads that see it early keep working until the
+// slowest one, busy with a long step, has seen it too.
+func TestRoundClock(t *testing.T) {
+	const threads = 8
+	clock := newRoundClock(20*time.Millisecond, threads)
+	var slowBack time.Time // when the slow thread came back from its step
+	ended := make([]time.Time, threads)
+	checksAfter := make([]int, threads) // checks made after the time was up
+	parallel(threads, func(i int) {
+		if i == 0 {
+			time.Sleep(60 * time.Millisecond) // a long step
+			slowBack = time.Now()
+		}
+		seen := false
+		for !clock.over(&seen) {
+			if seen {
+				checksAfter[i]++
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+		ended[i] = time.Now()
+	})
+	for i, at := range ended {
+		if at.Before(clock.until) {
+			t.Errorf("thread %d ended the round %v before its time", i, clock.until.Sub(at))
+		}
+		if i > 0 && (checksAfter[i] == 0 || at.Before(slowBack)) {
+			t.Errorf("thread %d did not wait for the slow thread (%d checks after the time was up)", i, checksAfter[i])
+		}
+	}
+	if n := clock.seen.Load(); n != threads {
+		t.Errorf("%d threads counted as having seen the time up, want %d", n, threads)
+	}
+}
