@@ -14,7 +14,7 @@ import (
 )
 
 const rosterUsage = `usage:
-  turno roster bench [--time 60s] [--seed 1] [--threads 2] [--out DIR] FILE...
+  turno roster bench [--time 60s] [--seed 1] [--threads 2] [--rounds N] [--out DIR] FILE...
   turno roster eval INSTANCE ROSTER`
 
 // runRoster runs the "roster" subcommand: "bench" solves Curtois & Qu
@@ -39,6 +39,7 @@ func rosterBench(ctx context.Context, w io.Writer, args []string) error {
 	fs.DurationVar(&opts.TimeLimit, "time", 60*time.Second, "solver time per instance")
 	fs.Uint64Var(&opts.Seed, "seed", 1, "random seed")
 	fs.IntVar(&opts.Threads, "threads", 2, "search threads")
+	fs.IntVar(&opts.Rounds, "rounds", 0, "end each run after `N` rounds of fixed work, reproducible on any machine (0: time only)")
 	fs.StringVar(&opts.OutDir, "out", "", "write each roster to `DIR`/NAME.roster.txt")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -48,6 +49,9 @@ func rosterBench(ctx context.Context, w io.Writer, args []string) error {
 	}
 	if opts.TimeLimit <= 0 {
 		return errors.New("roster bench: --time must be positive")
+	}
+	if opts.Rounds < 0 {
+		return errors.New("roster bench: --rounds must not be negative")
 	}
 	_, err := curtois.Bench(ctx, w, opts, fs.Args())
 	return err

@@ -21,6 +21,10 @@ type BenchOptions struct {
 	Seed uint64
 	// Threads is the number of solver threads; zero means the solver's default.
 	Threads int
+	// Rounds, when positive, ends each run after that many rounds of a
+	// fixed amount of work (roster.Options.MaxRounds), which makes it
+	// reproducible on any machine; TimeLimit still applies.
+	Rounds int
 	// OutDir, when not empty, receives each roster as NAME.roster.txt in
 	// the format of WriteRoster.
 	OutDir string
@@ -40,6 +44,8 @@ type BenchResult struct {
 	TimeToBest time.Duration
 	// LowerBound is the solver's proven lower bound, or -1 when it has none.
 	LowerBound int
+	// Rounds is the number of synchronisation rounds the solver ran.
+	Rounds int
 }
 
 // Gap returns the relative gap to the best-known value in percent, and
@@ -78,7 +84,7 @@ func Bench(ctx context.Context, w io.Writer, opts BenchOptions, files []string) 
 			}
 			bestKnown[dir] = bk
 		}
-		res, err := roster.Solve(ctx, m, roster.Options{TimeLimit: opts.TimeLimit, Seed: opts.Seed, Threads: opts.Threads})
+		res, err := roster.Solve(ctx, m, roster.Options{TimeLimit: opts.TimeLimit, MaxRounds: opts.Rounds, Seed: opts.Seed, Threads: opts.Threads})
 		if err != nil {
 			return results, fmt.Errorf("%s: %w", file, err)
 		}
@@ -89,6 +95,7 @@ func Bench(ctx context.Context, w io.Writer, opts BenchOptions, files []string) 
 			BestKnown:  -1,
 			TimeToBest: res.TimeToBest,
 			LowerBound: res.LowerBound,
+			Rounds:     res.Rounds,
 		}
 		if v, ok := bestKnown[dir][m.Name]; ok {
 			br.BestKnown = v

@@ -173,6 +173,36 @@ func TestBench(t *testing.T) {
 	}
 }
 
+// TestBenchRoundsReproducible checks that runs limited by rounds run that
+// many rounds and print the same roster twice: with a round limit the
+// solver's trajectory does not depend on the machine's speed.
+func TestBenchRoundsReproducible(t *testing.T) {
+	needBench(t)
+	const rounds = 6
+	var rosters [2]string
+	for i := range rosters {
+		out := t.TempDir()
+		opts := BenchOptions{TimeLimit: time.Minute, Rounds: rounds, Seed: 3, OutDir: out}
+		results, err := Bench(context.Background(), &bytes.Buffer{}, opts, []string{instancePath(7)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Instance7 is not proven optimal within a few rounds, so a run
+		// that reached its round limit ran exactly that many.
+		if n := results[0].Rounds; n != rounds {
+			t.Fatalf("run %d: %d rounds, want %d", i, n, rounds)
+		}
+		b, err := os.ReadFile(filepath.Join(out, "Instance7.roster.txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rosters[i] = string(b)
+	}
+	if rosters[0] != rosters[1] {
+		t.Errorf("two runs with the same seed and rounds wrote different rosters:\n%s\n%s", rosters[0], rosters[1])
+	}
+}
+
 func TestBenchMalformedFile(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "bad.txt")
 	if err := os.WriteFile(bad, []byte("SECTION_HORIZON\nseven\n"), 0o644); err != nil {

@@ -328,7 +328,7 @@ func (cg *colgen) round(w *worker) (done bool, err error) {
 	// step stays short next to the other thread's; the next call goes on
 	// from the basis reached.
 	before := l.pivots
-	perPivot := int64(l.m*l.m+len(l.rows)) / 8
+	perPivot := max(1, int64(l.m*l.m+len(l.rows))/8)
 	optimal, err := l.solve(int(max(20, roundWork/4/perPivot)))
 	w.lagWork += int64(l.pivots-before) * perPivot
 	if err != nil {
@@ -600,7 +600,7 @@ func (cg *colgen) fixNext(w *worker) {
 	}
 	top, n := -1, 0
 	fixed := 0
-	wide := cg.nE+cg.nC > maxMasterRows
+	wide := !cg.local && cg.nE+cg.nC > maxMasterRows
 	for e, j := range bestCol {
 		if j < 0 {
 			continue

@@ -21,9 +21,10 @@ import (
 // The windows grow while their trees end within the node limit, and
 // shrink while they do not.
 //
-// On masters too large for column generation on every row (Curtois &
-// Qu Instance12) it takes the column share of the even threads; on the
-// others, that of the odd threads.
+// On masters too large for the even threads' column generation on every
+// row (Curtois & Qu Instance12) it takes the column share of the even
+// threads, the odd ones solving the whole master if the dense simplex
+// still can; on the others, it takes that of the odd threads.
 
 // Neighbourhood parameters.
 const (

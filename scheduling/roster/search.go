@@ -147,9 +147,9 @@ func (w *worker) construct() {
 	w.noteBest(0)
 }
 
-// run performs moves until work units are spent, or, when clock is not
-// nil, until clock ends the round, or until stop reports true; stop is
-// polled every few hundred moves.
+// run performs moves until stop reports true or the round ends: when
+// clock is nil, once work units are spent; otherwise when clock says so.
+// stop is polled every few hundred moves.
 func (w *worker) run(work int64, clock *roundClock, elapsed func() time.Duration, stop func() bool) {
 	total := func() int64 { return w.plainWork + w.dpWork + w.lagWork }
 	target := total() + work

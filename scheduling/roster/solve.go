@@ -73,8 +73,8 @@ type Result struct {
 // touched). It takes some tens of milliseconds.
 const roundWork = 4_000_000
 
-// roundTime is the length of a round of a run with a time limit and no
-// round limit (see roundClock).
+// roundTime is the length of a round of a run without a round limit,
+// ended by its time limit or its context (see roundClock).
 const roundTime = 30 * time.Millisecond
 
 // adoptEvery is the number of rounds between the points at which threads
@@ -139,8 +139,6 @@ func Solve(ctx context.Context, m *Model, opts Options) (Result, error) {
 		// generation, and column generation on the whole master when it
 		// is not but still fits the dense simplex; on larger ones they
 		// use row and cell moves only.
-		// When the master is too large for the even threads but not for
-		// the dense simplex at all, the odd threads take it on.
 		switch rows := p.nstaff + len(m.Cover); {
 		case i%2 == 0 || threads == 1:
 			w.colShare = colShare

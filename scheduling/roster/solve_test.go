@@ -240,7 +240,11 @@ func TestRoundClock(t *testing.T) {
 	checksAfter := make([]int, threads) // checks made after the time was up
 	parallel(threads, func(i int) {
 		if i == 0 {
-			time.Sleep(60 * time.Millisecond) // a long step
+			// A long step: back only when every other thread has seen
+			// the time up and found the round not over.
+			for clock.seen.Load() < threads-1 {
+				time.Sleep(time.Millisecond)
+			}
 			slowBack = time.Now()
 		}
 		seen := false
