@@ -10,8 +10,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"turno/cmd/turno/demo"
 	"turno/internal/browsertest"
-	"turno/ticketing"
 	"turno/ticketing/ticketingtest"
 )
 
@@ -36,6 +36,7 @@ const speechProbe = `(() => {
 // The hall display, paired by its link, shows a call made through the API at once, announces every call
 // and recall in turn, marks itself offline when its connection drops and catches up when it is back.
 func TestDisplayPageInChromium(t *testing.T) {
+	t.Parallel()
 	env := ticketingtest.New(t)
 	n := newTestNode(t, env, Options{})
 	ctx := browsertest.New(t, 1920, 1080)
@@ -49,7 +50,7 @@ func TestDisplayPageInChromium(t *testing.T) {
 		issue(t, env, "certificati")
 	}
 	err := chromedp.Do(ctx,
-		chromedp.Navigate(n.srv.URL+"/display/demo?lang=it&device="+ticketing.DemoDisplayToken), // headless Chromium asks for en-US
+		chromedp.Navigate(n.srv.URL+"/display/demo?lang=it&device="+demo.DisplayToken), // headless Chromium asks for en-US
 		wait(`document.getElementById("display-app") && document.getElementById("display-app").dataset.status === "live"`),
 	)
 	if err == nil {
@@ -130,6 +131,7 @@ func dropAll(h *Hub) {
 // The desk page refreshes on the office's events: a ticket issued at the kiosk shows in the operator's
 // list well before the page's 15-second safety poll.
 func TestDeskPageFollowsStream(t *testing.T) {
+	t.Parallel()
 	env := ticketingtest.New(t)
 	n := newTestNode(t, env, Options{})
 	ctx := browsertest.New(t, 1366, 900)
@@ -137,7 +139,7 @@ func TestDeskPageFollowsStream(t *testing.T) {
 		chromedp.Navigate(n.srv.URL + "/desk?lang=it"),
 		chromedp.WaitVisible(chromedp.CSS(`#username`)),
 		chromedp.SendKeys(chromedp.CSS(`#username`), "op1"),
-		chromedp.SendKeys(chromedp.CSS(`#password`), ticketing.DemoPassword),
+		chromedp.SendKeys(chromedp.CSS(`#password`), demo.Password),
 		chromedp.Submit(chromedp.CSS(`#password`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-open-desk]`)),
 		// desk.js is deferred: click once it has run, or the click finds no handler.

@@ -85,17 +85,17 @@ func (c *client) deliver(evs []*event) {
 
 // queueEvent queues what the client gets of ev, once.
 func (c *client) queueEvent(ev *event) {
-	if ev.seq <= c.floor {
+	if ev.Seq <= c.floor {
 		return
 	}
-	c.floor = ev.seq
+	c.floor = ev.Seq
 	var pm *websocket.PreparedMessage
 	if c.pick != nil {
 		pm = c.pick(ev)
 	} else {
 		var err error
 		if pm, err = ev.message(); err != nil {
-			c.hub.opt.Log.Error("displays: encode event", "seq", ev.seq, "err", err)
+			c.hub.opt.Log.Error("displays: encode event", "seq", ev.Seq, "err", err)
 			return
 		}
 	}

@@ -11,17 +11,13 @@ import (
 	"turno/ticketing"
 )
 
-// event is one row of the log as the hub hands it out: decoded just enough to filter it, with its frames
-// encoded once, on first use, for every client that gets them.
+// event is one entry of the log as the hub hands it out: the typed event the writer appended, the few
+// fields the filters read, and its frames, encoded once, on first use, for every client that gets them.
 type event struct {
-	seq       int64
-	typ       string
-	ticketID  int64
-	service   string // the ticket's service code
+	ticketing.Event
+	service   string // the ticket's service code ("" for a desk event)
 	toID      int64  // ticket.transferred: the new ticket
 	toService string
-
-	src ticketing.Event
 
 	fullOnce sync.Once
 	full     *websocket.PreparedMessage
@@ -31,42 +27,29 @@ type event struct {
 	queue     *websocket.PreparedMessage
 }
 
-// eventData is the part of an event's data the filters read.
-type eventData struct {
-	Ticket *struct {
-		Service string `json:"service"`
-	} `json:"ticket"`
-	To *struct {
-		ID      int64  `json:"id"`
-		Service string `json:"service"`
-	} `json:"to"`
-}
-
-func newEvent(e ticketing.Event) (*event, error) {
-	ev := &event{seq: e.Seq, typ: e.Type, ticketID: e.TicketID, src: e}
-	if len(e.Data) > 0 {
-		var d eventData
-		if err := json.Unmarshal(e.Data, &d); err != nil {
-			return nil, fmt.Errorf("displays: decode event %d/%d: %w", e.OfficeID, e.Seq, err)
-		}
-		if d.Ticket != nil {
-			ev.service = d.Ticket.Service
-		}
-		if d.To != nil {
-			ev.toID, ev.toService = d.To.ID, d.To.Service
-		}
+func newEvent(e ticketing.Event) *event {
+	ev := &event{Event: e}
+	if e.Ticket != nil {
+		ev.service = e.Ticket.Service
 	}
-	return ev, nil
+	if e.To != nil {
+		ev.toID, ev.toService = e.To.ID, e.To.Service
+	}
+	return ev
 }
 
-// message returns the event's frame: {"seq","type","at","ticket":{...},"desk":{...}}.
+// newEvents wraps a batch read from the log.
+func newEvents(evs []ticketing.Event) []*event {
+	out := make([]*event, len(evs))
+	for i, e := range evs {
+		out[i] = newEvent(e)
+	}
+	return out
+}
+
+// message returns the event's frame: the typed event as JSON, {"seq","type","at","ticket":{...},"desk":{...}}.
 func (e *event) message() (*websocket.PreparedMessage, error) {
-	e.fullOnce.Do(func() {
-		var b []byte
-		if b, e.fullErr = json.Marshal(e.src); e.fullErr == nil {
-			e.full, e.fullErr = websocket.NewPreparedMessage(websocket.TextMessage, b)
-		}
-	})
+	e.fullOnce.Do(func() { e.full, e.fullErr = prepare(e.Event) })
 	return e.full, e.fullErr
 }
 
@@ -81,10 +64,15 @@ type queueChanged struct {
 // queueMessage returns the event's queue.changed frame.
 func (e *event) queueMessage() *websocket.PreparedMessage {
 	e.queueOnce.Do(func() {
-		b, _ := json.Marshal(queueChanged{Seq: e.seq, Type: "queue.changed", At: e.src.At})
-		e.queue, _ = websocket.NewPreparedMessage(websocket.TextMessage, b)
+		e.queue, _ = prepare(queueChanged{Seq: e.Seq, Type: "queue.changed", At: e.At})
 	})
 	return e.queue
+}
+
+// heartbeat is the frame that comes with every ping: {"seq":n,"type":"heartbeat"}.
+type heartbeat struct {
+	Seq  int64  `json:"seq"`
+	Type string `json:"type"` // "heartbeat"
 }
 
 // prepare encodes v as a single text frame.

@@ -109,21 +109,21 @@ func mustDial(t *testing.T, srv *httptest.Server, path, token string) *websocket
 
 // msg is a stream message decoded loosely.
 type msg struct {
-	Seq    int64           `json:"seq"`
-	Type   string          `json:"type"`
-	Ticket *msgTicket      `json:"ticket"`
-	Desk   *msgDesk        `json:"desk"`
-	To     *msgTicket      `json:"to"`
-	Calls  []msg           `json:"calls"`
-	Queue  json.RawMessage `json:"queue"`
+	Seq    int64               `json:"seq"`
+	Type   ticketing.EventType `json:"type"`
+	Ticket *msgTicket          `json:"ticket"`
+	Desk   *msgDesk            `json:"desk"`
+	To     *msgTicket          `json:"to"`
+	Calls  []msg               `json:"calls"`
+	Queue  json.RawMessage     `json:"queue"`
 	raw    []byte
 }
 
 type msgTicket struct {
-	ID      int64  `json:"id"`
-	Number  string `json:"number"`
-	Service string `json:"service"`
-	Status  string `json:"status"`
+	ID      int64            `json:"id"`
+	Number  string           `json:"number"`
+	Service string           `json:"service"`
+	Status  ticketing.Status `json:"status"`
 }
 
 type msgDesk struct {

@@ -9,23 +9,19 @@ package displays
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/gorilla/websocket"
 
 	"turno/ticketing"
 )
 
 // Options tune a Hub. Zero fields take the defaults in parentheses.
 type Options struct {
-	// PollInterval is how often the node compares offices.last_event_seq with what it has sent, in case a
-	// notification was lost (3s).
+	// PollInterval is how often the node compares each followed office's last event seq with what it has
+	// sent, in case a notification was lost (3s).
 	PollInterval time.Duration
 	// PingInterval is how often each client gets a ping and a heartbeat; a client silent for two intervals
 	// is dropped (30s).
@@ -230,23 +226,18 @@ func (h *Hub) poll(ctx context.Context) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	rows, err := h.store.Pool().Query(ctx, `SELECT id, last_event_seq FROM offices WHERE id = ANY($1)`, ids)
+	seqs, err := h.store.LastEventSeqs(ctx, ids)
 	if err != nil {
-		return fmt.Errorf("displays: poll offices: %w", err)
+		return err
 	}
-	defer rows.Close()
 	h.wakeMu.Lock()
 	defer h.wakeMu.Unlock()
-	for rows.Next() {
-		var id, seq int64
-		if err := rows.Scan(&id, &seq); err != nil {
-			return fmt.Errorf("displays: poll offices: %w", err)
-		}
+	for id, seq := range seqs {
 		if seq > lasts[id] {
 			h.dirty[id] = true
 		}
 	}
-	return rows.Err()
+	return nil
 }
 
 // followed returns the offices with subscribers and the seq each feed is at.
@@ -310,20 +301,13 @@ func (h *Hub) catchUpOffice(ctx context.Context, officeID int64) error {
 		if len(evs) == 0 {
 			return nil
 		}
-		out := make([]*event, 0, len(evs))
-		for _, e := range evs {
-			ev, err := newEvent(e)
-			if err != nil {
-				return err
-			}
-			out = append(out, ev)
-		}
+		out := newEvents(evs)
 		f.mu.Lock()
 		if f.last == from { // always true: only this goroutine advances it
 			for c := range f.clients {
 				c.deliver(out)
 			}
-			f.last = out[len(out)-1].seq
+			f.last = out[len(out)-1].Seq
 		}
 		f.mu.Unlock()
 		if len(evs) < readBatch {
@@ -332,15 +316,14 @@ func (h *Hub) catchUpOffice(ctx context.Context, officeID int64) error {
 	}
 }
 
-// pingAll queues a ping and a heartbeat {"type":"heartbeat","seq":n} for every client. The heartbeat lets
+// pingAll queues a ping and a heartbeat {"seq":n,"type":"heartbeat"} for every client. The heartbeat lets
 // a browser, which cannot see pings, tell a live quiet stream from a dead one.
 func (h *Hub) pingAll() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, f := range h.feeds {
 		f.mu.Lock()
-		b, _ := json.Marshal(map[string]any{"type": "heartbeat", "seq": f.last})
-		hb, err := websocket.NewPreparedMessage(websocket.TextMessage, b)
+		hb, err := prepare(heartbeat{Seq: f.last, Type: "heartbeat"})
 		if err == nil {
 			for c := range f.clients {
 				c.ping(hb)

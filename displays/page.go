@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-
 	"turno/internal/auth"
 	"turno/internal/web"
 	"turno/ticketing"
@@ -43,16 +41,13 @@ type pageView struct {
 	Problem string // i18n key of why the screen cannot show the office
 }
 
-// displayPage serves /display/{office}. Opened once with ?device=TOKEN it pairs the screen: the token goes
-// into a long-lived cookie and the page reloads without it, so the token does not stay in the address bar.
+// displayPage serves /display/{office}, whose office InOffice has resolved. Opened once with ?device=TOKEN
+// it pairs the screen: the token goes into a long-lived cookie and the page reloads without it, so the
+// token does not stay in the address bar.
 func (s *Server) displayPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	lang := web.RequestLang(r, web.StaffLangs)
-	o, err := s.Store.Office(ctx, chi.URLParam(r, "office"))
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
+	o := ticketing.OfficeOf(r)
 	view := &web.View{Lang: lang, Title: o.Name, Body: "display"}
 	problem := func(status int, key string) {
 		view.Status, view.Data = status, &pageView{Office: o, Title: o.Name, Problem: key}

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"turno/cmd/turno/demo"
 	"turno/internal/auth"
-	"turno/ticketing"
 	"turno/ticketing/ticketingtest"
 )
 
@@ -36,11 +36,12 @@ func get(t *testing.T, url string, cookie *http.Cookie) (*http.Response, string)
 // Opening the pairing link once stores the display token in a cookie and drops it from the address; the
 // cookie then opens the page. Without it, or with a kiosk's token, the page says why it shows nothing.
 func TestDisplayPagePairing(t *testing.T) {
+	t.Parallel()
 	env := ticketingtest.New(t)
 	n := newTestNode(t, env, Options{})
-	base := n.srv.URL + "/display/" + ticketing.DemoOffice
+	base := n.srv.URL + "/display/" + demo.OfficeSlug
 
-	res, _ := get(t, base+"?device="+ticketing.DemoDisplayToken+"&desks=1,2", nil)
+	res, _ := get(t, base+"?device="+demo.DisplayToken+"&desks=1,2", nil)
 	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/display/demo?desks=1%2C2" {
 		t.Fatalf("pairing: status %d, location %q", res.StatusCode, res.Header.Get("Location"))
 	}
@@ -50,7 +51,7 @@ func TestDisplayPagePairing(t *testing.T) {
 			cookie = c
 		}
 	}
-	if cookie == nil || cookie.Value != ticketing.DemoDisplayToken || !cookie.HttpOnly || cookie.MaxAge < 300*24*3600 {
+	if cookie == nil || cookie.Value != demo.DisplayToken || !cookie.HttpOnly || cookie.MaxAge < 300*24*3600 {
 		t.Fatalf("pairing cookie %+v", cookie)
 	}
 
@@ -69,9 +70,9 @@ func TestDisplayPagePairing(t *testing.T) {
 		text        string
 	}{
 		{"not paired", "", nil, http.StatusUnauthorized, "non è abbinato"},
-		{"kiosk token", "?device=" + ticketing.DemoKioskToken, nil, http.StatusForbidden, "non è valido"},
+		{"kiosk token", "?device=" + demo.KioskToken, nil, http.StatusForbidden, "non è valido"},
 		{"unknown token", "?device=nope", nil, http.StatusForbidden, "non è valido"},
-		{"kiosk cookie", "", &http.Cookie{Name: auth.DeviceCookie, Value: ticketing.DemoKioskToken}, http.StatusForbidden, "non può mostrare"},
+		{"kiosk cookie", "", &http.Cookie{Name: auth.DeviceCookie, Value: demo.KioskToken}, http.StatusForbidden, "non può mostrare"},
 		{"unknown desk", "?desks=99", cookie, http.StatusUnprocessableEntity, "invalid_desks"},
 		{"bad audience", "?audiences=tourists", cookie, http.StatusUnprocessableEntity, "invalid_audiences"},
 		{"bad voice", "?voice=maybe", cookie, http.StatusUnprocessableEntity, "invalid_voice"},
@@ -94,14 +95,15 @@ func TestDisplayPagePairing(t *testing.T) {
 
 // A manager of the office sets what a display shows; the page starts from it.
 func TestPatchDisplaySettings(t *testing.T) {
+	t.Parallel()
 	env := ticketingtest.New(t)
 	n := newTestNode(t, env, Options{})
-	devices, err := env.Auth.Devices(t.Context(), env.Office.ID)
+	all, err := env.Auth.Devices(t.Context(), env.Office.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var display, kiosk int64
-	for _, d := range devices {
+	for _, d := range all {
 		if d.Kind == auth.Display {
 			display = d.ID
 		} else {
@@ -113,7 +115,7 @@ func TestPatchDisplaySettings(t *testing.T) {
 	body := `{"settings":{"audiences":["business"],"desks":[5,6],"title":"Sala imprese","calls":6,"voice":false}}`
 
 	call(t, "PATCH", url(display), env.Login(t, "op1"), body, http.StatusForbidden, nil)
-	call(t, "PATCH", url(display), ticketing.DemoDisplayToken, body, http.StatusForbidden, nil)
+	call(t, "PATCH", url(display), demo.DisplayToken, body, http.StatusForbidden, nil)
 	call(t, "PATCH", url(display), "", body, http.StatusUnauthorized, nil)
 	call(t, "PATCH", url(kiosk), manager, body, http.StatusNotFound, nil)
 	for field, bad := range map[string]string{
@@ -136,7 +138,7 @@ func TestPatchDisplaySettings(t *testing.T) {
 	if d.ID != display || d.Settings["title"] != "Sala imprese" || d.Settings["voice"] != false {
 		t.Fatalf("saved device %+v", d)
 	}
-	res, page := get(t, n.srv.URL+"/display/demo", &http.Cookie{Name: auth.DeviceCookie, Value: ticketing.DemoDisplayToken})
+	res, page := get(t, n.srv.URL+"/display/demo", &http.Cookie{Name: auth.DeviceCookie, Value: demo.DisplayToken})
 	if res.StatusCode != http.StatusOK || !strings.Contains(page, "Sala imprese") || !strings.Contains(page, `"audiences":["business"]`) {
 		t.Fatalf("page after the settings changed: status %d\n%s", res.StatusCode, page)
 	}

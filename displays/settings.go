@@ -3,16 +3,11 @@ package displays
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/go-chi/chi/v5"
-	"github.com/jackc/pgx/v5"
 
 	"turno/internal/auth"
 	"turno/internal/web"
@@ -129,49 +124,27 @@ func (s *Settings) validate(services []*ticketing.Service, desks []*ticketing.De
 }
 
 // patchDevice replaces a display's settings: PATCH /api/v1/offices/{office}/devices/{device}
-// {"settings":{...}}, by a manager of the office.
-func (s *Server) patchDevice(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	p := auth.FromContext(ctx)
-	if p.User == nil && p.Device == nil {
-		web.WriteError(w, r, web.Unauthorized("sign in first"))
-		return
-	}
-	o, err := s.Store.Office(ctx, chi.URLParam(r, "office"))
+// {"settings":{...}}, by a manager of the office (InOffice(Managers) has checked). Kiosks' settings belong to
+// the kiosk pages: another kind of device is a 404.
+func (s *Server) patchDevice(r *http.Request) (int, any, error) {
+	o := ticketing.OfficeOf(r)
+	id, err := web.PathID(r, "device", "unknown_device")
 	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	if !auth.CanManage(p.User, o.ID) {
-		web.WriteError(w, r, web.Forbidden("forbidden", "only a manager of this office may change its displays"))
-		return
-	}
-	id, err := strconv.ParseInt(chi.URLParam(r, "device"), 10, 64)
-	if err != nil {
-		web.WriteError(w, r, web.NotFound("unknown_device", "no device %q", chi.URLParam(r, "device")))
-		return
+		return 0, nil, err
 	}
 	var body struct {
 		Settings *Settings `json:"settings"`
 	}
 	if err := web.Decode(r, &body, false); err != nil {
-		web.WriteError(w, r, err)
-		return
+		return 0, nil, err
 	}
 	if body.Settings == nil {
-		web.WriteError(w, r, web.InvalidField("settings", "settings is required"))
-		return
+		return 0, nil, web.InvalidField("settings", "settings is required")
 	}
-	if _, err := s.checkSettings(ctx, o.ID, body.Settings); err != nil {
-		web.WriteError(w, r, err)
-		return
+	if _, err := s.checkSettings(r.Context(), o.ID, body.Settings); err != nil {
+		return 0, nil, err
 	}
-	d, err := s.saveSettings(ctx, o.ID, id, body.Settings)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	web.JSON(w, http.StatusOK, d)
+	return web.OK(s.Auth.SaveDeviceSettings(r.Context(), o.ID, id, auth.Display, body.Settings))
 }
 
 // checkSettings validates a screen's settings against the office's services and desks, which it returns.
@@ -185,24 +158,4 @@ func (s *Server) checkSettings(ctx context.Context, officeID int64, set *Setting
 		return nil, err
 	}
 	return services, set.validate(services, desks)
-}
-
-// saveSettings stores a display's settings; kiosks' settings belong to the kiosk pages.
-func (s *Server) saveSettings(ctx context.Context, officeID, id int64, set *Settings) (*auth.Device, error) {
-	b, err := json.Marshal(set)
-	if err != nil {
-		return nil, fmt.Errorf("displays: encode settings: %w", err)
-	}
-	d := &auth.Device{}
-	err = s.Store.Pool().QueryRow(ctx, `
-		UPDATE devices SET settings = $3 WHERE id = $1 AND office_id = $2 AND kind = 'display' AND revoked_at IS NULL
-		RETURNING id, office_id, kind, name, settings`, id, officeID, b).
-		Scan(&d.ID, &d.OfficeID, &d.Kind, &d.Name, &d.Settings)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, web.NotFound("unknown_device", "no active display %d in this office", id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("displays: save settings: %w", err)
-	}
-	return d, nil
 }

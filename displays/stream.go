@@ -2,13 +2,13 @@ package displays
 
 import (
 	"context"
-	"fmt"
+	"embed"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/gorilla/websocket"
@@ -25,13 +25,20 @@ type Server struct {
 	Hub   *Hub
 }
 
-// Routes mounts the streams, the display page and the display settings endpoint on r, which must run
-// auth.Store.Authenticate.
+//go:embed static
+var staticFiles embed.FS
+
+// Routes mounts the streams, the display page with its script and style (under /display/static/) and the
+// display settings endpoint on r, which must run auth.Store.Authenticate.
 func (s *Server) Routes(r chi.Router) {
-	r.Get("/ws/offices/{office}/events", s.officeEvents)
+	sub, _ := fs.Sub(staticFiles, "static")
+	r.Handle("/display/static/*", http.StripPrefix("/display/static/", http.FileServer(http.FS(sub))))
+	// The stream needs a caller; mayFollow then checks which callers may follow the office.
+	r.With(s.Store.InOffice(ticketing.SignedIn)).Get("/ws/offices/{office}/events", s.officeEvents)
 	r.Get("/ws/tickets/{code}/events", s.ticketEvents)
-	r.Get("/display/{office}", s.displayPage)
-	r.Patch("/api/v1/offices/{office}/devices/{device}", s.patchDevice)
+	// The page explains itself to a caller it refuses, so it only needs the office resolved.
+	r.With(s.Store.InOffice(ticketing.Anyone)).Get("/display/{office}", s.displayPage)
+	r.With(s.Store.InOffice(ticketing.Managers)).Method(http.MethodPatch, "/api/v1/offices/{office}/devices/{device}", web.Endpoint(s.patchDevice))
 }
 
 // upgrader keeps an idle connection small: a 256-byte read buffer (clients send only pongs), no write
@@ -92,11 +99,7 @@ func parseSince(r *http.Request) (int64, bool, error) {
 // officeEvents streams an office's events: on connect the events after since (or a snapshot), then live.
 func (s *Server) officeEvents(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	o, err := s.Store.Office(ctx, chi.URLParam(r, "office"))
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
+	o := ticketing.OfficeOf(r)
 	if err := mayFollow(auth.FromContext(ctx), o.ID); err != nil {
 		web.WriteError(w, r, err)
 		return
@@ -169,11 +172,7 @@ func (s *Server) replay(ctx context.Context, officeID, after, upto int64) ([]*ev
 			if e.Seq > upto {
 				return out, nil
 			}
-			ev, err := newEvent(e)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, ev)
+			out = append(out, newEvent(e))
 		}
 		after = evs[len(evs)-1].Seq
 	}
@@ -192,7 +191,7 @@ type officeSnapshot struct {
 const snapshotCalls = 8
 
 func (s *Server) officeSnapshot(ctx context.Context, o *ticketing.Office, seq int64) (*websocket.PreparedMessage, error) {
-	calls, err := s.recentCalls(ctx, o, seq, snapshotCalls)
+	calls, err := s.Store.RecentCalls(ctx, o, seq, snapshotCalls)
 	if err != nil {
 		return nil, err
 	}
@@ -203,32 +202,4 @@ func (s *Server) officeSnapshot(ctx context.Context, o *ticketing.Office, seq in
 		return nil, err
 	}
 	return prepare(officeSnapshot{Type: "snapshot", Seq: seq, Calls: calls, Queue: queue})
-}
-
-// recentCalls returns the office's latest calls and recalls of today up to seq, one per ticket, newest
-// first.
-func (s *Server) recentCalls(ctx context.Context, o *ticketing.Office, upto int64, n int) ([]ticketing.Event, error) {
-	dayStart := o.LocalDay(s.Store.Now())
-	start := time.Date(dayStart.Year(), dayStart.Month(), dayStart.Day(), 0, 0, 0, 0, o.Location())
-	rows, err := s.Store.Pool().Query(ctx, `
-		SELECT seq, type, at, coalesce(ticket_id, 0), coalesce(desk_id, 0), data FROM office_events
-		WHERE office_id = $1 AND seq <= $2 AND at >= $3 AND type IN ('ticket.called', 'ticket.recalled')
-		ORDER BY seq DESC LIMIT $4`, o.ID, upto, start, 5*n)
-	if err != nil {
-		return nil, fmt.Errorf("displays: recent calls: %w", err)
-	}
-	defer rows.Close()
-	out := []ticketing.Event{}
-	seen := map[int64]bool{}
-	for rows.Next() {
-		e := ticketing.Event{OfficeID: o.ID}
-		if err := rows.Scan(&e.Seq, &e.Type, &e.At, &e.TicketID, &e.DeskID, &e.Data); err != nil {
-			return nil, fmt.Errorf("displays: recent calls: %w", err)
-		}
-		if len(out) < n && !seen[e.TicketID] {
-			seen[e.TicketID] = true
-			out = append(out, e)
-		}
-	}
-	return out, rows.Err()
 }

@@ -13,16 +13,18 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"turno/cmd/turno/demo"
 	"turno/internal/auth"
 	"turno/ticketing"
 	"turno/ticketing/ticketingtest"
 )
 
-const officePath = "/ws/offices/" + ticketing.DemoOffice + "/events"
+const officePath = "/ws/offices/" + demo.OfficeSlug + "/events"
 
 // A call made on node A reaches a display on node B with its seq; after the display was away for three
 // calls, it reconnects with since and gets exactly those three, in order, and then the next live event.
 func TestCrossNodeAndResume(t *testing.T) {
+	t.Parallel()
 	env := ticketingtest.New(t)
 	a := newTestNode(t, env, Options{})
 	b := newTestNode(t, env, Options{})
@@ -37,7 +39,7 @@ func TestCrossNodeAndResume(t *testing.T) {
 		issue(t, env, "certificati")
 	}
 
-	display := mustDial(t, b.srv, officePath, ticketing.DemoDisplayToken)
+	display := mustDial(t, b.srv, officePath, demo.DisplayToken)
 	snap := read(t, display)
 	if snap.Type != "snapshot" {
 		t.Fatalf("first message is %q, want a snapshot", snap.Type)
@@ -48,10 +50,15 @@ func TestCrossNodeAndResume(t *testing.T) {
 
 	called := next(t, a.srv, tokens[1], desks[1])
 	ev := read(t, display)
-	var dbSeq int64
-	if err := env.Pool.QueryRow(ctx, `SELECT seq FROM office_events WHERE type = 'ticket.called' AND ticket_id = $1`,
-		called.ID).Scan(&dbSeq); err != nil {
+	logged, err := env.Store.Events(ctx, env.Office.ID, 0, 1000)
+	if err != nil {
 		t.Fatal(err)
+	}
+	var dbSeq int64
+	for _, e := range logged {
+		if e.Type == ticketing.EventCalled && e.TicketID == called.ID {
+			dbSeq = e.Seq
+		}
 	}
 	if ev.Type != ticketing.EventCalled || ev.Ticket.ID != called.ID || ev.Seq != dbSeq || ev.Seq != snap.Seq+1 {
 		t.Fatalf("node B got %s seq %d ticket %+v; want ticket.called seq %d (snapshot %d) of ticket %d",
@@ -68,7 +75,7 @@ func TestCrossNodeAndResume(t *testing.T) {
 		missed = append(missed, next(t, a.srv, tokens[i], desks[i]).ID)
 	}
 
-	display = mustDial(t, b.srv, fmt.Sprintf("%s?since=%d", officePath, last), ticketing.DemoDisplayToken)
+	display = mustDial(t, b.srv, fmt.Sprintf("%s?since=%d", officePath, last), demo.DisplayToken)
 	for i, id := range missed {
 		ev := read(t, display)
 		if ev.Type != ticketing.EventCalled || ev.Seq != last+int64(i)+1 || ev.Ticket.ID != id {
@@ -86,6 +93,7 @@ func TestCrossNodeAndResume(t *testing.T) {
 
 // A client that never reads is dropped; 100 others receive every event, in order, meanwhile.
 func TestSlowClientDropped(t *testing.T) {
+	t.Parallel()
 	env := ticketingtest.New(t)
 	// Small kernel buffers on the node's side of every connection, as over a real network, so that a
 	// client that does not read soon makes the node's writes wait.
@@ -104,7 +112,7 @@ func TestSlowClientDropped(t *testing.T) {
 	d := websocket.Dialer{NetDialContext: (&net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
 		return c.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 1024) })
 	}}).DialContext}
-	slow, _, err := d.Dial(wsURL(n.srv, since), http.Header{"Authorization": {"Bearer " + ticketing.DemoDisplayToken}})
+	slow, _, err := d.Dial(wsURL(n.srv, since), http.Header{"Authorization": {"Bearer " + demo.DisplayToken}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +124,7 @@ func TestSlowClientDropped(t *testing.T) {
 	conns := make([]*websocket.Conn, readers)
 	var wg sync.WaitGroup
 	for i := range readers {
-		c := mustDial(t, n.srv, since, ticketing.DemoDisplayToken)
+		c := mustDial(t, n.srv, since, demo.DisplayToken)
 		conns[i] = c
 		wg.Go(func() {
 			for {
@@ -205,10 +213,11 @@ func TestSlowClientDropped(t *testing.T) {
 // Killing the LISTEN connection loses no event: the node reconnects and reads what it missed from the
 // table. The poll is off, so only the reconnection can deliver.
 func TestListenerReconnects(t *testing.T) {
+	t.Parallel()
 	env := ticketingtest.New(t)
 	n := newTestNode(t, env, Options{PollInterval: time.Hour})
 	ctx := context.Background()
-	display := mustDial(t, n.srv, officePath, ticketing.DemoDisplayToken)
+	display := mustDial(t, n.srv, officePath, demo.DisplayToken)
 	snap := read(t, display)
 
 	issue(t, env, "cie")
@@ -239,6 +248,7 @@ func TestListenerReconnects(t *testing.T) {
 // A stream without since starts with a snapshot: the recent calls, one per ticket, newest first, and the
 // waiting counts.
 func TestSnapshot(t *testing.T) {
+	t.Parallel()
 	env := ticketingtest.New(t)
 	n := newTestNode(t, env, Options{})
 	token, desk := openDesk(t, env, n.srv, "op1", 1)
@@ -266,6 +276,7 @@ func TestSnapshot(t *testing.T) {
 // Who may follow an office's stream: its displays and staff; not kiosks, other offices' displays,
 // anonymous callers, or pages of other sites.
 func TestStreamAccess(t *testing.T) {
+	t.Parallel()
 	env := ticketingtest.New(t)
 	n := newTestNode(t, env, Options{})
 	ctx := context.Background()
@@ -273,22 +284,22 @@ func TestStreamAccess(t *testing.T) {
 	if _, err := env.Store.SaveOffice(ctx, other); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := env.Auth.CreateDevice(ctx, other.ID, auth.Display, "Altro tabellone", "other-display"); err != nil {
+	if _, err := env.Auth.EnsureDevice(ctx, other.ID, auth.Display, "Altro tabellone", "other-display"); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
 		name, path, token, origin string
 		want                      int
 	}{
-		{"display", officePath, ticketing.DemoDisplayToken, "", http.StatusSwitchingProtocols},
+		{"display", officePath, demo.DisplayToken, "", http.StatusSwitchingProtocols},
 		{"operator", officePath, env.Login(t, "op3"), "", http.StatusSwitchingProtocols},
-		{"same origin", officePath, ticketing.DemoDisplayToken, n.srv.URL, http.StatusSwitchingProtocols},
-		{"kiosk", officePath, ticketing.DemoKioskToken, "", http.StatusForbidden},
+		{"same origin", officePath, demo.DisplayToken, n.srv.URL, http.StatusSwitchingProtocols},
+		{"kiosk", officePath, demo.KioskToken, "", http.StatusForbidden},
 		{"other office's display", officePath, "other-display", "", http.StatusForbidden},
 		{"anonymous", officePath, "", "", http.StatusUnauthorized},
-		{"other origin", officePath, ticketing.DemoDisplayToken, "https://evil.example", http.StatusForbidden},
-		{"bad since", officePath + "?since=x", ticketing.DemoDisplayToken, "", http.StatusUnprocessableEntity},
-		{"unknown office", "/ws/offices/nessuna/events", ticketing.DemoDisplayToken, "", http.StatusNotFound},
+		{"other origin", officePath, demo.DisplayToken, "https://evil.example", http.StatusForbidden},
+		{"bad since", officePath + "?since=x", demo.DisplayToken, "", http.StatusUnprocessableEntity},
+		{"unknown office", "/ws/offices/nessuna/events", demo.DisplayToken, "", http.StatusNotFound},
 		{"unknown ticket", "/ws/tickets/nope/events", "", "", http.StatusNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -316,6 +327,7 @@ func TestStreamAccess(t *testing.T) {
 // The phone page follows its own ticket, through a transfer, and learns of nothing else but that its
 // queue moved; no public code is ever sent.
 func TestTicketStream(t *testing.T) {
+	t.Parallel()
 	env := ticketingtest.New(t)
 	n := newTestNode(t, env, Options{})
 	t1 := issue(t, env, "certificati")
@@ -350,7 +362,7 @@ func TestTicketStream(t *testing.T) {
 		t.Fatalf("desk 3 called %d, want the transferred ticket %d", got.ID, moved.ID)
 	}
 
-	want := []string{
+	want := []ticketing.EventType{
 		"queue.changed",      // t1 called
 		"queue.changed",      // t1 started
 		"queue.changed",      // t1 finished

@@ -1,8 +1,6 @@
 package displays
 
 import (
-	"context"
-	"fmt"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
@@ -21,8 +19,8 @@ type ticketFilter struct {
 }
 
 func (f *ticketFilter) pick(ev *event) *websocket.PreparedMessage {
-	if f.ids[ev.ticketID] {
-		if ev.typ == ticketing.EventTransferred && ev.toID != 0 {
+	if f.ids[ev.TicketID] {
+		if ev.Type == ticketing.EventTransferred && ev.toID != 0 {
 			f.ids[ev.toID], f.service = true, ev.toService
 		}
 		pm, err := ev.message()
@@ -31,7 +29,7 @@ func (f *ticketFilter) pick(ev *event) *websocket.PreparedMessage {
 		}
 		return pm
 	}
-	if ev.ticketID != 0 && f.service != "" && (ev.service == f.service || ev.toService == f.service) {
+	if ev.TicketID != 0 && f.service != "" && (ev.service == f.service || ev.toService == f.service) {
 		return ev.queueMessage()
 	}
 	return nil
@@ -39,9 +37,17 @@ func (f *ticketFilter) pick(ev *event) *websocket.PreparedMessage {
 
 // ticketSnapshot is the first message of a ticket stream opened without since.
 type ticketSnapshot struct {
-	Type   string         `json:"type"` // "snapshot"
-	Seq    int64          `json:"seq"`
-	Ticket map[string]any `json:"ticket"`
+	Type   string       `json:"type"` // "snapshot"
+	Seq    int64        `json:"seq"`
+	Ticket ticketStatus `json:"ticket"`
+}
+
+// ticketStatus is the ticket as the phone first sees it: what events carry of it, and where it stands in
+// its queue (both nil once it no longer waits).
+type ticketStatus struct {
+	*ticketing.TicketSummary
+	Position             *int `json:"position"`
+	EstimatedWaitSeconds *int `json:"estimated_wait_seconds"`
 }
 
 // ticketEvents streams one ticket's events to whoever holds its public code (the phone page).
@@ -53,7 +59,7 @@ func (s *Server) ticketEvents(w http.ResponseWriter, r *http.Request) {
 		web.WriteError(w, r, err)
 		return
 	}
-	ids, err := s.ticketChain(ctx, code)
+	ids, err := s.Store.TicketChain(ctx, code)
 	if err != nil {
 		web.WriteError(w, r, err)
 		return
@@ -68,35 +74,11 @@ func (s *Server) ticketEvents(w http.ResponseWriter, r *http.Request) {
 		c.close()
 		return
 	}
-	summary := t.Summary()
-	summary["position"], summary["estimated_wait_seconds"] = t.Position, t.EstimatedWaitSeconds
-	snap, err := prepare(ticketSnapshot{Type: "snapshot", Seq: last, Ticket: summary})
+	st := ticketStatus{TicketSummary: t.Summary(), Position: t.Position, EstimatedWaitSeconds: t.EstimatedWaitSeconds}
+	snap, err := prepare(ticketSnapshot{Type: "snapshot", Seq: last, Ticket: st})
 	if err != nil {
 		c.close()
 		return
 	}
 	c.start(last, snap, nil)
-}
-
-// ticketChain returns the ids of the ticket with code and of the tickets it was transferred to.
-func (s *Server) ticketChain(ctx context.Context, code string) (map[int64]bool, error) {
-	rows, err := s.Store.Pool().Query(ctx, `
-		WITH RECURSIVE chain(id, next, depth) AS (
-			SELECT id, transferred_to, 0 FROM tickets WHERE code = $1
-			UNION ALL
-			SELECT t.id, t.transferred_to, c.depth + 1 FROM tickets t JOIN chain c ON t.id = c.next WHERE c.depth < 20
-		) SELECT id FROM chain`, code)
-	if err != nil {
-		return nil, fmt.Errorf("displays: ticket chain: %w", err)
-	}
-	defer rows.Close()
-	ids := map[int64]bool{}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("displays: ticket chain: %w", err)
-		}
-		ids[id] = true
-	}
-	return ids, rows.Err()
 }

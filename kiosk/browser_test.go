@@ -61,6 +61,7 @@ func hangUp(w http.ResponseWriter) {
 // (right to left) and in landscape, through a network cut and a lost answer, and follows one ticket on the
 // phone page until a desk calls it. Screenshots go to the test's temporary directory.
 func TestKioskInChromium(t *testing.T) {
+	t.Parallel()
 	env := ticketingtest.New(t)
 	f := &flaky{next: env.Router(func(r chi.Router) { (&kiosk.Handler{Store: env.Store, Auth: env.Auth}).Routes(r) })}
 	srv := httptest.NewServer(f)
@@ -255,6 +256,7 @@ func parsePx(s string) float64 {
 // TestPhonePageLive follows a ticket on the phone page over the displays' event stream: the page says it
 // is live, and a call reaches it through the WebSocket.
 func TestPhonePageLive(t *testing.T) {
+	t.Parallel()
 	env := ticketingtest.New(t)
 	hub := displays.NewHub(env.Store, displays.Options{})
 	hubCtx, stop := context.WithCancel(context.Background())

@@ -64,7 +64,7 @@ func (h *Handler) Routes(r chi.Router) {
 	sub, _ := fs.Sub(staticFiles, "static")
 	r.Handle("/kiosk/static/*", http.StripPrefix("/kiosk/static/", http.FileServer(http.FS(sub))))
 	r.Get("/kiosk/{office}", h.kiosk)
-	r.Get("/api/v1/offices/{office}/kiosk", h.status)
+	r.With(h.Store.InOffice(ticketing.Anyone)).Method(http.MethodGet, "/api/v1/offices/{office}/kiosk", web.Endpoint(h.status))
 	// One route for /t/{code}, /t/{code}.pdf and /t/{code}.png: codes never contain a dot.
 	r.Get("/t/{code}", h.ticket)
 }

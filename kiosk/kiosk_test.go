@@ -19,6 +19,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"turno/cmd/turno/demo"
 	"turno/internal/auth"
 	"turno/internal/web"
 	"turno/kiosk"
@@ -39,7 +40,7 @@ func pairedClient(t *testing.T, srv *httptest.Server) *http.Client {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}
-	res, err := c.Get(srv.URL + "/kiosk/demo?device=" + ticketing.DemoKioskToken)
+	res, err := c.Get(srv.URL + "/kiosk/demo?device=" + demo.KioskToken)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,10 +88,11 @@ func errorCode(m map[string]any) string {
 }
 
 func TestPairing(t *testing.T) {
+	t.Parallel()
 	env, srv := newServer(t)
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
-	res, err := noRedirect.Get(srv.URL + "/kiosk/demo?device=" + ticketing.DemoKioskToken)
+	res, err := noRedirect.Get(srv.URL + "/kiosk/demo?device=" + demo.KioskToken)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +106,7 @@ func TestPairing(t *testing.T) {
 			cookie = c
 		}
 	}
-	if cookie == nil || cookie.Value != ticketing.DemoKioskToken || !cookie.HttpOnly || cookie.MaxAge < 30*24*3600 {
+	if cookie == nil || cookie.Value != demo.KioskToken || !cookie.HttpOnly || cookie.MaxAge < 30*24*3600 {
 		t.Fatalf("device cookie = %+v, want the token, HttpOnly, long-lived", cookie)
 	}
 	pairedClient(t, srv)
@@ -114,7 +116,7 @@ func TestPairing(t *testing.T) {
 	if _, err := env.Store.SaveOffice(context.Background(), other); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := env.Auth.CreateDevice(context.Background(), other.ID, auth.Kiosk, "Totem altro", "altro-kiosk"); err != nil {
+	if _, err := env.Auth.EnsureDevice(context.Background(), other.ID, auth.Kiosk, "Totem altro", "altro-kiosk"); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -124,9 +126,9 @@ func TestPairing(t *testing.T) {
 	}{
 		{"/kiosk/demo", http.StatusUnauthorized, "turno kiosk pair --office demo"},
 		{"/kiosk/demo?device=not-a-token", http.StatusUnauthorized, web.Translate("it", "kiosk.pair.unknown")},
-		{"/kiosk/demo?device=" + ticketing.DemoDisplayToken, http.StatusForbidden, web.Translate("it", "kiosk.pair.wrong_kind")},
+		{"/kiosk/demo?device=" + demo.DisplayToken, http.StatusForbidden, web.Translate("it", "kiosk.pair.wrong_kind")},
 		{"/kiosk/demo?device=altro-kiosk", http.StatusForbidden, web.Translate("it", "kiosk.pair.other_office")},
-		{"/kiosk/nowhere?device=" + ticketing.DemoKioskToken, http.StatusNotFound, web.Translate("it", "kiosk.pair.unknown_office")},
+		{"/kiosk/nowhere?device=" + demo.KioskToken, http.StatusNotFound, web.Translate("it", "kiosk.pair.unknown_office")},
 	} {
 		res, err := noRedirect.Get(srv.URL + tc.path)
 		if err != nil {
@@ -141,6 +143,7 @@ func TestPairing(t *testing.T) {
 }
 
 func TestIssueIdempotent(t *testing.T) {
+	t.Parallel()
 	env, srv := newServer(t)
 	c := pairedClient(t, srv)
 	body := `{"service":"certificati","lang":"fr"}`
@@ -168,6 +171,7 @@ func TestIssueIdempotent(t *testing.T) {
 // TestRateLimit fires 100 requests at once from one kiosk at the production limit of 30 a minute: the rest
 // are refused with 429, and every accepted ticket exists, waiting, with gap-free numbers.
 func TestRateLimit(t *testing.T) {
+	t.Parallel()
 	env := ticketingtest.New(t)
 	r := web.NewRouter(env.Auth.Authenticate)
 	env.Auth.Routes(r)
@@ -230,6 +234,7 @@ func TestRateLimit(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	env, srv := newServer(t)
 	ctx := context.Background()
 	c := pairedClient(t, srv)
@@ -265,7 +270,7 @@ func TestBadInput(t *testing.T) {
 		t.Errorf("no device: %d %v, want 401", res.StatusCode, out)
 	}
 	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/v1/offices/demo/tickets", strings.NewReader(`{"service":"cie"}`))
-	req.Header.Set("Authorization", "Bearer "+ticketing.DemoDisplayToken)
+	req.Header.Set("Authorization", "Bearer "+demo.DisplayToken)
 	req.Header.Set("Content-Type", "application/json")
 	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != http.StatusForbidden {
 		t.Errorf("display token: %v %v, want 403", res.StatusCode, err)
@@ -313,6 +318,7 @@ func getStatus(t *testing.T, srv *httptest.Server) *kiosk.Status {
 }
 
 func TestStatus(t *testing.T) {
+	t.Parallel()
 	env, srv := newServer(t)
 	c := pairedClient(t, srv)
 	for i := 0; i < 3; i++ {
@@ -343,6 +349,7 @@ func TestStatus(t *testing.T) {
 }
 
 func TestPhonePage(t *testing.T) {
+	t.Parallel()
 	env, srv := newServer(t)
 	c := pairedClient(t, srv)
 	_, tk := issue(t, c, srv.URL, "phone", `{"service":"isee","lang":"ar"}`)

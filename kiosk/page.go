@@ -57,6 +57,7 @@ type pairView struct {
 func (h *Handler) kiosk(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	slug := chi.URLParam(r, "office")
+	// Not InOffice: an unknown office gets the pairing page that tells staff what is wrong, not a JSON error.
 	o, err := h.Store.Office(ctx, slug)
 	if err != nil {
 		h.pair(w, r, http.StatusNotFound, slug, "unknown_office")

@@ -69,6 +69,7 @@ func decodeQR(t *testing.T, pdfPath string) string {
 }
 
 func TestTicketPDF(t *testing.T) {
+	t.Parallel()
 	requireTools(t, "pdftoppm", "zbarimg", "pdfinfo")
 	_, srv := newServer(t)
 	c := pairedClient(t, srv)

@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-
 	"turno/internal/web"
 	"turno/ticketing"
 )
@@ -113,16 +111,6 @@ func BuildStatus(ctx context.Context, s *ticketing.Store, o *ticketing.Office) (
 
 // status serves GET /api/v1/offices/{office}/kiosk. It is public like the catalogue and the queue it
 // summarises; the kiosk polls it to keep wait estimates and opening state current.
-func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
-	o, err := h.Store.Office(r.Context(), chi.URLParam(r, "office"))
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	st, err := BuildStatus(r.Context(), h.Store, o)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	web.JSON(w, http.StatusOK, st)
+func (h *Handler) status(r *http.Request) (int, any, error) {
+	return web.OK(BuildStatus(r.Context(), h.Store, ticketing.OfficeOf(r)))
 }

@@ -1,7 +1,6 @@
 // Package migrations holds Turno's numbered SQL migrations, embedded in the binary, and applies them.
 //
-// Files are named NNNNN_what.sql. Version ranges keep parallel work apart: 1–99 ticketing core,
-// 100–199 displays, 200–299 kiosk, 300–399 scheduling.
+// Files are named NNNNN_what.sql and numbered in plain sequence: the next migration takes the next number.
 package migrations
 
 import (
@@ -22,15 +21,30 @@ var files embed.FS
 // FS returns the embedded migration files.
 func FS() fs.FS { return files }
 
+// renumbered maps the versions of migrations that were renumbered into plain sequence to their new ones,
+// so that a database migrated before the renumbering does not apply them again.
+var renumbered = map[int64]int64{300: 2, 350: 3}
+
 // Up applies every pending migration to the database behind pool.
 func Up(ctx context.Context, pool *pgxpool.Pool) error {
+	var exists bool
+	if err := pool.QueryRow(ctx, `SELECT to_regclass('goose_db_version') IS NOT NULL`).Scan(&exists); err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if exists {
+		for from, to := range renumbered {
+			if _, err := pool.Exec(ctx, `UPDATE goose_db_version SET version_id = $2 WHERE version_id = $1`, from, to); err != nil {
+				return fmt.Errorf("migrations: renumber %d: %w", from, err)
+			}
+		}
+	}
 	db := stdlib.OpenDBFromPool(pool)
 	defer db.Close()
 	return up(ctx, db)
 }
 
 func up(ctx context.Context, db *sql.DB) error {
-	p, err := goose.NewProvider(goose.DialectPostgres, db, files, goose.WithAllowOutofOrder(true))
+	p, err := goose.NewProvider(goose.DialectPostgres, db, files)
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}

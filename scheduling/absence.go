@@ -1,23 +1,24 @@
 package scheduling
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"turno/internal/auth"
 	"turno/internal/web"
 	"turno/ticketing"
 )
 
-// Absence kinds: leave (ferie), sickness (malattia), training (formazione), a Law 104 permit, other.
+// AbsenceKinds are the kinds of absence: leave (ferie), sickness (malattia), training (formazione), a
+// Law 104 permit, other.
 var AbsenceKinds = []string{"leave", "sickness", "training", "permit_104", "other"}
 
 // Absence is a period a staff member cannot work.
@@ -47,19 +48,20 @@ type AbsenceInput struct {
 // maxAbsence bounds one absence record; longer ones are recorded in several.
 const maxAbsence = 366 * 24 * time.Hour
 
-// parseMoment parses a time in one of AbsenceInput's forms; end turns a date into the next midnight.
-func parseMoment(field, s string, loc *time.Location, end bool) (time.Time, error) {
+// parseMoment parses a time in one of AbsenceInput's forms in office o; end turns a date into the next
+// local midnight.
+func parseMoment(field, s string, o *ticketing.Office, end bool) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
-	if t, err := time.ParseInLocation("2006-01-02T15:04", s, loc); err == nil {
+	if t, err := time.ParseInLocation("2006-01-02T15:04", s, o.Location()); err == nil {
 		return t, nil
 	}
-	if d, err := time.ParseInLocation(time.DateOnly, s, loc); err == nil {
+	if d, err := time.Parse(time.DateOnly, s); err == nil {
 		if end {
-			d = time.Date(d.Year(), d.Month(), d.Day()+1, 0, 0, 0, 0, loc)
+			d = d.AddDate(0, 0, 1)
 		}
-		return d, nil
+		return o.Midnight(d), nil
 	}
 	return time.Time{}, web.InvalidField(field, "%s must be a date (2026-03-02), a local time (2026-03-02T07:45) or an RFC 3339 time, not %q", field, s)
 }
@@ -68,11 +70,11 @@ func parseMoment(field, s string, loc *time.Location, end bool) (time.Time, erro
 // (0 when unknown). A staff member of another office is a 422 on staff_id; an absence that ends before it
 // starts is a 422 on ends_at; one overlapping another absence of the same person is a 409. Nothing is
 // written on error.
-func RecordAbsence(ctx context.Context, store *ticketing.Store, o *ticketing.Office, in AbsenceInput, by int64) (*Absence, error) {
+func (s *Store) RecordAbsence(ctx context.Context, o *ticketing.Office, in AbsenceInput, by int64) (*Absence, error) {
 	if in.StaffID <= 0 {
 		return nil, web.InvalidField("staff_id", "staff_id is required")
 	}
-	st, err := store.StaffMember(ctx, o.ID, in.StaffID)
+	st, err := s.tickets.StaffMember(ctx, o.ID, in.StaffID)
 	var we *web.Error
 	if errors.As(err, &we) && we.Status == http.StatusNotFound {
 		return nil, web.InvalidField("staff_id", "no staff member %d in this office", in.StaffID)
@@ -80,14 +82,14 @@ func RecordAbsence(ctx context.Context, store *ticketing.Store, o *ticketing.Off
 	if err != nil {
 		return nil, err
 	}
-	if !validKind(in.Kind) {
+	if !slices.Contains(AbsenceKinds, in.Kind) {
 		return nil, web.InvalidField("kind", "kind must be one of leave, sickness, training, permit_104, other")
 	}
-	starts, err := parseMoment("starts_at", in.StartsAt, o.Location(), false)
+	starts, err := parseMoment("starts_at", in.StartsAt, o, false)
 	if err != nil {
 		return nil, err
 	}
-	ends, err := parseMoment("ends_at", in.EndsAt, o.Location(), true)
+	ends, err := parseMoment("ends_at", in.EndsAt, o, true)
 	if err != nil {
 		return nil, err
 	}
@@ -101,10 +103,10 @@ func RecordAbsence(ctx context.Context, store *ticketing.Store, o *ticketing.Off
 		return nil, web.InvalidField("note", "note is longer than 500 characters")
 	}
 	a := &Absence{StaffID: st.ID, StaffCode: st.Code, StaffName: st.FullName, Kind: in.Kind, StartsAt: starts.UTC(), EndsAt: ends.UTC(), Note: in.Note}
-	err = pgx.BeginFunc(ctx, store.Pool(), func(tx pgx.Tx) error {
-		// The staff row lock serialises absences of one person, so two overlapping requests cannot both pass.
-		if _, err := tx.Exec(ctx, `SELECT 1 FROM staff WHERE id = $1 FOR UPDATE`, st.ID); err != nil {
-			return fmt.Errorf("scheduling: lock staff %d: %w", st.ID, err)
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// A lock per person serialises their absences, so two overlapping requests cannot both pass.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('turno.absences:' || $1::bigint, 0))`, st.ID); err != nil {
+			return fmt.Errorf("scheduling: lock absences of staff %d: %w", st.ID, err)
 		}
 		var other Absence
 		err := tx.QueryRow(ctx, `SELECT id, kind, starts_at, ends_at FROM absences
@@ -132,82 +134,120 @@ func RecordAbsence(ctx context.Context, store *ticketing.Store, o *ticketing.Off
 	return a, nil
 }
 
-func validKind(k string) bool {
-	for _, x := range AbsenceKinds {
-		if x == k {
-			return true
-		}
-	}
-	return false
+const absenceColumns = `id, staff_id, kind, starts_at, ends_at, note, created_at`
+
+func scanAbsence(row pgx.CollectableRow) (Absence, error) {
+	var a Absence
+	err := row.Scan(&a.ID, &a.StaffID, &a.Kind, &a.StartsAt, &a.EndsAt, &a.Note, &a.CreatedAt)
+	return a, err
 }
 
-// Absences lists an office's absences overlapping [from, to), of one staff member when staffID is not 0.
-func Absences(ctx context.Context, pool *pgxpool.Pool, officeID int64, from, to time.Time, staffID int64) ([]Absence, error) {
-	rows, err := pool.Query(ctx, `
-		SELECT a.id, a.staff_id, s.code, s.full_name, a.kind, a.starts_at, a.ends_at, a.note, a.created_at
-		FROM absences a JOIN staff s ON s.id = a.staff_id
-		WHERE a.office_id = $1 AND a.starts_at < $3 AND a.ends_at > $2 AND ($4 = 0 OR a.staff_id = $4)
-		ORDER BY a.starts_at, s.full_name`, officeID, from, to, staffID)
+// Absences lists an office's absences overlapping [from, to), of one staff member when staffID is not 0,
+// by start and name.
+func (s *Store) Absences(ctx context.Context, officeID int64, from, to time.Time, staffID int64) ([]Absence, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+absenceColumns+` FROM absences
+		WHERE office_id = $1 AND starts_at < $3 AND ends_at > $2 AND ($4 = 0 OR staff_id = $4)
+		ORDER BY starts_at, id`, officeID, from, to, staffID)
 	if err != nil {
 		return nil, fmt.Errorf("scheduling: list absences: %w", err)
 	}
-	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Absence, error) {
-		var a Absence
-		err := row.Scan(&a.ID, &a.StaffID, &a.StaffCode, &a.StaffName, &a.Kind, &a.StartsAt, &a.EndsAt, &a.Note, &a.CreatedAt)
-		return a, err
+	list, err := pgx.CollectRows(rows, scanAbsence)
+	if err != nil {
+		return nil, fmt.Errorf("scheduling: list absences: %w", err)
+	}
+	staff, err := s.tickets.StaffList(ctx, officeID)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[int64]*ticketing.Staff{}
+	for _, st := range staff {
+		byID[st.ID] = st
+	}
+	for i := range list {
+		if st := byID[list[i].StaffID]; st != nil {
+			list[i].StaffCode, list[i].StaffName = st.Code, st.FullName
+		}
+	}
+	slices.SortStableFunc(list, func(a, b Absence) int {
+		if c := a.StartsAt.Compare(b.StartsAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.StaffName, b.StaffName)
 	})
-	if err != nil {
-		return nil, fmt.Errorf("scheduling: list absences: %w", err)
-	}
 	return append([]Absence{}, list...), nil
 }
 
-func (a *API) listAbsences(w http.ResponseWriter, r *http.Request) {
-	o := officeOf(r)
-	today := o.LocalDay(a.now())
-	from, to, err := dateRange(r, today.AddDate(0, 0, -7), today.AddDate(0, 3, 0))
+// Absence returns one absence of an office, or a 404.
+func (s *Store) Absence(ctx context.Context, officeID, id int64) (*Absence, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+absenceColumns+` FROM absences WHERE id = $1 AND office_id = $2`, id, officeID)
 	if err != nil {
-		web.WriteError(w, r, err)
-		return
+		return nil, fmt.Errorf("scheduling: absence %d: %w", id, err)
+	}
+	a, err := pgx.CollectExactlyOneRow(rows, scanAbsence)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, web.NotFound("unknown_absence", "no absence %d in this office", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("scheduling: absence %d: %w", id, err)
+	}
+	return &a, nil
+}
+
+// DeleteAbsence removes an absence of an office; one it does not have is a 404.
+func (s *Store) DeleteAbsence(ctx context.Context, officeID, id int64) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM absences WHERE id = $1 AND office_id = $2`, id, officeID)
+	if err != nil {
+		return fmt.Errorf("scheduling: delete absence: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return web.NotFound("unknown_absence", "no absence %d in this office", id)
+	}
+	return nil
+}
+
+// PurgeAbsenceNotes clears the notes of an office's absences that ended before cutoff: a note may name an
+// illness, and the absence itself is all planning needs. It is a step of ticketing's purge job
+// (ticketing.PurgeStep) and returns how many notes it cleared.
+func (s *Store) PurgeAbsenceNotes(ctx context.Context, officeID int64, cutoff, _ time.Time) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE absences SET note = '' WHERE office_id = $1 AND ends_at < $2 AND note <> ''`, officeID, cutoff)
+	if err != nil {
+		return 0, fmt.Errorf("scheduling: purge absence notes: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+func (a *API) listAbsences(r *http.Request) (int, any, error) {
+	o := ticketing.OfficeOf(r)
+	today := o.LocalDay(a.Tickets.Now())
+	from, to, err := ticketing.DateRange(r, today.AddDate(0, 0, -7), today.AddDate(0, 3, 0))
+	if err != nil {
+		return 0, nil, err
 	}
 	var staffID int64
 	if s := r.URL.Query().Get("staff"); s != "" {
 		if staffID, err = strconv.ParseInt(s, 10, 64); err != nil {
-			web.WriteError(w, r, web.InvalidField("staff", "staff must be a staff id"))
-			return
+			return 0, nil, web.InvalidField("staff", "staff must be a staff id")
 		}
 	}
-	loc := o.Location()
-	list, err := Absences(r.Context(), a.pool(), o.ID,
-		time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, loc),
-		time.Date(to.Year(), to.Month(), to.Day()+1, 0, 0, 0, 0, loc), staffID)
-	reply(w, r, http.StatusOK, list, err)
+	return web.OK(a.Store.Absences(r.Context(), o.ID, o.Midnight(from), o.Midnight(to.AddDate(0, 0, 1)), staffID))
 }
 
-func (a *API) createAbsence(w http.ResponseWriter, r *http.Request) {
+func (a *API) createAbsence(r *http.Request) (int, any, error) {
 	var in AbsenceInput
 	if err := web.Decode(r, &in, false); err != nil {
-		web.WriteError(w, r, err)
-		return
+		return 0, nil, err
 	}
 	var by int64
 	if u := auth.FromContext(r.Context()).User; u != nil {
 		by = u.ID
 	}
-	ab, err := RecordAbsence(r.Context(), a.Store, officeOf(r), in, by)
-	reply(w, r, http.StatusCreated, ab, err)
+	return web.Created(a.Store.RecordAbsence(r.Context(), ticketing.OfficeOf(r), in, by))
 }
 
-func (a *API) deleteAbsence(w http.ResponseWriter, r *http.Request) {
-	id, _ := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
-	tag, err := a.pool().Exec(r.Context(), `DELETE FROM absences WHERE id = $1 AND office_id = $2`, id, officeOf(r).ID)
+func (a *API) deleteAbsence(r *http.Request) (int, any, error) {
+	id, err := web.PathID(r, "id", "unknown_absence")
 	if err != nil {
-		web.WriteError(w, r, fmt.Errorf("scheduling: delete absence: %w", err))
-		return
+		return 0, nil, err
 	}
-	if tag.RowsAffected() == 0 {
-		web.WriteError(w, r, web.NotFound("unknown_absence", "no absence %q in this office", chi.URLParam(r, "id")))
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	return web.NoContent(a.Store.DeleteAbsence(r.Context(), ticketing.OfficeOf(r).ID, id))
 }

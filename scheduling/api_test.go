@@ -2,7 +2,6 @@ package scheduling_test
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"strconv"
@@ -12,8 +11,10 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"turno/cmd/turno/demo"
 	"turno/internal/auth"
 	"turno/scheduling"
+	"turno/scheduling/demand"
 	"turno/ticketing"
 	"turno/ticketing/ticketingtest"
 )
@@ -34,7 +35,9 @@ func newFixture(t *testing.T) *fixture {
 	ctx := context.Background()
 	now := time.Date(2026, 3, 4, 9, 0, 0, 0, env.Office.Location()) // a Wednesday
 	env.SetNow(now)
-	if err := scheduling.SeedDemo(ctx, env.Store, now); err != nil {
+	plans, forecast := scheduling.NewStore(env.Pool, env.Store), demand.NewStore(env.Pool, env.Store)
+	stores := demo.Stores{Tickets: env.Store, Auth: env.Auth, Plans: plans, Demand: forecast}
+	if err := demo.SeedPlanning(ctx, stores, env.Office, now); err != nil {
 		t.Fatal(err)
 	}
 	other := &ticketing.Office{Slug: "altra", Name: "Altra sede"}
@@ -45,12 +48,13 @@ func newFixture(t *testing.T) *fixture {
 	if err := env.Store.SaveStaff(ctx, st); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.Auth.CreateUser(ctx, auth.NewUser{Username: "manager2", Password: ticketing.DemoPassword, Role: auth.Manager, OfficeID: other.ID}, false); err != nil {
+	if _, err := env.Auth.CreateUser(ctx, auth.NewUser{Username: "manager2", Password: demo.Password, Role: auth.Manager, OfficeID: other.ID}, false); err != nil {
 		t.Fatal(err)
 	}
+	env.Planning = plans // ticketing's staff API carries the contract and preferences
 	srv := env.Server(t, func(r chi.Router) {
-		(&scheduling.API{Store: env.Store, Now: env.Now}).Routes(r)
-		(&scheduling.Pages{Store: env.Store, Now: env.Now}).Routes(r)
+		(&scheduling.API{Store: plans, Tickets: env.Store, Demand: forecast}).Routes(r)
+		(&scheduling.Pages{Store: plans, Tickets: env.Store, Demand: forecast}).Routes(r)
 	})
 	return &fixture{env: env, url: srv.URL, manager: env.Login(t, "manager"), other: other, foreign: st.ID}
 }
@@ -58,124 +62,25 @@ func newFixture(t *testing.T) *fixture {
 // call sends a request as token and returns the status and the decoded JSON body (nil when empty).
 func (f *fixture) call(t *testing.T, method, path, token, body string) (int, any) {
 	t.Helper()
-	res := ticketingtest.Do(t, method, f.url+path, token, body)
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	var v any
-	if len(b) > 0 {
-		if err := json.Unmarshal(b, &v); err != nil {
-			t.Fatalf("%s %s: body is not JSON: %s", method, path, b)
-		}
-	}
-	return res.StatusCode, v
+	return ticketingtest.Call(t, method, f.url+path, token, body)
 }
 
-// wantError checks a 4xx JSON error naming field.
+// wantError checks a 4xx JSON error naming field, the request made as the manager.
 func (f *fixture) wantError(t *testing.T, method, path, body string, status int, field string) {
 	t.Helper()
-	got, v := f.call(t, method, path, f.manager, body)
-	e, _ := v.(map[string]any)["error"].(map[string]any)
-	if got != status || e == nil || e["field"] != field {
-		t.Errorf("%s %s %s: %d %v; want %d naming %q", method, path, body, got, v, status, field)
-	}
+	ticketingtest.WantError(t, method, f.url+path, f.manager, body, status, field)
 }
 
+// count runs a counting query.
 func (f *fixture) count(t *testing.T, sql string, args ...any) int {
 	t.Helper()
-	var n int
-	if err := f.env.Pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return f.env.Count(t, sql, args...)
 }
 
 const api = "/api/v1/offices/demo"
 
-func TestOpeningHours(t *testing.T) {
-	f := newFixture(t)
-	_, before := f.call(t, "GET", api+"/opening-hours", f.manager, "")
-	for _, body := range []string{
-		`{"hours":{"1":[{"opens":"08:30","closes":"13:00"},{"opens":"12:30","closes":"18:00"}]}}`, // overlapping
-		`{"hours":{"2":[{"opens":"13:00","closes":"08:30"}]}}`,                                    // inverted
-		`{"hours":{"3":[{"opens":"9:00","closes":"12:00"}, {"opens":"12:00","closes":"12:00"}]}}`, // empty interval
-		`{"hours":{"4":[{"opens":"8h","closes":"13:00"}]}}`,                                       // malformed
-		`{"hours":{"8":[{"opens":"08:00","closes":"13:00"}]}}`,                                    // no such weekday
-		`{}`,
-	} {
-		f.wantError(t, "PUT", api+"/opening-hours", body, http.StatusUnprocessableEntity, "hours")
-	}
-	if _, after := f.call(t, "GET", api+"/opening-hours", f.manager, ""); !equalJSON(before, after) {
-		t.Errorf("bad input changed the hours: %v → %v", before, after)
-	}
-	// Mon–Fri 8:30–13:00 and 14:30–18:00, Thursday to 19:00, Saturday 8:30–12:30.
-	week := `{"opens":"08:30","closes":"13:00"},{"opens":"14:30","closes":"18:00"}`
-	body := `{"hours":{"1":[` + week + `],"2":[` + week + `],"3":[` + week + `],"4":[{"opens":"08:30","closes":"13:00"},{"opens":"14:30","closes":"19:00"}],"5":[` + week + `],"6":[{"opens":"08:30","closes":"12:30"}]}}`
-	if status, v := f.call(t, "PUT", api+"/opening-hours", f.manager, body); status != http.StatusOK {
-		t.Fatalf("PUT valid hours: %d %v", status, v)
-	}
-	cal, err := f.env.Store.Calendar(context.Background(), f.env.Office)
-	if err != nil {
-		t.Fatal(err)
-	}
-	thu := cal.Intervals(time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC))
-	if len(thu) != 2 || thu[1].Closes != 19*time.Hour {
-		t.Errorf("Thursday intervals %v, want two closing at 19:00", thu)
-	}
-	if sun := cal.Intervals(time.Date(2026, 3, 8, 0, 0, 0, 0, time.UTC)); len(sun) != 0 {
-		t.Errorf("Sunday open: %v", sun)
-	}
-}
-
-func TestExceptionsAndHolidays(t *testing.T) {
-	f := newFixture(t)
-	for _, c := range []struct{ body, field string }{
-		{`{"day":"2026-03-09","closed":false,"intervals":[{"opens":"12:00","closes":"09:00"}]}`, "intervals"},
-		{`{"day":"2026-03-09","closed":false,"intervals":[{"opens":"09:00","closes":"12:00"},{"opens":"11:00","closes":"13:00"}]}`, "intervals"},
-		{`{"day":"2026-03-09","closed":true,"intervals":[{"opens":"09:00","closes":"12:00"}]}`, "intervals"},
-		{`{"day":"2026-03-09","closed":false}`, "intervals"},
-		{`{"day":"9 marzo","closed":true}`, "day"},
-	} {
-		f.wantError(t, "POST", api+"/exceptions", c.body, http.StatusUnprocessableEntity, c.field)
-	}
-	if n := f.count(t, `SELECT count(*) FROM opening_exceptions`); n != 0 {
-		t.Fatalf("bad exceptions wrote %d rows", n)
-	}
-	// A closure on a Monday and an extra Sunday opening, read back by the calendar the kiosk and queue use.
-	for _, body := range []string{
-		`{"day":"2026-03-09","closed":true,"reason":"Disinfestazione"}`,
-		`{"day":"2026-03-15","intervals":[{"opens":"09:00","closes":"12:00"}],"reason":"Elezioni: rilascio tessere elettorali"}`,
-	} {
-		if status, v := f.call(t, "POST", api+"/exceptions", f.manager, body); status != http.StatusCreated {
-			t.Fatalf("POST %s: %d %v", body, status, v)
-		}
-	}
-	cal, err := f.env.Store.Calendar(context.Background(), f.env.Office)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if iv := cal.Intervals(time.Date(2026, 3, 9, 0, 0, 0, 0, time.UTC)); len(iv) != 0 {
-		t.Errorf("closed Monday has hours %v", iv)
-	}
-	if iv := cal.Intervals(time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC)); len(iv) != 1 || iv[0].Opens != 9*time.Hour {
-		t.Errorf("extra Sunday opening: %v", iv)
-	}
-	_, list := f.call(t, "GET", api+"/exceptions?from=2026-03-01&to=2026-03-31", f.manager, "")
-	if l, _ := list.([]any); len(l) != 2 {
-		t.Errorf("exceptions: %v", list)
-	}
-	if status, _ := f.call(t, "DELETE", api+"/exceptions/2026-03-09", f.manager, ""); status != http.StatusNoContent {
-		t.Errorf("DELETE exception: %d", status)
-	}
-	_, hol := f.call(t, "GET", api+"/holidays?year=2027", f.manager, "")
-	text, _ := json.Marshal(hol)
-	for _, want := range []string{`"2027-03-29"`, `"2027-06-24","kind":"patron","name":"Santo patrono"`, `"2027-10-04"`} {
-		if !strings.Contains(string(text), want) {
-			t.Errorf("holidays 2027 lack %s: %s", want, text)
-		}
-	}
-}
-
 func TestAbsences(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	staffID := f.env.StaffID(t, "op1")
 	before := f.count(t, `SELECT count(*) FROM absences`)
@@ -228,6 +133,7 @@ func TestAbsences(t *testing.T) {
 }
 
 func TestStaffAndContracts(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	foreign := "/staff/" + itoa(f.foreign)
@@ -287,6 +193,7 @@ func TestStaffAndContracts(t *testing.T) {
 }
 
 func TestShiftTemplates(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	before := f.count(t, `SELECT count(*) FROM shift_templates`)
 	for _, c := range []struct{ body, field string }{
@@ -314,33 +221,8 @@ func TestShiftTemplates(t *testing.T) {
 	}
 }
 
-func TestCatalogue(t *testing.T) {
-	f := newFixture(t)
-	f.wantError(t, "POST", api+"/services", `{"code":"passaporti","agency":"comune","audience":"citizen","category":"anagrafe","prefix":"p1","names":{"it":"Passaporti"}}`, http.StatusUnprocessableEntity, "prefix")
-	f.wantError(t, "POST", api+"/services", `{"code":"passaporti","agency":"questura","audience":"citizen","category":"anagrafe","prefix":"Q","names":{"it":"Passaporti"}}`, http.StatusUnprocessableEntity, "agency")
-	f.wantError(t, "POST", api+"/services", `{"code":"cie","agency":"comune","audience":"citizen","prefix":"A","names":{"it":"Doppione"}}`, http.StatusConflict, "code")
-	status, v := f.call(t, "POST", api+"/services", f.manager, `{"code":"passaporti","agency":"comune","audience":"citizen","category":"anagrafe","prefix":"Q","names":{"it":"Passaporti","en":"Passports"},"expected_handling_seconds":700}`)
-	if status != http.StatusCreated || v.(map[string]any)["expected_handling_seconds"] != 700.0 {
-		t.Fatalf("create service: %d %v", status, v)
-	}
-	if status, v := f.call(t, "PUT", api+"/services/passaporti", f.manager, `{"wait_target_seconds":900,"active":false}`); status != http.StatusOK || v.(map[string]any)["active"] != false || v.(map[string]any)["prefix"] != "Q" {
-		t.Errorf("update service: %d %v", status, v)
-	}
-	f.wantError(t, "POST", api+"/desks", `{"number":2,"name":"Doppione","audience":"citizen"}`, http.StatusConflict, "number")
-	f.wantError(t, "POST", api+"/desks", `{"number":7,"name":"Sportello 7","audience":"citizen","services":["nope"]}`, http.StatusUnprocessableEntity, "services")
-	if n := f.count(t, `SELECT count(*) FROM desks WHERE number = 7`); n != 0 {
-		t.Errorf("bad desk written")
-	}
-	if status, v := f.call(t, "POST", api+"/desks", f.manager, `{"number":7,"name":"Sportello 7","audience":"citizen","services":["cie","passaporti"]}`); status != http.StatusCreated || len(v.(map[string]any)["services"].([]any)) != 2 {
-		t.Errorf("create desk: %d %v", status, v)
-	}
-	if status, v := f.call(t, "PUT", api+"/priorities/over75", f.manager, `{"bonus_seconds":1200}`); status != http.StatusOK || v.(map[string]any)["bonus_seconds"] != 1200.0 {
-		t.Errorf("update priority: %d %v", status, v)
-	}
-	f.wantError(t, "POST", api+"/priorities", `{"code":"veterani","labels":{"en":"Veterans"},"bonus_seconds":600}`, http.StatusUnprocessableEntity, "labels")
-}
-
 func TestDemandAndSettings(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	_, v := f.call(t, "GET", api+"/demand", f.manager, "")
 	rows := v.(map[string]any)["rows"].([]any)
@@ -373,6 +255,7 @@ func TestDemandAndSettings(t *testing.T) {
 
 // TestPages renders every manager page for the demo manager, and refuses operators.
 func TestPages(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	staffID := f.env.StaffID(t, "op1")
 	for _, path := range []string{"/manage", "/manage/catalogue", "/manage/staff", "/manage/staff/" + itoa(staffID), "/manage/hours",
@@ -383,7 +266,7 @@ func TestPages(t *testing.T) {
 		if res.StatusCode != http.StatusOK || !strings.Contains(string(b), "Comune di Demo") || !strings.Contains(string(b), `href="/manage/rosters"`) {
 			t.Errorf("GET %s: %d\n%.400s", path, res.StatusCode, b)
 		}
-		if page := strings.ReplaceAll(string(b), "manage.js", ""); strings.Contains(page, "manage.") {
+		if page := strings.NewReplacer("manage.js", "", "manage.css", "").Replace(string(b)); strings.Contains(page, "manage.") {
 			i := strings.Index(page, "manage.")
 			t.Errorf("GET %s: untranslated key near %q", path, page[max(0, i-40):min(len(page), i+40)])
 		}
@@ -398,7 +281,7 @@ func TestPages(t *testing.T) {
 	if res.StatusCode != http.StatusForbidden {
 		t.Errorf("operator on /manage: %d, want 403", res.StatusCode)
 	}
-	res = ticketingtest.Do(t, "GET", f.url+"/manage/assets/manage.js", "", "")
+	res = ticketingtest.Do(t, "GET", f.url+"/static/manage.js", "", "")
 	res.Body.Close()
 	if res.StatusCode != http.StatusOK {
 		t.Errorf("manage.js: %d", res.StatusCode)
@@ -406,9 +289,3 @@ func TestPages(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
-func equalJSON(a, b any) bool {
-	x, _ := json.Marshal(a)
-	y, _ := json.Marshal(b)
-	return string(x) == string(y)
-}

@@ -33,6 +33,7 @@ func acrossReload(expression string) chromedp.Action[chromedp.Void] {
 // error names it and nothing is written), corrects it, changes a skill in the matrix, and tries
 // overlapping opening hours.
 func TestManagePagesInChromium(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := browsertest.New(t, 1400, 1000)
 	wait := func(js string) chromedp.Action[chromedp.Void] { return browsertest.WaitTrue(js, 10*time.Second) }

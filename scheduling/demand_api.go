@@ -6,76 +6,70 @@ import (
 
 	"turno/internal/web"
 	"turno/scheduling/demand"
+	"turno/ticketing"
 )
 
-func (a *API) getDemand(w http.ResponseWriter, r *http.Request) {
-	f, err := demand.Load(r.Context(), a.pool(), officeOf(r).ID)
-	reply(w, r, http.StatusOK, f, err)
+func (a *API) getDemand(r *http.Request) (int, any, error) {
+	return web.OK(a.Demand.Load(r.Context(), ticketing.OfficeOf(r).ID))
 }
 
 // refreshDemand recomputes the forecast now instead of waiting for the nightly job.
-func (a *API) refreshDemand(w http.ResponseWriter, r *http.Request) {
-	o := officeOf(r)
-	if err := demand.Refresh(r.Context(), a.pool(), o.ID, a.now()); err != nil {
-		web.WriteError(w, r, err)
-		return
+func (a *API) refreshDemand(r *http.Request) (int, any, error) {
+	o := ticketing.OfficeOf(r)
+	if err := a.Demand.Refresh(r.Context(), o.ID, a.Tickets.Now()); err != nil {
+		return 0, nil, err
 	}
-	f, err := demand.Load(r.Context(), a.pool(), o.ID)
-	reply(w, r, http.StatusOK, f, err)
+	return web.OK(a.Demand.Load(r.Context(), o.ID))
 }
 
-func (a *API) putOverride(w http.ResponseWriter, r *http.Request) {
-	var ov demand.Override
+func (a *API) putOverride(r *http.Request) (int, any, error) {
+	ov := demand.Override{Slot: unsetTime}
 	if err := web.Decode(r, &ov, false); err != nil {
-		web.WriteError(w, r, err)
-		return
+		return 0, nil, err
 	}
-	o := officeOf(r)
-	if err := demand.SetOverride(r.Context(), a.pool(), o.ID, ov, a.now()); err != nil {
-		web.WriteError(w, r, err)
-		return
+	o := ticketing.OfficeOf(r)
+	if err := a.Demand.SetOverride(r.Context(), o.ID, ov, a.Tickets.Now()); err != nil {
+		return 0, nil, err
 	}
-	f, err := demand.Load(r.Context(), a.pool(), o.ID)
-	reply(w, r, http.StatusOK, f, err)
+	return web.OK(a.Demand.Load(r.Context(), o.ID))
 }
 
 // deleteOverride takes the cell from the query: ?weekday=1&slot_start=09:00&skill_group=anagrafe.
-func (a *API) deleteOverride(w http.ResponseWriter, r *http.Request) {
+func (a *API) deleteOverride(r *http.Request) (int, any, error) {
 	q := r.URL.Query()
 	wd, err := strconv.Atoi(q.Get("weekday"))
 	if err != nil || wd < 1 || wd > 7 {
-		web.WriteError(w, r, web.InvalidField("weekday", "weekday must be between 1 (Monday) and 7 (Sunday)"))
-		return
+		return 0, nil, web.InvalidField("weekday", "weekday must be between 1 (Monday) and 7 (Sunday)")
 	}
-	o := officeOf(r)
-	if err := demand.DeleteOverride(r.Context(), a.pool(), o.ID, wd, q.Get("slot_start"), q.Get("skill_group"), a.now()); err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	f, err := demand.Load(r.Context(), a.pool(), o.ID)
-	reply(w, r, http.StatusOK, f, err)
-}
-
-func (a *API) getSettings(w http.ResponseWriter, r *http.Request) {
-	s, err := demand.LoadSettings(r.Context(), a.pool(), officeOf(r).ID)
-	reply(w, r, http.StatusOK, s, err)
-}
-
-// putSettings stores the planning settings and recomputes the forecast, whose staff needed depend on them.
-func (a *API) putSettings(w http.ResponseWriter, r *http.Request) {
-	o := officeOf(r)
-	s, err := demand.LoadSettings(r.Context(), a.pool(), o.ID)
+	slot, err := ticketing.ParseTimeOfDay(q.Get("slot_start"))
 	if err != nil {
-		web.WriteError(w, r, err)
-		return
+		return 0, nil, web.InvalidField("slot_start", "%v", err)
+	}
+	o := ticketing.OfficeOf(r)
+	k := demand.Key{Weekday: wd, Slot: slot, Group: q.Get("skill_group")}
+	if err := a.Demand.DeleteOverride(r.Context(), o.ID, k, a.Tickets.Now()); err != nil {
+		return 0, nil, err
+	}
+	return web.OK(a.Demand.Load(r.Context(), o.ID))
+}
+
+func (a *API) getSettings(r *http.Request) (int, any, error) {
+	return web.OK(a.Demand.Settings(r.Context(), ticketing.OfficeOf(r).ID))
+}
+
+// putSettings stores the planning settings (fields left out keep their values) and recomputes the
+// forecast, whose staff needed depend on them.
+func (a *API) putSettings(r *http.Request) (int, any, error) {
+	o := ticketing.OfficeOf(r)
+	s, err := a.Demand.Settings(r.Context(), o.ID)
+	if err != nil {
+		return 0, nil, err
 	}
 	if err := web.Decode(r, &s, false); err != nil {
-		web.WriteError(w, r, err)
-		return
+		return 0, nil, err
 	}
-	if err := demand.SaveSettings(r.Context(), a.pool(), o.ID, s); err != nil {
-		web.WriteError(w, r, err)
-		return
+	if err := a.Demand.SaveSettings(r.Context(), o.ID, s); err != nil {
+		return 0, nil, err
 	}
-	reply(w, r, http.StatusOK, s, demand.Refresh(r.Context(), a.pool(), o.ID, a.now()))
+	return web.OK(s, a.Demand.Refresh(r.Context(), o.ID, a.Tickets.Now()))
 }

@@ -3,195 +3,52 @@ package scheduling
 import (
 	"context"
 	"embed"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io/fs"
 	"net/http"
-	"net/url"
-	"sort"
-	"strconv"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 
 	"turno/internal/auth"
+	"turno/internal/cron"
 	"turno/internal/web"
 	"turno/scheduling/demand"
-	"turno/scheduling/job"
 	"turno/ticketing"
 )
 
 //go:embed templates/*.html
 var templateFiles embed.FS
 
-//go:embed static
-var staticFiles embed.FS
-
-func managePage(name string) *web.Page {
-	return web.NewPage(templateFiles, "templates/manage.html", "templates/"+name+".html")
-}
-
 var (
-	homePage      = managePage("home")
-	cataloguePage = managePage("catalogue")
-	staffPage     = managePage("staff")
-	memberPage    = managePage("member")
-	hoursPage     = managePage("hours")
-	templatesPage = managePage("templates")
-	absencesPage  = managePage("absences")
-	demandPage    = managePage("demand")
-	errorPage     = managePage("error")
+	homePage      = web.ManagePage(templateFiles, "templates/home.html")
+	memberPage    = web.ManagePage(templateFiles, "templates/member.html")
+	templatesPage = web.ManagePage(templateFiles, "templates/templates.html")
+	absencesPage  = web.ManagePage(templateFiles, "templates/absences.html")
+	demandPage    = web.ManagePage(templateFiles, "templates/demand.html")
 )
 
-// Pages serves the manager's pages under /manage: home, catalogue, staff and skills, opening hours,
-// shift templates, absences and demand. Forms post JSON to the API with a small script; the roster pages
-// (/manage/rosters) belong to scheduling/plan.
+// Pages serves the manager's planning pages in the /manage shell: the home page, a staff member's page
+// (contract, preferences, absences), shift templates, absences and demand. Their forms send JSON to the
+// API. The catalogue, staff and hours pages are ticketing's, the roster pages scheduling/plan's.
 type Pages struct {
-	Store *ticketing.Store
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+	Store   *Store
+	Tickets *ticketing.Store
+	Demand  *demand.Store
+	// Runs lists an office's latest background-job runs for the home page (the cron runner's Recent); nil
+	// shows none.
+	Runs func(ctx context.Context, officeID int64, n int) ([]cron.Run, error)
 }
 
-func (p *Pages) now() time.Time {
-	if p.Now != nil {
-		return p.Now()
-	}
-	return time.Now()
-}
-
-// Routes mounts the pages and their script.
+// Routes mounts the pages.
 func (p *Pages) Routes(r chi.Router) {
-	static, _ := fs.Sub(staticFiles, "static")
-	r.Handle("/manage/assets/*", http.StripPrefix("/manage/assets/", http.FileServer(http.FS(static))))
 	r.Group(func(r chi.Router) {
 		r.Use(auth.RequirePage)
-		r.Get("/manage", p.page(homePage, "home", p.home))
-		r.Get("/manage/catalogue", p.page(cataloguePage, "catalogue", p.catalogue))
-		r.Get("/manage/staff", p.page(staffPage, "staff", p.staff))
-		r.Get("/manage/staff/{id}", p.page(memberPage, "staff", p.member))
-		r.Get("/manage/hours", p.page(hoursPage, "hours", p.hours))
-		r.Get("/manage/templates", p.page(templatesPage, "templates", p.templates))
-		r.Get("/manage/absences", p.page(absencesPage, "absences", p.absences))
-		r.Get("/manage/demand", p.page(demandPage, "demand", p.demand))
+		r.Get("/manage", p.Tickets.ManageHandler(homePage, "home", p.home))
+		r.Get("/manage/staff/{id}", p.Tickets.ManageHandler(memberPage, "staff", p.member))
+		r.Get("/manage/templates", p.Tickets.ManageHandler(templatesPage, "templates", p.templates))
+		r.Get("/manage/absences", p.Tickets.ManageHandler(absencesPage, "absences", p.absences))
+		r.Get("/manage/demand", p.Tickets.ManageHandler(demandPage, "demand", p.demand))
 	})
-}
-
-// NavItem is a link of the manager's navigation bar.
-type NavItem struct {
-	Key, Href string
-	Active    bool
-}
-
-// navItems are the sections; "rosters" is scheduling/plan's.
-var navItems = []NavItem{
-	{Key: "home", Href: "/manage"}, {Key: "catalogue", Href: "/manage/catalogue"}, {Key: "staff", Href: "/manage/staff"},
-	{Key: "hours", Href: "/manage/hours"}, {Key: "templates", Href: "/manage/templates"}, {Key: "absences", Href: "/manage/absences"},
-	{Key: "demand", Href: "/manage/demand"}, {Key: "rosters", Href: "/manage/rosters"},
-}
-
-// View is what every manager page receives as web.View.Data.
-type View struct {
-	Office  *ticketing.Office
-	Offices []*ticketing.Office // for admins: the offices they can switch to
-	Nav     []NavItem
-	API     string // /api/v1/offices/{slug}
-	Query   string // "?office=slug" for admins, so links keep the office
-	Lang    string
-	Page    any
-}
-
-// Q appends the office query to a path.
-func (v *View) Q(path string) string { return path + v.Query }
-
-// Link returns path with the office query and one more parameter.
-func (v *View) Link(path, key string, value any) string {
-	q := url.Values{}
-	if v.Query != "" {
-		q.Set("office", v.Office.Slug)
-	}
-	q.Set(key, fmt.Sprint(value))
-	return path + "?" + q.Encode()
-}
-
-type handler func(ctx context.Context, r *http.Request, v *View) error
-
-// page resolves the office the caller manages, runs fill and renders the page.
-func (p *Pages) page(pg *web.Page, section string, fill handler) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		u := auth.FromContext(ctx).User
-		lang := web.RequestLang(r, web.StaffLangs)
-		view := &web.View{Lang: lang, Title: "manage", Body: "manage", User: u.DisplayName}
-		v, err := p.view(r, u, section, lang)
-		if err == nil {
-			err = fill(ctx, r, v)
-		}
-		if err != nil {
-			p.fail(w, r, view, v, err)
-			return
-		}
-		view.Data = v
-		pg.Render(w, r, view)
-	}
-}
-
-func (p *Pages) fail(w http.ResponseWriter, r *http.Request, view *web.View, v *View, err error) {
-	var we *web.Error
-	if !errors.As(err, &we) {
-		web.WriteError(w, r, err) // logs it; the body is JSON, good enough for a 500
-		return
-	}
-	if v == nil {
-		v = &View{Lang: view.Lang}
-	}
-	v.Page = we.Message
-	view.Data, view.Status = v, we.Status
-	errorPage.Render(w, r, view)
-}
-
-func (p *Pages) view(r *http.Request, u *auth.User, section, lang string) (*View, error) {
-	ctx := r.Context()
-	if u.Role != auth.Manager && u.Role != auth.Admin {
-		return nil, web.Forbidden("not_manager", "these pages are for office managers")
-	}
-	v := &View{Lang: lang}
-	var err error
-	switch slug := r.URL.Query().Get("office"); {
-	case slug != "":
-		v.Office, err = p.Store.Office(ctx, slug)
-	case u.OfficeID != 0:
-		v.Office, err = p.Store.OfficeByID(ctx, u.OfficeID)
-	default:
-		offices, lerr := p.Store.Offices(ctx)
-		if lerr != nil {
-			return nil, lerr
-		}
-		if len(offices) == 0 {
-			return nil, web.NotFound("no_office", "there is no office yet; create one with turno demo or the API")
-		}
-		v.Office = offices[0]
-	}
-	if err != nil {
-		return nil, err
-	}
-	if !auth.CanManage(u, v.Office.ID) {
-		return nil, web.Forbidden("other_office", "you do not manage office %q", v.Office.Slug)
-	}
-	if u.Role == auth.Admin {
-		if v.Offices, err = p.Store.Offices(ctx); err != nil {
-			return nil, err
-		}
-		v.Query = "?office=" + v.Office.Slug
-	}
-	v.API = "/api/v1/offices/" + v.Office.Slug
-	for _, n := range navItems {
-		n.Active = n.Key == section
-		n.Href = v.Q(n.Href)
-		v.Nav = append(v.Nav, n)
-	}
-	return v, nil
 }
 
 // homeData is the manager's overview.
@@ -202,7 +59,7 @@ type homeData struct {
 	Forecast                                     *demand.Forecast
 	WeeklyArrivals                               float64
 	PeakStaff                                    int
-	Runs                                         []job.Run
+	Runs                                         []cron.Run
 }
 
 // closure is an upcoming day with different hours: a holiday or an exception.
@@ -213,41 +70,40 @@ type closure struct {
 	Hours  string
 }
 
-func (p *Pages) home(ctx context.Context, r *http.Request, v *View) error {
-	o, pool := v.Office, p.Store.Pool()
+func (p *Pages) home(r *http.Request, o *ticketing.Office) (any, error) {
+	ctx := r.Context()
 	d := &homeData{}
-	services, err := p.Store.Services(ctx, o.ID)
+	services, err := p.Tickets.Services(ctx, o.ID)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	desks, err := p.Store.Desks(ctx, o.ID)
+	desks, err := p.Tickets.Desks(ctx, o.ID)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	staff, err := p.Store.StaffList(ctx, o.ID)
+	staff, err := p.Tickets.StaffList(ctx, o.ID)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	contracts, err := Contracts(ctx, pool, o.ID)
+	contracts, err := p.Store.Contracts(ctx, o.ID)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	templates, err := ShiftTemplates(ctx, pool, o.ID)
+	templates, err := p.Store.ShiftTemplates(ctx, o.ID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	d.Services, d.Desks, d.Staff, d.Contracts, d.Templates = len(services), len(desks), len(staff), len(contracts), len(templates)
-	now := p.now()
+	now := p.Tickets.Now()
 	today := o.LocalDay(now)
-	loc := o.Location()
-	if d.Absences, err = Absences(ctx, pool, o.ID, now, time.Date(today.Year(), today.Month(), today.Day()+15, 0, 0, 0, 0, loc), 0); err != nil {
-		return err
+	if d.Absences, err = p.Store.Absences(ctx, o.ID, now, o.Midnight(today.AddDate(0, 0, 15)), 0); err != nil {
+		return nil, err
 	}
 	if d.Closures, err = p.closures(ctx, o, today, 60); err != nil {
-		return err
+		return nil, err
 	}
-	if d.Forecast, err = demand.Load(ctx, pool, o.ID); err != nil {
-		return err
+	if d.Forecast, err = p.Demand.Load(ctx, o.ID); err != nil {
+		return nil, err
 	}
 	peak := map[demand.Key]int{}
 	for _, row := range d.Forecast.Rows {
@@ -256,234 +112,84 @@ func (p *Pages) home(ctx context.Context, r *http.Request, v *View) error {
 		peak[k] += row.StaffNeeded
 		d.PeakStaff = max(d.PeakStaff, peak[k])
 	}
-	if d.Runs, err = job.Recent(ctx, &job.Env{Pool: pool}, o.ID, 8); err != nil {
-		return err
+	if p.Runs != nil {
+		if d.Runs, err = p.Runs(ctx, o.ID, 8); err != nil {
+			return nil, err
+		}
 	}
-	v.Page = d
-	return nil
+	return d, nil
 }
 
 // closures lists the days of the next n whose hours differ from the weekly ones.
 func (p *Pages) closures(ctx context.Context, o *ticketing.Office, today time.Time, n int) ([]closure, error) {
-	cal, err := p.Store.Calendar(ctx, o)
+	cal, err := p.Tickets.Calendar(ctx, o)
 	if err != nil {
 		return nil, err
 	}
 	var out []closure
-	for i := 0; i < n; i++ {
+	for i := range n {
 		day := today.AddDate(0, 0, i)
 		if e, ok := cal.Exceptions[day]; ok {
-			out = append(out, closure{Day: day, What: e.Reason, Closed: e.Closed, Hours: spanText(spans(e.Intervals))})
+			out = append(out, closure{Day: day, What: e.Reason, Closed: e.Closed, Hours: ticketing.IntervalsText(e.Intervals)})
 			continue
 		}
-		weekly := cal.Weekly[demand.ISOWeekday(day)]
-		if len(weekly) == 0 {
+		if len(cal.Weekly[ticketing.ISOWeekday(day)]) == 0 {
 			continue
 		}
 		if name, ok := ticketing.Holiday(day); ok {
 			out = append(out, closure{Day: day, What: name, Closed: true})
-		} else if o.PatronDay != "" && day.Format("01-02") == o.PatronDay {
+		} else if cal.Closed(day) {
 			out = append(out, closure{Day: day, What: "Santo patrono", Closed: true})
 		}
 	}
 	return out, nil
 }
 
-// spanText writes spans as the opening-hours inputs read them: "08:30-13:00, 14:30-18:00".
-func spanText(ss []Span) string {
-	parts := make([]string, len(ss))
-	for i, s := range ss {
-		parts[i] = s.Opens + "-" + s.Closes
-	}
-	return strings.Join(parts, ", ")
-}
-
-// catalogueData lists services, desks, priority categories and the agencies services belong to.
-type catalogueData struct {
-	Services   []*ticketing.Service
-	Desks      []*ticketing.Desk
-	Priorities []*ticketing.PriorityCategory
-	Agencies   []ticketing.Agency
-}
-
-func (p *Pages) catalogue(ctx context.Context, r *http.Request, v *View) error {
-	o := v.Office
-	d := &catalogueData{}
-	var err error
-	if d.Services, err = p.Store.Services(ctx, o.ID); err != nil {
-		return err
-	}
-	if d.Desks, err = p.Store.Desks(ctx, o.ID); err != nil {
-		return err
-	}
-	if d.Priorities, err = p.Store.PriorityCategories(ctx, o.ID); err != nil {
-		return err
-	}
-	rows, err := p.Store.Pool().Query(ctx, `SELECT id, code, name FROM agencies WHERE office_id = $1 ORDER BY name`, o.ID)
-	if err != nil {
-		return fmt.Errorf("scheduling: agencies: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var a ticketing.Agency
-		if err := rows.Scan(&a.ID, &a.Code, &a.Name); err != nil {
-			return fmt.Errorf("scheduling: agencies: %w", err)
-		}
-		d.Agencies = append(d.Agencies, a)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("scheduling: agencies: %w", err)
-	}
-	v.Page = d
-	return nil
-}
-
-// staffRow is a line of the skills matrix.
-type staffRow struct {
-	*ticketing.Staff
-	Contract *Contract
-}
-
-type staffData struct {
-	Rows      []staffRow
-	Services  []*ticketing.Service
-	Templates []ShiftTemplate
-	Levels    []string
-}
-
-func (p *Pages) staff(ctx context.Context, r *http.Request, v *View) error {
-	o, pool := v.Office, p.Store.Pool()
-	d := &staffData{Levels: []string{ticketing.Primary, ticketing.Secondary, ticketing.Learning}}
-	staff, err := p.Store.StaffList(ctx, o.ID)
-	if err != nil {
-		return err
-	}
-	contracts, err := Contracts(ctx, pool, o.ID)
-	if err != nil {
-		return err
-	}
-	for _, st := range staff {
-		row := staffRow{Staff: st}
-		if c, ok := contracts[st.ID]; ok {
-			row.Contract = &c
-		}
-		d.Rows = append(d.Rows, row)
-	}
-	services, err := p.Store.Services(ctx, o.ID)
-	if err != nil {
-		return err
-	}
-	// Columns grouped by skill group, the way the roster plans.
-	sort.SliceStable(services, func(i, j int) bool { return services[i].Category < services[j].Category })
-	d.Services = services
-	if d.Templates, err = ShiftTemplates(ctx, pool, o.ID); err != nil {
-		return err
-	}
-	v.Page = d
-	return nil
-}
-
+// memberData is a staff member's page: the identity form, the contract form (filled with DefaultContract
+// when there is none yet), preferences and absences.
 type memberData struct {
-	*StaffDetail
-	Contract  Contract
-	Templates []ShiftTemplate
-	Absences  []Absence
-	Kinds     []string
-	JSON      string // the staff member for the edit form's script
+	*ticketing.Staff
+	Contract    Contract
+	HasContract bool
+	Preferences []Preference
+	Templates   []ShiftTemplate
+	Absences    []Absence
+	Kinds       []string
 }
 
-func (p *Pages) member(ctx context.Context, r *http.Request, v *View) error {
-	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+func (p *Pages) member(r *http.Request, o *ticketing.Office) (any, error) {
+	ctx := r.Context()
+	id, err := web.PathID(r, "id", "unknown_staff")
 	if err != nil {
-		return staffNotFound(chi.URLParam(r, "id"))
+		return nil, staffNotFound(chi.URLParam(r, "id"))
 	}
-	st, err := p.Store.StaffMember(ctx, v.Office.ID, id)
+	st, err := p.Tickets.StaffMember(ctx, o.ID, id)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	pool := p.Store.Pool()
-	detail, err := StaffDetailOf(ctx, pool, st)
+	d := &memberData{Staff: st, Contract: DefaultContract, Kinds: AbsenceKinds}
+	c, err := p.Store.Contract(ctx, st.ID)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	d := &memberData{StaffDetail: detail, Contract: DefaultContract, Kinds: AbsenceKinds}
-	if detail.Contract != nil {
-		d.Contract = *detail.Contract
+	if c != nil {
+		d.Contract, d.HasContract = *c, true
 	}
-	if d.Templates, err = ShiftTemplates(ctx, pool, v.Office.ID); err != nil {
-		return err
+	if d.Preferences, err = p.Store.Preferences(ctx, st.ID); err != nil {
+		return nil, err
 	}
-	now := p.now()
-	if d.Absences, err = Absences(ctx, pool, v.Office.ID, now.AddDate(0, -1, 0), now.AddDate(1, 0, 0), st.ID); err != nil {
-		return err
+	if d.Templates, err = p.Store.ShiftTemplates(ctx, o.ID); err != nil {
+		return nil, err
 	}
-	b, _ := json.Marshal(detail.Preferences)
-	d.JSON = string(b)
-	v.Page = d
-	return nil
+	now := p.Tickets.Now()
+	if d.Absences, err = p.Store.Absences(ctx, o.ID, now.AddDate(0, -1, 0), now.AddDate(1, 0, 0), st.ID); err != nil {
+		return nil, err
+	}
+	return d, nil
 }
 
-// allowed reports whether a contract lets its holder work template code.
-func (c Contract) Allowed(code string) bool {
-	if len(c.AllowedTemplates) == 0 {
-		return true
-	}
-	for _, x := range c.AllowedTemplates {
-		if x == code {
-			return true
-		}
-	}
-	return false
-}
-
-// Hours formats the weekly minutes as hours, e.g. "36 h" or "30 h 30".
-func (c Contract) Hours() string {
-	h, m := c.WeeklyMinutes/60, c.WeeklyMinutes%60
-	if m == 0 {
-		return fmt.Sprintf("%d h", h)
-	}
-	return fmt.Sprintf("%d h %02d", h, m)
-}
-
-type hoursData struct {
-	Weekly     []weekdayHours
-	Exceptions []Exception
-	Holidays   []Holiday
-	Today      string
-}
-
-type weekdayHours struct {
-	Weekday int
-	Text    string
-}
-
-func (p *Pages) hours(ctx context.Context, r *http.Request, v *View) error {
-	o := v.Office
-	h, err := OpeningHours(ctx, p.Store, o)
-	if err != nil {
-		return err
-	}
-	d := &hoursData{}
-	for wd := 1; wd <= 7; wd++ {
-		d.Weekly = append(d.Weekly, weekdayHours{wd, spanText(h.Hours[wd])})
-	}
-	today := o.LocalDay(p.now())
-	d.Today = today.Format(time.DateOnly)
-	if d.Exceptions, err = Exceptions(ctx, p.Store.Pool(), o.ID, today.AddDate(0, 0, -30), today.AddDate(1, 0, 0)); err != nil {
-		return err
-	}
-	d.Holidays = append(Holidays(o, today.Year()), Holidays(o, today.Year()+1)...)
-	v.Page = d
-	return nil
-}
-
-func (p *Pages) templates(ctx context.Context, r *http.Request, v *View) error {
-	list, err := ShiftTemplates(ctx, p.Store.Pool(), v.Office.ID)
-	if err != nil {
-		return err
-	}
-	v.Page = list
-	return nil
+func (p *Pages) templates(r *http.Request, o *ticketing.Office) (any, error) {
+	return p.Store.ShiftTemplates(r.Context(), o.ID)
 }
 
 type absencesData struct {
@@ -493,20 +199,18 @@ type absencesData struct {
 	Today    string
 }
 
-func (p *Pages) absences(ctx context.Context, r *http.Request, v *View) error {
-	o := v.Office
-	now := p.now()
-	today := o.LocalDay(now)
-	d := &absencesData{Kinds: AbsenceKinds, Today: today.Format(time.DateOnly)}
+func (p *Pages) absences(r *http.Request, o *ticketing.Office) (any, error) {
+	ctx := r.Context()
+	now := p.Tickets.Now()
+	d := &absencesData{Kinds: AbsenceKinds, Today: o.LocalDay(now).Format(time.DateOnly)}
 	var err error
-	if d.Absences, err = Absences(ctx, p.Store.Pool(), o.ID, now.AddDate(0, 0, -14), now.AddDate(0, 6, 0), 0); err != nil {
-		return err
+	if d.Absences, err = p.Store.Absences(ctx, o.ID, now.AddDate(0, 0, -14), now.AddDate(0, 6, 0), 0); err != nil {
+		return nil, err
 	}
-	if d.Staff, err = p.Store.StaffList(ctx, o.ID); err != nil {
-		return err
+	if d.Staff, err = p.Tickets.StaffList(ctx, o.ID); err != nil {
+		return nil, err
 	}
-	v.Page = d
-	return nil
+	return d, nil
 }
 
 // demandData is the forecast as a grid: one line per slot, one column per open weekday, each cell the
@@ -525,7 +229,7 @@ type demandData struct {
 }
 
 type demandLine struct {
-	Slot  string
+	Slot  ticketing.TimeOfDay
 	Cells []demandCell
 }
 
@@ -539,94 +243,124 @@ type demandCell struct {
 	Heat       int // 0–4, for shading
 }
 
-func (p *Pages) demand(ctx context.Context, r *http.Request, v *View) error {
-	f, err := demand.Load(ctx, p.Store.Pool(), v.Office.ID)
+// demand shows the forecast in three stages: sum the rows per weekday and slot (sumDemand), lay the sums
+// out as the week grid (week), then detail the chosen weekday per skill group (day).
+func (p *Pages) demand(r *http.Request, o *ticketing.Office) (any, error) {
+	chosen, err := web.QueryInt(r, "weekday", 0)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	d := &demandData{Forecast: f, ServiceLevelPct: int(f.Settings.ServiceLevel*100 + 0.5), ShrinkagePct: int(f.Settings.Shrinkage*100 + 0.5)}
-	type cellKey struct {
-		wd   int
-		slot string
+	f, err := p.Demand.Load(r.Context(), o.ID)
+	if err != nil {
+		return nil, err
 	}
-	cells := map[cellKey]*demandCell{}
-	groupCells := map[cellKey]map[string]demand.Row{}
-	days, slots, groups := map[int]bool{}, map[string]bool{}, map[string]bool{}
-	for _, row := range f.Rows {
-		k := cellKey{row.Weekday, row.SlotStart}
-		c := cells[k]
+	g := sumDemand(f.Rows)
+	d := &demandData{Forecast: f, Groups: g.groups, MaxStaff: g.maxStaff, Overrides: g.overrides,
+		ServiceLevelPct: int(f.Settings.ServiceLevel*100 + 0.5), ShrinkagePct: int(f.Settings.Shrinkage*100 + 0.5)}
+	for wd := 1; wd <= 7; wd++ {
+		if g.days[wd] {
+			d.Weekdays = append(d.Weekdays, wd)
+		}
+	}
+	d.Lines = g.week(d.Weekdays)
+	d.Weekday = chosen
+	if !g.days[d.Weekday] && len(d.Weekdays) > 0 {
+		d.Weekday = d.Weekdays[0]
+	}
+	d.Detail = g.day(d.Weekday)
+	return d, nil
+}
+
+// demandGrid is a forecast summed per weekday and slot, keeping each cell's rows per skill group.
+type demandGrid struct {
+	cells     map[gridKey]*demandCell
+	byGroup   map[gridKey]map[string]demand.Row
+	days      map[int]bool
+	slots     []ticketing.TimeOfDay // every slot of some weekday, in order
+	groups    []string              // in order
+	maxStaff  int                   // the largest cell
+	overrides []demand.Row
+}
+
+type gridKey struct {
+	weekday int
+	slot    ticketing.TimeOfDay
+}
+
+// sumDemand adds up the forecast's rows per weekday and slot.
+func sumDemand(rows []demand.Row) *demandGrid {
+	g := &demandGrid{cells: map[gridKey]*demandCell{}, byGroup: map[gridKey]map[string]demand.Row{}, days: map[int]bool{}}
+	slots, groups := map[ticketing.TimeOfDay]bool{}, map[string]bool{}
+	for _, row := range rows {
+		k := gridKey{row.Weekday, row.Slot}
+		c := g.cells[k]
 		if c == nil {
 			c = &demandCell{Open: true}
-			cells[k] = c
-			groupCells[k] = map[string]demand.Row{}
+			g.cells[k] = c
+			g.byGroup[k] = map[string]demand.Row{}
 		}
 		c.Arrivals += row.Arrivals
 		c.Staff += row.StaffNeeded
 		c.Agents += row.AgentsNeeded
 		c.Overridden = c.Overridden || row.Overridden
 		if row.Overridden {
-			d.Overrides = append(d.Overrides, row)
+			g.overrides = append(g.overrides, row)
 		}
-		groupCells[k][row.Group] = row
-		days[row.Weekday], slots[row.SlotStart], groups[row.Group] = true, true, true
-		d.MaxStaff = max(d.MaxStaff, c.Staff)
+		g.byGroup[k][row.Group] = row
+		g.days[row.Weekday], slots[row.Slot], groups[row.Group] = true, true, true
+		g.maxStaff = max(g.maxStaff, c.Staff)
 	}
-	for wd := 1; wd <= 7; wd++ {
-		if days[wd] {
-			d.Weekdays = append(d.Weekdays, wd)
-		}
-	}
-	var slotList []string
 	for s := range slots {
-		slotList = append(slotList, s)
+		g.slots = append(g.slots, s)
 	}
-	sort.Strings(slotList)
-	for g := range groups {
-		d.Groups = append(d.Groups, g)
+	slices.Sort(g.slots)
+	for name := range groups {
+		g.groups = append(g.groups, name)
 	}
-	sort.Strings(d.Groups)
+	slices.Sort(g.groups)
+	return g
+}
+
+// week lays the sums out as the week grid: a line per slot, a cell per weekday shaded by its staff.
+func (g *demandGrid) week(weekdays []int) []demandLine {
 	heat := func(staff int) int {
-		if d.MaxStaff == 0 || staff == 0 {
+		if g.maxStaff == 0 || staff == 0 {
 			return 0
 		}
-		return 1 + 3*staff/(d.MaxStaff+1)
+		return 1 + 3*staff/(g.maxStaff+1)
 	}
-	for _, s := range slotList {
+	var lines []demandLine
+	for _, s := range g.slots {
 		line := demandLine{Slot: s}
-		for _, wd := range d.Weekdays {
+		for _, wd := range weekdays {
 			c := demandCell{}
-			if x := cells[cellKey{wd, s}]; x != nil {
+			if x := g.cells[gridKey{wd, s}]; x != nil {
 				c = *x
 				c.Arrivals = float64(int(c.Arrivals*10+0.5)) / 10
 				c.Heat = heat(c.Staff)
 			}
 			line.Cells = append(line.Cells, c)
 		}
-		d.Lines = append(d.Lines, line)
+		lines = append(lines, line)
 	}
-	d.Weekday, _ = strconv.Atoi(r.URL.Query().Get("weekday"))
-	if !days[d.Weekday] && len(d.Weekdays) > 0 {
-		d.Weekday = d.Weekdays[0]
-	}
-	for _, s := range slotList {
-		gc, ok := groupCells[cellKey{d.Weekday, s}]
+	return lines
+}
+
+// day details one weekday: a line per open slot, a cell per skill group.
+func (g *demandGrid) day(weekday int) []demandLine {
+	var lines []demandLine
+	for _, s := range g.slots {
+		rows, ok := g.byGroup[gridKey{weekday, s}]
 		if !ok {
 			continue
 		}
 		line := demandLine{Slot: s}
-		for _, g := range d.Groups {
-			row := gc[g]
+		for _, name := range g.groups {
+			row := rows[name]
 			line.Cells = append(line.Cells, demandCell{Open: true, Arrivals: row.Arrivals, Staff: row.StaffNeeded,
-				Agents: row.AgentsNeeded, Overridden: row.Overridden, Group: g})
+				Agents: row.AgentsNeeded, Overridden: row.Overridden, Group: name})
 		}
-		d.Detail = append(d.Detail, line)
+		lines = append(lines, line)
 	}
-	v.Page = d
-	return nil
-}
-
-// JSON marshals v for a data- attribute (the edit buttons fill forms from it).
-func (v *View) JSON(x any) string {
-	b, _ := json.Marshal(x)
-	return string(b)
+	return lines
 }

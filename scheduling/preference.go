@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"turno/internal/web"
+	"turno/ticketing"
 )
 
 // Preference is a staff member's wish to work (Wanted) or not on a date or a weekday, optionally only for
@@ -21,32 +21,51 @@ type Preference struct {
 	Template string `json:"template,omitempty"` // shift template code; empty: any shift
 	Wanted   bool   `json:"wanted"`
 	Weight   int    `json:"weight"`
+	// StaffID and TemplateID (0: any shift) are filled when reading; requests name the template by code.
+	StaffID    int64 `json:"-"`
+	TemplateID int64 `json:"-"`
 }
 
-// Preferences lists a staff member's preferences.
-func Preferences(ctx context.Context, pool *pgxpool.Pool, staffID int64) ([]Preference, error) {
-	rows, err := pool.Query(ctx, `
-		SELECT p.id, coalesce(to_char(p.day, 'YYYY-MM-DD'), ''), coalesce(p.weekday, 0), coalesce(t.code, ''), p.wanted, p.weight
-		FROM staff_preferences p LEFT JOIN shift_templates t ON t.id = p.template_id
-		WHERE p.staff_id = $1 ORDER BY p.day NULLS FIRST, p.weekday, t.code`, staffID)
+const preferenceQuery = `SELECT p.id, p.staff_id, coalesce(to_char(p.day, 'YYYY-MM-DD'), ''), coalesce(p.weekday, 0),
+		coalesce(p.template_id, 0), coalesce(t.code, ''), p.wanted, p.weight
+	FROM staff_preferences p LEFT JOIN shift_templates t ON t.id = p.template_id`
+
+func (s *Store) preferences(ctx context.Context, what, where string, args ...any) ([]Preference, error) {
+	rows, err := s.pool.Query(ctx, preferenceQuery+` WHERE `+where, args...)
 	if err != nil {
-		return nil, fmt.Errorf("scheduling: preferences of staff %d: %w", staffID, err)
+		return nil, fmt.Errorf("scheduling: preferences of %s: %w", what, err)
 	}
 	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Preference, error) {
 		var p Preference
-		err := row.Scan(&p.ID, &p.Day, &p.Weekday, &p.Template, &p.Wanted, &p.Weight)
+		err := row.Scan(&p.ID, &p.StaffID, &p.Day, &p.Weekday, &p.TemplateID, &p.Template, &p.Wanted, &p.Weight)
 		return p, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("scheduling: preferences of staff %d: %w", staffID, err)
+		return nil, fmt.Errorf("scheduling: preferences of %s: %w", what, err)
 	}
 	return append([]Preference{}, list...), nil
 }
 
+// Preferences lists a staff member's preferences, those for a weekday first.
+func (s *Store) Preferences(ctx context.Context, staffID int64) ([]Preference, error) {
+	return s.preferences(ctx, fmt.Sprintf("staff %d", staffID), `p.staff_id = $1 ORDER BY p.day NULLS FIRST, p.weekday, t.code`, staffID)
+}
+
+// OfficePreferences lists the preferences of an office's staff that can apply to the dates from..to
+// (inclusive): every weekday preference and the dated ones in the period, in the order they were made.
+func (s *Store) OfficePreferences(ctx context.Context, officeID int64, from, to time.Time) ([]Preference, error) {
+	_, ids, err := s.staffOf(ctx, officeID)
+	if err != nil {
+		return nil, err
+	}
+	return s.preferences(ctx, fmt.Sprintf("office %d", officeID),
+		`p.staff_id = ANY($1) AND (p.day IS NULL OR p.day BETWEEN $2 AND $3) ORDER BY p.id`, ids, from, to)
+}
+
 // SetPreferences validates prefs and replaces a staff member's preferences with them. Errors name the
 // element, e.g. "preferences[2].day".
-func SetPreferences(ctx context.Context, pool *pgxpool.Pool, officeID, staffID int64, prefs []Preference) error {
-	templates, err := ShiftTemplates(ctx, pool, officeID)
+func (s *Store) SetPreferences(ctx context.Context, officeID, staffID int64, prefs []Preference) error {
+	templates, err := s.ShiftTemplates(ctx, officeID)
 	if err != nil {
 		return err
 	}
@@ -95,7 +114,7 @@ func SetPreferences(ctx context.Context, pool *pgxpool.Pool, officeID, staffID i
 		rw.wanted, rw.weight = p.Wanted, p.Weight
 		rows = append(rows, rw)
 	}
-	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM staff_preferences WHERE staff_id = $1`, staffID); err != nil {
 			return fmt.Errorf("scheduling: replace preferences: %w", err)
 		}
@@ -109,31 +128,25 @@ func SetPreferences(ctx context.Context, pool *pgxpool.Pool, officeID, staffID i
 	})
 }
 
-func (a *API) getPreferences(w http.ResponseWriter, r *http.Request) {
+func (a *API) getPreferences(r *http.Request) (int, any, error) {
 	st, err := a.staffParam(r)
 	if err != nil {
-		web.WriteError(w, r, err)
-		return
+		return 0, nil, err
 	}
-	list, err := Preferences(r.Context(), a.pool(), st.ID)
-	reply(w, r, http.StatusOK, list, err)
+	return web.OK(a.Store.Preferences(r.Context(), st.ID))
 }
 
-func (a *API) putPreferences(w http.ResponseWriter, r *http.Request) {
+func (a *API) putPreferences(r *http.Request) (int, any, error) {
 	st, err := a.staffParam(r)
 	if err != nil {
-		web.WriteError(w, r, err)
-		return
+		return 0, nil, err
 	}
 	var prefs []Preference
 	if err := web.Decode(r, &prefs, false); err != nil {
-		web.WriteError(w, r, err)
-		return
+		return 0, nil, err
 	}
-	if err := SetPreferences(r.Context(), a.pool(), st.OfficeID, st.ID, prefs); err != nil {
-		web.WriteError(w, r, err)
-		return
+	if err := a.Store.SetPreferences(r.Context(), ticketing.OfficeOf(r).ID, st.ID, prefs); err != nil {
+		return 0, nil, err
 	}
-	list, err := Preferences(r.Context(), a.pool(), st.ID)
-	reply(w, r, http.StatusOK, list, err)
+	return web.OK(a.Store.Preferences(r.Context(), st.ID))
 }

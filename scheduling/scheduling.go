@@ -1,111 +1,86 @@
-// Package scheduling is the office-planning side of Turno for managers: opening hours and their exceptions,
-// holidays, shift templates, staff with skills and contracts, absences, preferences, the demand forecast
-// and planning settings — as a JSON API under /api/v1/offices/{office}/ and as the /manage pages. The
-// forecast itself lives in scheduling/demand, the cron jobs in scheduling/job, the roster solver in
-// scheduling/roster.
+// Package scheduling is the staff-planning side of Turno for managers: shift templates, contracts,
+// absences and preferences (Store, the only reader and writer of their tables), the planning JSON API under
+// /api/v1/offices/{office}/ and the planning /manage pages. The forecast lives in scheduling/demand, the
+// rosters in scheduling/plan and the solver in scheduling/roster. Offices, staff, skills and the calendar
+// are ticketing's: this package reads them through ticketing.Store.
 package scheduling
 
 import (
-	"context"
+	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"turno/internal/auth"
 	"turno/internal/web"
+	"turno/scheduling/demand"
 	"turno/ticketing"
 )
 
-// API serves the manager's planning JSON API.
-type API struct {
-	Store *ticketing.Store
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+// Store keeps the planning data of staff members: shift templates, contracts, absences and preferences.
+// It reads offices and staff through the ticketing store.
+type Store struct {
+	pool    *pgxpool.Pool
+	tickets *ticketing.Store
 }
 
-func (a *API) pool() *pgxpool.Pool { return a.Store.Pool() }
+// NewStore returns the planning store on pool; tickets is the store of the offices and staff it plans.
+func NewStore(pool *pgxpool.Pool, tickets *ticketing.Store) *Store {
+	return &Store{pool: pool, tickets: tickets}
+}
 
-func (a *API) now() time.Time {
-	if a.Now != nil {
-		return a.Now()
-	}
-	return time.Now()
+// API serves the manager's planning JSON API: shift templates, contracts, preferences, absences, the
+// demand forecast and the planning settings. The staff members themselves are served by ticketing's API,
+// to which Store adds the contract and preferences (ticketing.StaffPlanning).
+type API struct {
+	Store   *Store
+	Tickets *ticketing.Store
+	Demand  *demand.Store
 }
 
 // Routes mounts the API on r, which must run auth.Store.Authenticate. Every route needs a manager of the
-// office or an admin.
+// office or an administrator.
 func (a *API) Routes(r chi.Router) {
 	const o = "/api/v1/offices/{office}"
-	m := r.With(auth.RequireRole(auth.Manager, auth.Admin), a.managed)
+	r.Group(func(r chi.Router) {
+		r.Use(auth.RequireRole(auth.Manager, auth.Admin), a.Tickets.InOffice(ticketing.Managers))
+		e := func(method, path string, fn web.Endpoint) { r.Method(method, o+path, fn) }
 
-	m.Get(o+"/opening-hours", a.getOpeningHours)
-	m.Put(o+"/opening-hours", a.putOpeningHours)
-	m.Get(o+"/exceptions", a.listExceptions)
-	m.Post(o+"/exceptions", a.saveException)
-	m.Delete(o+"/exceptions/{day}", a.deleteException)
-	m.Get(o+"/holidays", a.holidays)
+		e("GET", "/shift-templates", a.listTemplates)
+		e("POST", "/shift-templates", a.createTemplate)
+		e("PUT", "/shift-templates/{id}", a.updateTemplate)
 
-	m.Get(o+"/shift-templates", a.listTemplates)
-	m.Post(o+"/shift-templates", a.createTemplate)
-	m.Put(o+"/shift-templates/{id}", a.updateTemplate)
+		e("PUT", "/staff/{id}/contract", a.putContract)
+		e("GET", "/staff/{id}/preferences", a.getPreferences)
+		e("PUT", "/staff/{id}/preferences", a.putPreferences)
+		e("GET", "/contracts", a.listContracts)
 
-	m.Post(o+"/staff", a.createStaff)
-	m.Get(o+"/staff/{id}", a.getStaff)
-	m.Put(o+"/staff/{id}", a.updateStaff)
-	m.Put(o+"/staff/{id}/contract", a.putContract)
-	m.Get(o+"/staff/{id}/preferences", a.getPreferences)
-	m.Put(o+"/staff/{id}/preferences", a.putPreferences)
-	m.Get(o+"/contracts", a.listContracts)
+		e("GET", "/absences", a.listAbsences)
+		e("POST", "/absences", a.createAbsence)
+		e("DELETE", "/absences/{id}", a.deleteAbsence)
 
-	m.Get(o+"/absences", a.listAbsences)
-	m.Post(o+"/absences", a.createAbsence)
-	m.Delete(o+"/absences/{id}", a.deleteAbsence)
-
-	m.Get(o+"/demand", a.getDemand)
-	m.Post(o+"/demand/refresh", a.refreshDemand)
-	m.Put(o+"/demand/overrides", a.putOverride)
-	m.Delete(o+"/demand/overrides", a.deleteOverride)
-	m.Get(o+"/planning-settings", a.getSettings)
-	m.Put(o+"/planning-settings", a.putSettings)
-
-	m.Post(o+"/services", a.createService)
-	m.Put(o+"/services/{code}", a.updateService)
-	m.Post(o+"/desks", a.createDesk)
-	m.Put(o+"/desks/{number}", a.updateDesk)
-	m.Post(o+"/priorities", a.createPriority)
-	m.Put(o+"/priorities/{code}", a.updatePriority)
-}
-
-type officeKey struct{}
-
-// managed resolves {office}, checks that the caller manages it and puts it in the request context.
-func (a *API) managed(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		o, err := a.Store.Office(r.Context(), chi.URLParam(r, "office"))
-		if err != nil {
-			web.WriteError(w, r, err)
-			return
-		}
-		if !auth.CanManage(auth.FromContext(r.Context()).User, o.ID) {
-			web.WriteError(w, r, web.Forbidden("other_office", "you do not manage office %q", o.Slug))
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), officeKey{}, o)))
+		e("GET", "/demand", a.getDemand)
+		e("POST", "/demand/refresh", a.refreshDemand)
+		e("PUT", "/demand/overrides", a.putOverride)
+		e("DELETE", "/demand/overrides", a.deleteOverride)
+		e("GET", "/planning-settings", a.getSettings)
+		e("PUT", "/planning-settings", a.putSettings)
 	})
 }
 
-// officeOf returns the office resolved by managed.
-func officeOf(r *http.Request) *ticketing.Office {
-	return r.Context().Value(officeKey{}).(*ticketing.Office)
+// staffParam resolves {id} to a staff member of the request's office; one of another office is a 404 on
+// "staff", like an unknown one.
+func (a *API) staffParam(r *http.Request) (*ticketing.Staff, error) {
+	id, err := web.PathID(r, "id", "unknown_staff")
+	if err != nil {
+		return nil, staffNotFound(chi.URLParam(r, "id"))
+	}
+	return a.Tickets.StaffMember(r.Context(), ticketing.OfficeOf(r).ID, id)
 }
 
-// reply writes v as JSON with status, or err as a JSON error.
-func reply(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	web.JSON(w, status, v)
+// staffNotFound is ticketing's error for a staff id that is not one of the office's.
+func staffNotFound(id any) error {
+	return &web.Error{Status: http.StatusNotFound, Code: "unknown_staff", Field: "staff",
+		Message: fmt.Sprintf("no staff member %v in this office", id)}
 }

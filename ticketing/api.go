@@ -13,12 +13,16 @@ import (
 	"turno/internal/web"
 )
 
-// API serves the ticketing part of the v1 JSON API.
+// API serves the ticketing part of the v1 JSON API: offices, the catalogue and queue, tickets, desk
+// actions, and the manager's office setup (setup.go).
 type API struct {
 	Store *Store
 	Auth  *auth.Store
 	// IssueLimit is how many tickets one kiosk (or one anonymous address) may request per minute.
 	IssueLimit int
+	// Planning adds scheduling's part of a staff member (contract, preferences) to the staff API; nil
+	// leaves it out.
+	Planning StaffPlanning
 }
 
 // Routes mounts the API on r, which must run auth.Store.Authenticate.
@@ -30,21 +34,6 @@ func (a *API) Routes(r chi.Router) {
 	r.Method("GET", "/api/v1/offices", web.Endpoint(func(r *http.Request) (int, any, error) {
 		return web.OK(a.Store.Offices(r.Context()))
 	}))
-	r.Method("GET", "/api/v1/offices/{office}/services", a.inOffice(func(r *http.Request, o *Office) (int, any, error) {
-		return web.OK(a.Store.Services(r.Context(), o.ID))
-	}))
-	r.Method("GET", "/api/v1/offices/{office}/priorities", a.inOffice(func(r *http.Request, o *Office) (int, any, error) {
-		return web.OK(a.Store.PriorityCategories(r.Context(), o.ID))
-	}))
-	r.Method("GET", "/api/v1/offices/{office}/queue", a.inOffice(func(r *http.Request, o *Office) (int, any, error) {
-		q, err := a.Store.Queue(r.Context(), o)
-		return web.OK(map[string]any{"office": o.Slug, "services": q}, err)
-	}))
-	r.With(requirePrincipal).Method("GET", "/api/v1/offices/{office}/desks", a.inOffice(func(r *http.Request, o *Office) (int, any, error) {
-		return web.OK(a.Store.Desks(r.Context(), o.ID))
-	}))
-	r.With(httprate.Limit(limit, time.Minute, httprate.WithKeyFuncs(issuerKey), httprate.WithLimitHandler(tooMany))).
-		Method("POST", "/api/v1/offices/{office}/tickets", a.inOffice(a.issue))
 	r.Method("GET", "/api/v1/tickets/{code}", web.Endpoint(func(r *http.Request) (int, any, error) {
 		return web.OK(a.Store.TicketByCode(r.Context(), chi.URLParam(r, "code")))
 	}))
@@ -52,121 +41,120 @@ func (a *API) Routes(r chi.Router) {
 		return web.OK(a.Store.Cancel(r.Context(), chi.URLParam(r, "code")))
 	}))
 
+	const o = "/api/v1/offices/{office}"
 	r.Group(func(r chi.Router) {
-		r.Use(auth.RequireRole(auth.Manager, auth.Admin))
-		r.Method("GET", "/api/v1/offices/{office}/devices", a.managed(func(r *http.Request, o *Office) (int, any, error) {
-			return web.OK(a.Auth.Devices(r.Context(), o.ID))
+		r.With(a.Store.InOffice(Anyone)).Method("GET", o+"/services", web.Endpoint(func(r *http.Request) (int, any, error) {
+			return web.OK(a.Store.Services(r.Context(), OfficeOf(r).ID))
 		}))
-		r.Method("POST", "/api/v1/offices/{office}/devices", a.managed(a.createDevice))
-		r.Method("DELETE", "/api/v1/offices/{office}/devices/{device}", a.managed(a.revokeDevice))
-		r.Method("GET", "/api/v1/offices/{office}/staff", a.managed(func(r *http.Request, o *Office) (int, any, error) {
-			return web.OK(a.Store.StaffList(r.Context(), o.ID))
+		r.With(a.Store.InOffice(Anyone)).Method("GET", o+"/priorities", web.Endpoint(func(r *http.Request) (int, any, error) {
+			return web.OK(a.Store.PriorityCategories(r.Context(), OfficeOf(r).ID))
 		}))
+		r.With(a.Store.InOffice(Anyone)).Method("GET", o+"/queue", web.Endpoint(func(r *http.Request) (int, any, error) {
+			o := OfficeOf(r)
+			q, err := a.Store.Queue(r.Context(), o)
+			return web.OK(map[string]any{"office": o.Slug, "services": q}, err)
+		}))
+		r.With(a.Store.InOffice(SignedIn)).Method("GET", o+"/desks", web.Endpoint(func(r *http.Request) (int, any, error) {
+			return web.OK(a.Store.Desks(r.Context(), OfficeOf(r).ID))
+		}))
+		r.With(issueLimit(limit), a.Store.InOffice(Anyone)).Method("POST", o+"/tickets", web.Endpoint(a.issue))
+		r.Group(func(r chi.Router) {
+			r.Use(auth.RequireRole(auth.Manager, auth.Admin), a.Store.InOffice(Managers))
+			a.setupRoutes(r, o)
+		})
 	})
 
+	const dk = "/api/v1/desks/{desk}"
 	r.Group(func(r chi.Router) {
 		r.Use(auth.RequireRole(auth.Operator, auth.Manager, auth.Admin))
-		r.Method("GET", "/api/v1/desks/{desk}", atDesk(false, func(ctx context.Context, d int64, _ *auth.User, _ *deskBody) (any, error) {
-			return a.Store.DeskState(ctx, d)
+		r.Method("GET", dk, a.atDesk(false, func(ctx context.Context, desk int64, _ *auth.User, _ *deskBody) (any, error) {
+			return a.Store.DeskState(ctx, desk)
 		}))
-		r.Method("GET", "/api/v1/desks/{desk}/waiting", atDesk(false, func(ctx context.Context, d int64, _ *auth.User, _ *deskBody) (any, error) {
-			if _, err := a.Store.Desk(ctx, d); err != nil {
+		r.Method("GET", dk+"/waiting", a.atDesk(false, func(ctx context.Context, desk int64, _ *auth.User, _ *deskBody) (any, error) {
+			if _, err := a.Store.Desk(ctx, desk); err != nil {
 				return nil, err
 			}
-			list, err := a.Store.WaitingForDesk(ctx, d, 200)
+			list, err := a.Store.WaitingForDesk(ctx, desk, 200)
 			if list == nil {
 				list = []WaitingTicket{}
 			}
 			return list, err
 		}))
-		r.Method("POST", "/api/v1/desks/{desk}/open", atDesk(true, func(ctx context.Context, d int64, u *auth.User, _ *deskBody) (any, error) {
-			return a.Store.OpenDesk(ctx, d, u.ID, u.StaffID)
+		r.Method("POST", dk+"/open", a.atDesk(true, func(ctx context.Context, desk int64, u *auth.User, _ *deskBody) (any, error) {
+			return a.Store.OpenDesk(ctx, desk, u.ID, u.StaffID)
 		}))
-		r.Method("POST", "/api/v1/desks/{desk}/close", atDesk(true, func(ctx context.Context, d int64, u *auth.User, _ *deskBody) (any, error) {
-			return a.Store.CloseDesk(ctx, d, u.ID)
+		r.Method("POST", dk+"/close", a.atDesk(true, func(ctx context.Context, desk int64, u *auth.User, _ *deskBody) (any, error) {
+			return a.Store.CloseDesk(ctx, desk, u.ID)
 		}))
-		r.Method("POST", "/api/v1/desks/{desk}/next", atDesk(true, func(ctx context.Context, d int64, u *auth.User, _ *deskBody) (any, error) {
-			t, err := a.Store.CallNext(ctx, d, u.ID)
+		r.Method("POST", dk+"/next", a.atDesk(true, func(ctx context.Context, desk int64, u *auth.User, _ *deskBody) (any, error) {
+			t, err := a.Store.CallNext(ctx, desk, u.ID)
 			if t == nil { // nothing to call: 204
 				return nil, err
 			}
 			return t, err
 		}))
-		r.Method("POST", "/api/v1/desks/{desk}/call", atDesk(true, func(ctx context.Context, d int64, u *auth.User, b *deskBody) (any, error) {
+		r.Method("POST", dk+"/call", a.atDesk(true, func(ctx context.Context, desk int64, u *auth.User, b *deskBody) (any, error) {
 			if b.Ticket <= 0 {
 				return nil, web.InvalidField("ticket", "ticket (the ticket id) is required")
 			}
-			return a.Store.CallTicket(ctx, d, u.ID, b.Ticket)
+			return a.Store.CallTicket(ctx, desk, u.ID, b.Ticket)
 		}))
-		r.Method("POST", "/api/v1/desks/{desk}/recall", atDesk(true, func(ctx context.Context, d int64, u *auth.User, _ *deskBody) (any, error) {
-			return a.Store.Recall(ctx, d, u.ID)
+		r.Method("POST", dk+"/recall", a.atDesk(true, func(ctx context.Context, desk int64, u *auth.User, _ *deskBody) (any, error) {
+			return a.Store.Recall(ctx, desk, u.ID)
 		}))
-		r.Method("POST", "/api/v1/desks/{desk}/start", atDesk(true, func(ctx context.Context, d int64, u *auth.User, _ *deskBody) (any, error) {
-			return a.Store.Start(ctx, d, u.ID)
+		r.Method("POST", dk+"/start", a.atDesk(true, func(ctx context.Context, desk int64, u *auth.User, _ *deskBody) (any, error) {
+			return a.Store.Start(ctx, desk, u.ID)
 		}))
-		r.Method("POST", "/api/v1/desks/{desk}/finish", atDesk(true, func(ctx context.Context, d int64, u *auth.User, _ *deskBody) (any, error) {
-			return a.Store.Finish(ctx, d, u.ID)
+		r.Method("POST", dk+"/finish", a.atDesk(true, func(ctx context.Context, desk int64, u *auth.User, _ *deskBody) (any, error) {
+			return a.Store.Finish(ctx, desk, u.ID)
 		}))
-		r.Method("POST", "/api/v1/desks/{desk}/no-show", atDesk(true, func(ctx context.Context, d int64, u *auth.User, _ *deskBody) (any, error) {
-			return a.Store.NoShow(ctx, d, u.ID)
+		r.Method("POST", dk+"/no-show", a.atDesk(true, func(ctx context.Context, desk int64, u *auth.User, _ *deskBody) (any, error) {
+			return a.Store.NoShow(ctx, desk, u.ID)
 		}))
-		r.Method("POST", "/api/v1/desks/{desk}/pause", atDesk(true, func(ctx context.Context, d int64, u *auth.User, b *deskBody) (any, error) {
-			return a.Store.Pause(ctx, d, u.ID, b.Reason)
+		r.Method("POST", dk+"/pause", a.atDesk(true, func(ctx context.Context, desk int64, u *auth.User, b *deskBody) (any, error) {
+			return a.Store.Pause(ctx, desk, u.ID, b.Reason)
 		}))
-		r.Method("POST", "/api/v1/desks/{desk}/resume", atDesk(true, func(ctx context.Context, d int64, u *auth.User, _ *deskBody) (any, error) {
-			return a.Store.Resume(ctx, d, u.ID)
+		r.Method("POST", dk+"/resume", a.atDesk(true, func(ctx context.Context, desk int64, u *auth.User, _ *deskBody) (any, error) {
+			return a.Store.Resume(ctx, desk, u.ID)
 		}))
-		r.Method("POST", "/api/v1/desks/{desk}/transfer", atDesk(true, func(ctx context.Context, d int64, u *auth.User, b *deskBody) (any, error) {
-			return a.Store.Transfer(ctx, d, u.ID, b.Service)
+		r.Method("POST", dk+"/transfer", a.atDesk(true, func(ctx context.Context, desk int64, u *auth.User, b *deskBody) (any, error) {
+			return a.Store.Transfer(ctx, desk, u.ID, b.Service)
 		}))
 	})
 }
 
-func requirePrincipal(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p := auth.FromContext(r.Context()); p.User == nil && p.Device == nil {
-			web.WriteError(w, r, web.Unauthorized("sign in or use a device token"))
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+// staffIssueFactor is how many more tickets a staff member (reception triage) may issue a minute than a
+// kiosk.
+const staffIssueFactor = 10
+
+// issueLimit rate-limits issuing per issuer, never in one shared bucket: kiosks per device, anonymous
+// callers per client address, staff per user at staffIssueFactor times the kiosks' limit.
+func issueLimit(perMinute int) func(http.Handler) http.Handler {
+	limit := httprate.LimitBy(perMinute, time.Minute, issuerKey, httprate.WithLimitHandler(tooMany))
+	return func(next http.Handler) http.Handler {
+		limited := limit(next)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if auth.FromContext(r.Context()).User != nil {
+				r = r.WithContext(httprate.WithRequestLimit(r.Context(), perMinute*staffIssueFactor))
+			}
+			limited.ServeHTTP(w, r)
+		})
+	}
 }
 
-// issuerKey rate-limits kiosks per device and anonymous callers per address; staff are not limited.
 func issuerKey(r *http.Request) (string, error) {
 	p := auth.FromContext(r.Context())
 	switch {
 	case p.User != nil:
-		return "", nil
+		return "user:" + strconv.FormatInt(p.User.ID, 10), nil
 	case p.Device != nil:
 		return "device:" + strconv.FormatInt(p.Device.ID, 10), nil
 	}
-	return httprate.KeyByIP(r)
+	return "ip:" + web.ClientIP(r), nil
 }
 
 func tooMany(w http.ResponseWriter, r *http.Request) {
 	web.WriteError(w, r, &web.Error{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: "too many requests; wait a moment and try again"})
-}
-
-// inOffice resolves {office} before running fn.
-func (a *API) inOffice(fn func(*http.Request, *Office) (int, any, error)) web.Endpoint {
-	return func(r *http.Request) (int, any, error) {
-		o, err := a.Store.Office(r.Context(), chi.URLParam(r, "office"))
-		if err != nil {
-			return 0, nil, err
-		}
-		return fn(r, o)
-	}
-}
-
-// managed is inOffice for callers who must manage the office.
-func (a *API) managed(fn func(*http.Request, *Office) (int, any, error)) web.Endpoint {
-	return a.inOffice(func(r *http.Request, o *Office) (int, any, error) {
-		if !auth.CanManage(auth.FromContext(r.Context()).User, o.ID) {
-			return 0, nil, web.Forbidden("other_office", "you do not manage office %q", o.Slug)
-		}
-		return fn(r, o)
-	})
 }
 
 // deskBody is every field a desk action may take.
@@ -178,11 +166,11 @@ type deskBody struct {
 
 // atDesk adapts a desk action to an endpoint: it parses {desk}, decodes the JSON body into a deskBody when
 // decode is set (an empty body is allowed), and answers 200 with the result, or 204 when it is nil.
-func atDesk(decode bool, act func(ctx context.Context, deskID int64, u *auth.User, b *deskBody) (any, error)) web.Endpoint {
+func (a *API) atDesk(decode bool, act func(ctx context.Context, deskID int64, u *auth.User, b *deskBody) (any, error)) web.Endpoint {
 	return func(r *http.Request) (int, any, error) {
-		id, err := strconv.ParseInt(chi.URLParam(r, "desk"), 10, 64)
-		if err != nil || id <= 0 {
-			return 0, nil, web.NotFound("unknown_desk", "no desk %q", chi.URLParam(r, "desk"))
+		id, err := web.PathID(r, "desk", "unknown_desk")
+		if err != nil {
+			return 0, nil, err
 		}
 		b := &deskBody{}
 		if decode {
@@ -201,7 +189,8 @@ func atDesk(decode bool, act func(ctx context.Context, deskID int64, u *auth.Use
 	}
 }
 
-func (a *API) issue(r *http.Request, o *Office) (int, any, error) {
+func (a *API) issue(r *http.Request) (int, any, error) {
+	o := OfficeOf(r)
 	p := auth.FromContext(r.Context())
 	req := IssueRequest{IdempotencyKey: r.Header.Get("Idempotency-Key")}
 	switch {
@@ -238,26 +227,3 @@ type replayed struct{ *Ticket }
 
 // ResponseHeaders marks the response as a replay.
 func (replayed) ResponseHeaders(h http.Header) { h.Set("Idempotent-Replayed", "true") }
-
-func (a *API) createDevice(r *http.Request, o *Office) (int, any, error) {
-	var body struct {
-		Kind string `json:"kind"`
-		Name string `json:"name"`
-	}
-	if err := web.Decode(r, &body, false); err != nil {
-		return 0, nil, err
-	}
-	d, token, err := a.Auth.CreateDevice(r.Context(), o.ID, auth.DeviceKind(body.Kind), body.Name, "")
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusCreated, map[string]any{"device": d, "token": token}, nil
-}
-
-func (a *API) revokeDevice(r *http.Request, o *Office) (int, any, error) {
-	id, err := strconv.ParseInt(chi.URLParam(r, "device"), 10, 64)
-	if err != nil {
-		return 0, nil, web.NotFound("unknown_device", "no device %q", chi.URLParam(r, "device"))
-	}
-	return http.StatusNoContent, nil, a.Auth.RevokeDevice(r.Context(), o.ID, id)
-}

@@ -42,6 +42,7 @@ func expectError(t *testing.T, res *http.Response, status int, code string) {
 }
 
 func TestBadInputIsRefusedAndWritesNothing(t *testing.T) {
+	t.Parallel()
 	env := ticketingtest.New(t)
 	srv := env.Server(t)
 	op1, op2 := env.Login(t, "op1"), env.Login(t, "op2")
@@ -136,6 +137,7 @@ func TestBadInputIsRefusedAndWritesNothing(t *testing.T) {
 }
 
 func TestCrossOriginWritesAreRefused(t *testing.T) {
+	t.Parallel()
 	env := ticketingtest.New(t)
 	srv := env.Server(t)
 	op1 := env.Login(t, "op1")
@@ -162,6 +164,7 @@ func TestCrossOriginWritesAreRefused(t *testing.T) {
 }
 
 func TestLoginAndDeskFlowOverHTTP(t *testing.T) {
+	t.Parallel()
 	env := ticketingtest.New(t)
 	srv := env.Server(t)
 	expectError(t, ticketingtest.Do(t, "POST", srv.URL+"/api/v1/login", "", `{"username":"op1","password":"wrong"}`), 401, "unauthorized")

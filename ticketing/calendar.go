@@ -3,24 +3,44 @@ package ticketing
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"turno/internal/web"
 )
 
-// Interval is an opening interval of one day, as offsets from the office's local midnight.
+// Interval is an opening interval of one day in local wall-clock times.
 type Interval struct {
-	Opens  time.Duration `json:"opens"`
-	Closes time.Duration `json:"closes"`
+	Opens  TimeOfDay `json:"opens"`
+	Closes TimeOfDay `json:"closes"`
+}
+
+// checkIntervals validates one day's intervals, sorting them: each must be well formed and not inverted,
+// and none may overlap another. Errors are 422s on field.
+func checkIntervals(field string, ivs []Interval) error {
+	for _, iv := range ivs {
+		if !iv.Opens.Valid() || !iv.Closes.Valid() {
+			return web.InvalidField(field, "times must look like 08:30, from 00:00 to 24:00")
+		}
+		if iv.Opens >= iv.Closes {
+			return web.InvalidField(field, "interval %s–%s is inverted: it must open before it closes", iv.Opens, iv.Closes)
+		}
+	}
+	sort.Slice(ivs, func(i, j int) bool { return ivs[i].Opens < ivs[j].Opens })
+	for i := 1; i < len(ivs); i++ {
+		if ivs[i].Opens < ivs[i-1].Closes {
+			return web.InvalidField(field, "intervals %s–%s and %s–%s overlap", ivs[i-1].Opens, ivs[i-1].Closes, ivs[i].Opens, ivs[i].Closes)
+		}
+	}
+	return nil
 }
 
 // Exception replaces the weekly intervals of one date: closed all day, or open at other times.
 type Exception struct {
-	Day       time.Time  `json:"day"` // a date at UTC midnight
+	Day       string     `json:"day"` // the office's local date, YYYY-MM-DD
 	Closed    bool       `json:"closed"`
 	Intervals []Interval `json:"intervals"`
 	Reason    string     `json:"reason"`
@@ -44,72 +64,56 @@ func (s *Store) Calendar(ctx context.Context, o *Office) (*Calendar, error) {
 	}
 	for rows.Next() {
 		var wd int
-		var opens, closes pgtype.Time
-		if err := rows.Scan(&wd, &opens, &closes); err != nil {
+		var iv Interval
+		if err := rows.Scan(&wd, &iv.Opens, &iv.Closes); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("ticketing: opening hours: %w", err)
 		}
-		c.Weekly[wd] = append(c.Weekly[wd], Interval{micros(opens), micros(closes)})
+		c.Weekly[wd] = append(c.Weekly[wd], iv)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("ticketing: opening hours: %w", err)
 	}
-	rows, err = s.pool.Query(ctx, `SELECT day, closed, opens, closes, reason FROM opening_exceptions
-		WHERE office_id = $1 ORDER BY day, opens`, o.ID)
+	list, err := s.exceptions(ctx, o.ID, "")
 	if err != nil {
-		return nil, fmt.Errorf("ticketing: opening exceptions: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var day time.Time
-		var closed bool
-		var opens, closes pgtype.Time
-		var reason string
-		if err := rows.Scan(&day, &closed, &opens, &closes, &reason); err != nil {
-			return nil, fmt.Errorf("ticketing: opening exceptions: %w", err)
-		}
-		e := c.Exceptions[day]
-		e.Day, e.Reason = day, reason
-		e.Closed = e.Closed || closed
-		if !closed {
-			e.Intervals = append(e.Intervals, Interval{micros(opens), micros(closes)})
-		}
+	for _, e := range list {
+		day, _ := time.Parse(time.DateOnly, e.Day)
 		c.Exceptions[day] = e
 	}
-	return c, rows.Err()
+	return c, nil
 }
-
-func micros(t pgtype.Time) time.Duration { return time.Duration(t.Microseconds) * time.Microsecond }
 
 // Intervals returns the opening intervals of a local date (any time of day; only its date counts).
 func (c *Calendar) Intervals(date time.Time) []Interval {
-	day := time.Date(date.Year(), date.Month(), date.Day(), 0, 0, 0, 0, time.UTC)
+	day := Date(date)
 	if e, ok := c.Exceptions[day]; ok {
 		if e.Closed {
 			return nil
 		}
 		return e.Intervals
 	}
+	if c.Closed(day) {
+		return nil
+	}
+	return c.Weekly[ISOWeekday(day)]
+}
+
+// Closed reports whether a date is a national holiday or the patron-saint day.
+func (c *Calendar) Closed(day time.Time) bool {
 	if _, ok := Holiday(day); ok {
-		return nil
+		return true
 	}
-	if c.PatronDay != "" && day.Format("01-02") == c.PatronDay {
-		return nil
-	}
-	wd := int(day.Weekday())
-	if wd == 0 {
-		wd = 7
-	}
-	return c.Weekly[wd]
+	return c.PatronDay != "" && day.Format("01-02") == c.PatronDay
 }
 
 // OpenAt reports whether the office is open at t, and if so the time it closes.
 func (c *Calendar) OpenAt(t time.Time) (bool, time.Time) {
 	local := t.In(c.Loc)
-	midnight := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, c.Loc)
 	for _, iv := range c.Intervals(local) {
-		opens, closes := at(midnight, iv.Opens), at(midnight, iv.Closes)
+		opens, closes := iv.Opens.On(local, c.Loc), iv.Closes.On(local, c.Loc)
 		if !t.Before(opens) && t.Before(closes) {
 			return true, closes
 		}
@@ -121,14 +125,14 @@ func (c *Calendar) OpenAt(t time.Time) (bool, time.Time) {
 func (c *Calendar) NextOpening(t time.Time) (time.Time, bool) {
 	local := t.In(c.Loc)
 	for d := 0; d < 60; d++ {
-		day := time.Date(local.Year(), local.Month(), local.Day()+d, 0, 0, 0, 0, c.Loc)
-		ivs := append([]Interval(nil), c.Intervals(day)...)
+		day := local.AddDate(0, 0, d)
+		ivs := slices.Clone(c.Intervals(day))
 		sort.Slice(ivs, func(i, j int) bool { return ivs[i].Opens < ivs[j].Opens })
 		for _, iv := range ivs {
-			if opens := at(day, iv.Opens); !opens.Before(t) {
+			if opens := iv.Opens.On(day, c.Loc); !opens.Before(t) {
 				return opens, true
 			}
-			if at(day, iv.Closes).After(t) {
+			if iv.Closes.On(day, c.Loc).After(t) {
 				return t, true // open now
 			}
 		}
@@ -136,111 +140,50 @@ func (c *Calendar) NextOpening(t time.Time) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// at returns local midnight plus offset, by wall clock, so daylight-saving days keep their hours.
-func at(midnight time.Time, offset time.Duration) time.Time {
-	h := int(offset / time.Hour)
-	m := int(offset % time.Hour / time.Minute)
-	return time.Date(midnight.Year(), midnight.Month(), midnight.Day(), h, m, 0, 0, midnight.Location())
+// LastClosing returns the last closing time of a local date, and false when the office is closed all day.
+func (c *Calendar) LastClosing(date time.Time) (time.Time, bool) {
+	var last TimeOfDay
+	for _, iv := range c.Intervals(date) {
+		last = max(last, iv.Closes)
+	}
+	if last == 0 {
+		return time.Time{}, false
+	}
+	return last.On(date, c.Loc), true
 }
 
-// Holiday reports whether a date (at UTC midnight) is an Italian national holiday, and its name.
-func Holiday(day time.Time) (string, bool) {
-	y := day.Year()
-	for _, h := range Holidays(y) {
-		if h.Day.Equal(day) {
-			return h.Name, true
-		}
-	}
-	return "", false
+// WeeklyHours are an office's weekly opening intervals by ISO weekday (1 = Monday … 7 = Sunday).
+type WeeklyHours struct {
+	Hours map[int][]Interval `json:"hours"`
 }
 
-// NamedDay is a dated holiday.
-type NamedDay struct {
-	Day  time.Time `json:"day"`
-	Name string    `json:"name"`
+// WeeklyHours returns an office's weekly intervals, every weekday present (maybe empty).
+func (s *Store) WeeklyHours(ctx context.Context, o *Office) (*WeeklyHours, error) {
+	cal, err := s.Calendar(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	h := &WeeklyHours{Hours: map[int][]Interval{}}
+	for wd := 1; wd <= 7; wd++ {
+		h.Hours[wd] = append([]Interval{}, cal.Weekly[wd]...)
+	}
+	return h, nil
 }
 
-// Holidays lists the Italian national public holidays of a year, Easter Monday included, and Saint Francis
-// (4 October) from 2026, when it became a national holiday again (Law 151/2025).
-func Holidays(year int) []NamedDay {
-	d := func(m time.Month, day int) time.Time { return time.Date(year, m, day, 0, 0, 0, 0, time.UTC) }
-	easter := Easter(year)
-	out := []NamedDay{
-		{d(time.January, 1), "Capodanno"},
-		{d(time.January, 6), "Epifania"},
-		{easter, "Pasqua"},
-		{easter.AddDate(0, 0, 1), "Lunedì dell'Angelo"},
-		{d(time.April, 25), "Festa della Liberazione"},
-		{d(time.May, 1), "Festa del Lavoro"},
-		{d(time.June, 2), "Festa della Repubblica"},
-		{d(time.August, 15), "Ferragosto"},
-		{d(time.November, 1), "Ognissanti"},
-		{d(time.December, 8), "Immacolata Concezione"},
-		{d(time.December, 25), "Natale"},
-		{d(time.December, 26), "Santo Stefano"},
-	}
-	if year >= 2026 {
-		out = append(out, NamedDay{d(time.October, 4), "San Francesco d'Assisi"})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Day.Before(out[j].Day) })
-	return out
-}
-
-// Easter returns Western Easter Sunday of a year (anonymous Gregorian algorithm), at UTC midnight.
-func Easter(year int) time.Time {
-	a := year % 19
-	b, c := year/100, year%100
-	d, e := b/4, b%4
-	f := (b + 8) / 25
-	g := (b - f + 1) / 3
-	h := (19*a + b - d - g + 15) % 30
-	i, k := c/4, c%4
-	l := (32 + 2*e + 2*i - h - k) % 7
-	m := (a + 11*h + 22*l) / 451
-	month := (h + l - 7*m + 114) / 31
-	day := (h+l-7*m+114)%31 + 1
-	return time.Date(year, time.Month(month), day, 0, 0, 0, 0, time.UTC)
-}
-
-// IssuingOpen reports whether the office issues tickets at t: around the clock when so configured,
-// otherwise while open and until IssuingStopMinutes before closing. When closed it also returns the next
-// time issuing opens (zero if none within 60 days).
-func (o *Office) IssuingOpen(c *Calendar, t time.Time) (bool, time.Time) {
-	if o.IssuingAlwaysOpen {
-		return true, time.Time{}
-	}
-	open, closes := c.OpenAt(t)
-	if open && t.Before(closes.Add(-time.Duration(o.IssuingStopMinutes)*time.Minute)) {
-		return true, time.Time{}
-	}
-	from := t
-	if open {
-		from = closes
-	}
-	next, ok := c.NextOpening(from)
-	if !ok {
-		return false, time.Time{}
-	}
-	return false, next
-}
-
-// SetWeeklyHours replaces an office's weekly opening intervals (index 1 = Monday … 7 = Sunday). Inverted,
-// out-of-day or overlapping intervals are refused with a 422 on the field "hours", and nothing is written.
+// SetWeeklyHours replaces an office's weekly opening intervals (index 1 = Monday … 7 = Sunday). Malformed,
+// inverted or overlapping intervals and unknown weekdays are refused with a 422 on the field "hours", and
+// nothing is written.
 func (s *Store) SetWeeklyHours(ctx context.Context, officeID int64, weekly map[int][]Interval) error {
+	if weekly == nil {
+		return web.InvalidField("hours", "hours is required: weekday → list of {opens, closes}")
+	}
 	for wd, ivs := range weekly {
 		if wd < 1 || wd > 7 {
 			return web.InvalidField("hours", "weekday %d is not between 1 (Monday) and 7 (Sunday)", wd)
 		}
-		sorted := append([]Interval(nil), ivs...)
-		sort.Slice(sorted, func(i, j int) bool { return sorted[i].Opens < sorted[j].Opens })
-		for i, iv := range sorted {
-			if iv.Opens < 0 || iv.Closes > 24*time.Hour || iv.Opens >= iv.Closes {
-				return web.InvalidField("hours", "weekday %d: interval %s–%s is inverted or outside the day", wd, hhmm(iv.Opens), hhmm(iv.Closes))
-			}
-			if i > 0 && iv.Opens < sorted[i-1].Closes {
-				return web.InvalidField("hours", "weekday %d: intervals %s–%s and %s–%s overlap", wd,
-					hhmm(sorted[i-1].Opens), hhmm(sorted[i-1].Closes), hhmm(iv.Opens), hhmm(iv.Closes))
-			}
+		if err := checkIntervals("hours", ivs); err != nil {
+			err.(*web.Error).Message = fmt.Sprintf("weekday %d: %s", wd, err.(*web.Error).Message)
+			return err
 		}
 	}
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -250,8 +193,7 @@ func (s *Store) SetWeeklyHours(ctx context.Context, officeID int64, weekly map[i
 		for wd, ivs := range weekly {
 			for _, iv := range ivs {
 				if _, err := tx.Exec(ctx, `INSERT INTO opening_hours (office_id, weekday, opens, closes) VALUES ($1, $2, $3, $4)`,
-					officeID, wd, pgtype.Time{Microseconds: iv.Opens.Microseconds(), Valid: true},
-					pgtype.Time{Microseconds: iv.Closes.Microseconds(), Valid: true}); err != nil {
+					officeID, wd, iv.Opens, iv.Closes); err != nil {
 					return fmt.Errorf("ticketing: opening hours: %w", err)
 				}
 			}
@@ -260,7 +202,103 @@ func (s *Store) SetWeeklyHours(ctx context.Context, officeID int64, weekly map[i
 	})
 }
 
-// hhmm formats an offset from midnight as "15:04".
-func hhmm(d time.Duration) string {
-	return fmt.Sprintf("%02d:%02d", int(d/time.Hour), int(d%time.Hour/time.Minute))
+// SaveException validates e and replaces the exceptions of its date. A closed day has no intervals; an open
+// one needs at least one, none inverted or overlapping. Errors name the field; nothing is written on error.
+func (s *Store) SaveException(ctx context.Context, officeID int64, e *Exception) error {
+	day, err := ParseDate("day", e.Day)
+	if err != nil {
+		return err
+	}
+	if e.Intervals == nil {
+		e.Intervals = []Interval{}
+	}
+	if err := checkIntervals("intervals", e.Intervals); err != nil {
+		return err
+	}
+	switch {
+	case e.Closed && len(e.Intervals) > 0:
+		return web.InvalidField("intervals", "a closed day has no opening intervals")
+	case !e.Closed && len(e.Intervals) == 0:
+		return web.InvalidField("intervals", "give the opening intervals of the day, or mark it closed")
+	case len(e.Reason) > 200:
+		return web.InvalidField("reason", "reason is longer than 200 characters")
+	}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM opening_exceptions WHERE office_id = $1 AND day = $2`, officeID, day); err != nil {
+			return fmt.Errorf("ticketing: replace exception %s: %w", e.Day, err)
+		}
+		if e.Closed {
+			_, err := tx.Exec(ctx, `INSERT INTO opening_exceptions (office_id, day, closed, reason) VALUES ($1, $2, true, $3)`, officeID, day, e.Reason)
+			if err != nil {
+				return fmt.Errorf("ticketing: save exception %s: %w", e.Day, err)
+			}
+			return nil
+		}
+		for _, iv := range e.Intervals {
+			if _, err := tx.Exec(ctx, `INSERT INTO opening_exceptions (office_id, day, closed, opens, closes, reason) VALUES ($1, $2, false, $3, $4, $5)`,
+				officeID, day, iv.Opens, iv.Closes, e.Reason); err != nil {
+				return fmt.Errorf("ticketing: save exception %s: %w", e.Day, err)
+			}
+		}
+		return nil
+	})
+}
+
+// DeleteException removes the exception of a date; a date without one is a 404.
+func (s *Store) DeleteException(ctx context.Context, officeID int64, day time.Time) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM opening_exceptions WHERE office_id = $1 AND day = $2`, officeID, day)
+	if err != nil {
+		return fmt.Errorf("ticketing: delete exception: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return web.NotFound("unknown_exception", "no exception on %s", day.Format(time.DateOnly))
+	}
+	return nil
+}
+
+// Exceptions lists an office's exceptions from one date to another, both included.
+func (s *Store) Exceptions(ctx context.Context, officeID int64, from, to time.Time) ([]Exception, error) {
+	return s.exceptions(ctx, officeID, `AND day BETWEEN $2 AND $3`, from, to)
+}
+
+func (s *Store) exceptions(ctx context.Context, officeID int64, where string, args ...any) ([]Exception, error) {
+	rows, err := s.pool.Query(ctx, `SELECT day, closed, opens, closes, reason FROM opening_exceptions
+		WHERE office_id = $1 `+where+` ORDER BY day, opens`, append([]any{officeID}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("ticketing: opening exceptions: %w", err)
+	}
+	defer rows.Close()
+	out := []Exception{}
+	for rows.Next() {
+		var day time.Time
+		var closed bool
+		var opens, closes *TimeOfDay
+		var reason string
+		if err := rows.Scan(&day, &closed, &opens, &closes, &reason); err != nil {
+			return nil, fmt.Errorf("ticketing: opening exceptions: %w", err)
+		}
+		ds := day.Format(time.DateOnly)
+		if n := len(out); n == 0 || out[n-1].Day != ds {
+			out = append(out, Exception{Day: ds, Reason: reason, Intervals: []Interval{}})
+		}
+		e := &out[len(out)-1]
+		e.Closed = e.Closed || closed
+		if !closed && opens != nil && closes != nil {
+			e.Intervals = append(e.Intervals, Interval{*opens, *closes})
+		}
+	}
+	return out, rows.Err()
+}
+
+// ParseDate parses a YYYY-MM-DD date of a request field (years 2000–2100) as a time at UTC midnight,
+// naming the field when it is malformed.
+func ParseDate(field, s string) (time.Time, error) {
+	d, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return time.Time{}, web.InvalidField(field, "%s must be a date like 2026-03-02, not %q", field, s)
+	}
+	if y := d.Year(); y < 2000 || y > 2100 {
+		return time.Time{}, web.InvalidField(field, "%s %s is out of range", field, s)
+	}
+	return d, nil
 }

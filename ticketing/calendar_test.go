@@ -12,6 +12,7 @@ func day(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0,
 // TestHolidays checks the Italian national holidays of 2026–2028: Easter Monday moves (2026-04-06,
 // 2027-03-29, 2028-04-17), the fixed days do not, and Saint Francis (4 October) is a holiday again from 2026.
 func TestHolidays(t *testing.T) {
+	t.Parallel()
 	easterMonday := map[int]time.Time{2026: day(2026, 4, 6), 2027: day(2027, 3, 29), 2028: day(2028, 4, 17)}
 	for year, want := range easterMonday {
 		if got := ticketing.Easter(year).AddDate(0, 0, 1); !got.Equal(want) {
@@ -50,14 +51,15 @@ func TestHolidays(t *testing.T) {
 // TestCalendarIntervals: weekly hours, holidays, the patron-saint day and dated exceptions, and opening
 // times across a daylight-saving change.
 func TestCalendarIntervals(t *testing.T) {
+	t.Parallel()
 	rome, err := time.LoadLocation("Europe/Rome")
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := func(hh, mm int) time.Duration { return time.Duration(hh)*time.Hour + time.Duration(mm)*time.Minute }
+	h := ticketing.Clock
 	cal := &ticketing.Calendar{Loc: rome, PatronDay: "06-24", Exceptions: map[time.Time]ticketing.Exception{
-		day(2027, 6, 21): {Day: day(2027, 6, 21), Closed: true, Reason: "Inventario"},
-		day(2027, 4, 5):  {Day: day(2027, 4, 5), Intervals: []ticketing.Interval{{Opens: h(9, 0), Closes: h(11, 0)}}},
+		day(2027, 6, 21): {Day: "2027-06-21", Closed: true, Reason: "Inventario"},
+		day(2027, 4, 5):  {Day: "2027-04-05", Intervals: []ticketing.Interval{{Opens: h(9, 0), Closes: h(11, 0)}}},
 	}}
 	for wd := 1; wd <= 5; wd++ {
 		cal.Weekly[wd] = []ticketing.Interval{{Opens: h(8, 30), Closes: h(13, 0)}, {Opens: h(14, 30), Closes: h(18, 0)}}

@@ -78,7 +78,7 @@ func (s *Store) CallNext(ctx context.Context, deskID, userID int64) (*Ticket, er
 		if called, err = ticketByID(ctx, tx, id); err != nil {
 			return err
 		}
-		return ticketEvent(ctx, tx, EventCalled, now, called, nil)
+		return ticketEvent(ctx, tx, EventCalled, now, called, EventData{})
 	})
 	return called, err
 }
@@ -91,7 +91,7 @@ func (s *Store) CallTicket(ctx context.Context, deskID, userID, ticketID int64) 
 		if err := ds.readyToCall(ctx, tx, now); err != nil {
 			return err
 		}
-		var status string
+		var status Status
 		var serves bool
 		err := tx.QueryRow(ctx, `
 			SELECT t.status, EXISTS (SELECT 1 FROM desk_services WHERE desk_id = $3 AND service_id = t.service_id)
@@ -115,7 +115,7 @@ func (s *Store) CallTicket(ctx context.Context, deskID, userID, ticketID int64) 
 		if called, err = ticketByID(ctx, tx, ticketID); err != nil {
 			return err
 		}
-		return ticketEvent(ctx, tx, EventCalled, now, called, map[string]any{"out_of_order": true})
+		return ticketEvent(ctx, tx, EventCalled, now, called, EventData{OutOfOrder: true})
 	})
 	return called, err
 }

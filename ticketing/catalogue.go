@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"turno/internal/web"
 )
@@ -16,6 +17,8 @@ const (
 	Citizen  = "citizen"
 	Business = "business"
 )
+
+func validAudience(a string) bool { return a == Citizen || a == Business }
 
 // Agency owns services: the town hall, the pension agency, a utility…
 type Agency struct {
@@ -33,7 +36,7 @@ type Service struct {
 	AgencyName              string            `json:"agency_name"`
 	Code                    string            `json:"code"`
 	Audience                string            `json:"audience"`
-	Category                string            `json:"category"`
+	Category                string            `json:"category"` // the skill group staff are planned by
 	Prefix                  string            `json:"prefix"`
 	Names                   map[string]string `json:"names"`
 	Descriptions            map[string]string `json:"descriptions"`
@@ -72,8 +75,22 @@ type PriorityCategory struct {
 	Active       bool              `json:"active"`
 }
 
+var (
+	agencyCode   = regexp.MustCompile(`^[a-z0-9_-]{1,32}$`)
+	serviceCode  = regexp.MustCompile(`^[a-z0-9_-]{1,40}$`)
+	categoryCode = regexp.MustCompile(`^[a-z0-9_-]{0,40}$`)
+	prefixCode   = regexp.MustCompile(`^[A-Z]{1,3}$`)
+	priorityCode = regexp.MustCompile(`^[a-z0-9_-]{1,32}$`)
+)
+
 // SaveAgency creates or updates (by code) an agency of an office.
 func (s *Store) SaveAgency(ctx context.Context, a *Agency) error {
+	switch {
+	case !agencyCode.MatchString(a.Code):
+		return web.InvalidField("code", "code must be 1–32 lowercase letters, digits, _ or -")
+	case a.Name == "" || len(a.Name) > 200:
+		return web.InvalidField("name", "name is required (at most 200 characters)")
+	}
 	err := s.pool.QueryRow(ctx, `
 		INSERT INTO agencies (office_id, code, name) VALUES ($1, $2, $3)
 		ON CONFLICT (office_id, code) DO UPDATE SET name = EXCLUDED.name RETURNING id`,
@@ -81,10 +98,45 @@ func (s *Store) SaveAgency(ctx context.Context, a *Agency) error {
 	return dbError(err, "save agency "+a.Code)
 }
 
-// SaveService creates or updates (by code) a service of an office; its agency is named by code.
-func (s *Store) SaveService(ctx context.Context, sv *Service) error {
-	if sv.Names["it"] == "" {
+// Agencies lists an office's agencies by name.
+func (s *Store) Agencies(ctx context.Context, officeID int64) ([]*Agency, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, office_id, code, name FROM agencies WHERE office_id = $1 ORDER BY name`, officeID)
+	if err != nil {
+		return nil, fmt.Errorf("ticketing: agencies: %w", err)
+	}
+	return collect(rows, func(row pgx.Row) (*Agency, error) {
+		a := &Agency{}
+		return a, row.Scan(&a.ID, &a.OfficeID, &a.Code, &a.Name)
+	})
+}
+
+// check names the first bad field of a service.
+func (sv *Service) check() error {
+	switch {
+	case !serviceCode.MatchString(sv.Code):
+		return web.InvalidField("code", "code must be 1–40 lowercase letters, digits, _ or -")
+	case sv.Agency == "":
+		return web.InvalidField("agency", "agency is required")
+	case !validAudience(sv.Audience):
+		return web.InvalidField("audience", "audience must be citizen or business")
+	case !categoryCode.MatchString(sv.Category):
+		return web.InvalidField("category", "category (the skill group) must be lowercase letters, digits, _ or -")
+	case !prefixCode.MatchString(sv.Prefix):
+		return web.InvalidField("prefix", "prefix must be 1–3 capital letters")
+	case sv.Names["it"] == "":
 		return web.InvalidField("names", "an Italian name is required")
+	case sv.ExpectedHandlingSeconds < 1 || sv.ExpectedHandlingSeconds > 86400:
+		return web.InvalidField("expected_handling_seconds", "expected_handling_seconds must be between 1 and 86400")
+	case sv.WaitTargetSeconds < 1 || sv.WaitTargetSeconds > 86400:
+		return web.InvalidField("wait_target_seconds", "wait_target_seconds must be between 1 and 86400")
+	}
+	return nil
+}
+
+// SaveService validates a service and creates or updates it (by code); its agency is named by code.
+func (s *Store) SaveService(ctx context.Context, sv *Service) error {
+	if err := sv.check(); err != nil {
+		return err
 	}
 	if sv.Descriptions == nil {
 		sv.Descriptions = map[string]string{}
@@ -146,8 +198,54 @@ func (s *Store) ServiceByCode(ctx context.Context, officeID int64, code string) 
 	return sv, nil
 }
 
-// SaveDesk creates or updates (by number) a desk and replaces the set of services it may serve.
+// SkillGroups returns the skill groups of an office (the categories of its active services, "" left out)
+// in order, with the mean expected handling time of each group's services in seconds.
+func (s *Store) SkillGroups(ctx context.Context, officeID int64) ([]string, map[string]float64, error) {
+	services, err := s.Services(ctx, officeID)
+	if err != nil {
+		return nil, nil, err
+	}
+	sum, n := map[string]float64{}, map[string]int{}
+	var names []string
+	for _, sv := range services {
+		if !sv.Active || sv.Category == "" {
+			continue
+		}
+		if n[sv.Category] == 0 {
+			names = append(names, sv.Category)
+		}
+		sum[sv.Category] += float64(sv.ExpectedHandlingSeconds)
+		n[sv.Category]++
+	}
+	slices.Sort(names)
+	mean := make(map[string]float64, len(names))
+	for _, g := range names {
+		mean[g] = sum[g] / float64(n[g])
+	}
+	return names, mean, nil
+}
+
+// check names the first bad field of a desk; SaveDesk checks its services in its transaction.
+func (d *Desk) check() error {
+	switch {
+	case d.Number < 1 || d.Number > 9999:
+		return web.InvalidField("number", "number must be between 1 and 9999")
+	case d.Name == "" || len(d.Name) > 100:
+		return web.InvalidField("name", "name is required (at most 100 characters)")
+	case !validAudience(d.Audience):
+		return web.InvalidField("audience", "audience must be citizen or business")
+	}
+	return nil
+}
+
+// SaveDesk validates a desk, creates or updates it (by number) and replaces the set of services it may serve.
 func (s *Store) SaveDesk(ctx context.Context, d *Desk) error {
+	if err := d.check(); err != nil {
+		return err
+	}
+	if d.Services == nil {
+		d.Services = []string{}
+	}
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `
 			INSERT INTO desks (office_id, number, name, audience, active) VALUES ($1, $2, $3, $4, $5)
@@ -204,8 +302,36 @@ func (s *Store) Desk(ctx context.Context, id int64) (*Desk, error) {
 	return d, nil
 }
 
-// SavePriorityCategory creates or updates (by code) a priority category of an office.
+// DeskByNumber returns the desk of an office with a number, or a 404 *web.Error.
+func (s *Store) DeskByNumber(ctx context.Context, officeID int64, number int) (*Desk, error) {
+	d, err := scanDesk(s.pool.QueryRow(ctx, `SELECT `+deskColumns+` FROM desks d WHERE d.office_id = $1 AND d.number = $2`, officeID, number))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, web.NotFound("unknown_desk", "no desk %d in this office", number)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ticketing: desk %d: %w", number, err)
+	}
+	return d, nil
+}
+
+// check names the first bad field of a priority category.
+func (p *PriorityCategory) check() error {
+	switch {
+	case !priorityCode.MatchString(p.Code):
+		return web.InvalidField("code", "code must be 1–32 lowercase letters, digits, _ or -")
+	case p.Labels["it"] == "":
+		return web.InvalidField("labels", "an Italian label is required")
+	case p.BonusSeconds < 0 || p.BonusSeconds > 86400:
+		return web.InvalidField("bonus_seconds", "bonus_seconds must be between 0 and 86400")
+	}
+	return nil
+}
+
+// SavePriorityCategory validates a priority category and creates or updates it (by code).
 func (s *Store) SavePriorityCategory(ctx context.Context, officeID int64, p *PriorityCategory) error {
+	if err := p.check(); err != nil {
+		return err
+	}
 	err := s.pool.QueryRow(ctx, `
 		INSERT INTO priority_categories (office_id, code, labels, bonus_seconds, active) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (office_id, code) DO UPDATE SET labels = EXCLUDED.labels, bonus_seconds = EXCLUDED.bonus_seconds,
@@ -227,42 +353,16 @@ func (s *Store) PriorityCategories(ctx context.Context, officeID int64) ([]*Prio
 	})
 }
 
-// collect scans every row with scan.
-func collect[T any](rows pgx.Rows, scan func(pgx.Row) (T, error)) ([]T, error) {
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, fmt.Errorf("ticketing: scan: %w", err)
-		}
-		out = append(out, v)
+// PriorityCategory returns an office's priority category by code, or a 404 *web.Error.
+func (s *Store) PriorityCategory(ctx context.Context, officeID int64, code string) (*PriorityCategory, error) {
+	list, err := s.PriorityCategories(ctx, officeID)
+	if err != nil {
+		return nil, err
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("ticketing: rows: %w", err)
-	}
-	return out, nil
-}
-
-// dbError turns constraint violations into 4xx *web.Error values and wraps everything else.
-func dbError(err error, what string) error {
-	if err == nil {
-		return nil
-	}
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		switch pgErr.Code {
-		case "23505":
-			return web.Conflict("duplicate", "%s: %s already exists", what, pgErr.ConstraintName)
-		case "23514", "22P02", "23502":
-			return web.Invalid("invalid", "%s: %s", what, pgErr.Message)
-		case "23503":
-			return web.Invalid("invalid_reference", "%s: refers to something that does not exist", what)
+	for _, p := range list {
+		if p.Code == code {
+			return p, nil
 		}
 	}
-	var we *web.Error
-	if errors.As(err, &we) {
-		return err
-	}
-	return fmt.Errorf("ticketing: %s: %w", what, err)
+	return nil, web.NotFound("unknown_priority", "no priority category %q in this office", code)
 }

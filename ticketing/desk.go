@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -122,8 +123,7 @@ func (s *Store) OpenDesk(ctx context.Context, deskID, userID, staffID int64) (*D
 		if err != nil {
 			return fmt.Errorf("ticketing: open desk: %w", err)
 		}
-		_, err = appendEvent(ctx, tx, desk.OfficeID, EventDeskOpened, now, 0, deskID, map[string]any{"desk": deskRef(desk)})
-		return err
+		return deskEvent(ctx, tx, EventDeskOpened, now, desk)
 	})
 	if err != nil {
 		return nil, err
@@ -147,8 +147,7 @@ func (s *Store) CloseDesk(ctx context.Context, deskID, userID int64) (*DeskState
 		if _, err := tx.Exec(ctx, `UPDATE desk_pauses SET ended_at = $2 WHERE desk_session_id = $1 AND ended_at IS NULL`, ds.id, now); err != nil {
 			return fmt.Errorf("ticketing: close desk: %w", err)
 		}
-		_, err = appendEvent(ctx, tx, ds.desk.OfficeID, EventDeskClosed, now, 0, deskID, map[string]any{"desk": deskRef(ds.desk)})
-		return err
+		return deskEvent(ctx, tx, EventDeskClosed, now, ds.desk)
 	})
 	if err != nil {
 		return nil, err
@@ -158,7 +157,7 @@ func (s *Store) CloseDesk(ctx context.Context, deskID, userID int64) (*DeskState
 
 // Recall calls the desk's called ticket again (the display repeats the announcement).
 func (s *Store) Recall(ctx context.Context, deskID, userID int64) (*Ticket, error) {
-	return s.ticketAction(ctx, deskID, userID, []string{Called}, func(ctx context.Context, tx pgx.Tx, t *Ticket, now time.Time) (string, error) {
+	return s.ticketAction(ctx, deskID, userID, []Status{Called}, func(ctx context.Context, tx pgx.Tx, t *Ticket, now time.Time) (EventType, error) {
 		_, err := tx.Exec(ctx, `UPDATE tickets SET recalls = recalls + 1, called_at = $2 WHERE id = $1`, t.ID, now)
 		return EventRecalled, err
 	})
@@ -166,7 +165,7 @@ func (s *Store) Recall(ctx context.Context, deskID, userID int64) (*Ticket, erro
 
 // Start marks the called citizen as arrived at the desk: serving begins.
 func (s *Store) Start(ctx context.Context, deskID, userID int64) (*Ticket, error) {
-	return s.ticketAction(ctx, deskID, userID, []string{Called}, func(ctx context.Context, tx pgx.Tx, t *Ticket, now time.Time) (string, error) {
+	return s.ticketAction(ctx, deskID, userID, []Status{Called}, func(ctx context.Context, tx pgx.Tx, t *Ticket, now time.Time) (EventType, error) {
 		_, err := tx.Exec(ctx, `UPDATE tickets SET status = 'serving', started_at = $2 WHERE id = $1`, t.ID, now)
 		return EventStarted, err
 	})
@@ -174,7 +173,7 @@ func (s *Store) Start(ctx context.Context, deskID, userID int64) (*Ticket, error
 
 // Finish ends the service of the ticket being served.
 func (s *Store) Finish(ctx context.Context, deskID, userID int64) (*Ticket, error) {
-	return s.ticketAction(ctx, deskID, userID, []string{Serving}, func(ctx context.Context, tx pgx.Tx, t *Ticket, now time.Time) (string, error) {
+	return s.ticketAction(ctx, deskID, userID, []Status{Serving}, func(ctx context.Context, tx pgx.Tx, t *Ticket, now time.Time) (EventType, error) {
 		_, err := tx.Exec(ctx, `UPDATE tickets SET status = 'done', finished_at = $2 WHERE id = $1`, t.ID, now)
 		return EventFinished, err
 	})
@@ -186,12 +185,12 @@ func finish(ctx context.Context, tx pgx.Tx, t *Ticket, now time.Time) error {
 		return fmt.Errorf("ticketing: finish: %w", err)
 	}
 	t.Status = Done
-	return ticketEvent(ctx, tx, EventFinished, now, t, nil)
+	return ticketEvent(ctx, tx, EventFinished, now, t, EventData{})
 }
 
 // NoShow marks a called ticket whose holder did not come.
 func (s *Store) NoShow(ctx context.Context, deskID, userID int64) (*Ticket, error) {
-	return s.ticketAction(ctx, deskID, userID, []string{Called}, func(ctx context.Context, tx pgx.Tx, t *Ticket, now time.Time) (string, error) {
+	return s.ticketAction(ctx, deskID, userID, []Status{Called}, func(ctx context.Context, tx pgx.Tx, t *Ticket, now time.Time) (EventType, error) {
 		_, err := tx.Exec(ctx, `UPDATE tickets SET status = 'no_show', finished_at = $2 WHERE id = $1`, t.ID, now)
 		return EventNoShow, err
 	})
@@ -205,7 +204,7 @@ func (s *Store) Transfer(ctx context.Context, deskID, userID int64, service stri
 		return nil, web.InvalidField("service", "service is required")
 	}
 	var next *Ticket
-	_, err := s.ticketAction(ctx, deskID, userID, []string{Called, Serving}, func(ctx context.Context, tx pgx.Tx, t *Ticket, now time.Time) (string, error) {
+	_, err := s.ticketAction(ctx, deskID, userID, []Status{Called, Serving}, func(ctx context.Context, tx pgx.Tx, t *Ticket, now time.Time) (EventType, error) {
 		var svcID int64
 		var active bool
 		err := tx.QueryRow(ctx, `SELECT id, active FROM services WHERE office_id = $1 AND code = $2`, t.OfficeID, service).Scan(&svcID, &active)
@@ -249,8 +248,8 @@ func (s *Store) Transfer(ctx context.Context, deskID, userID int64, service stri
 
 // ticketAction runs an action on the desk's current ticket, which must be in one of statuses, and logs the
 // event the action names.
-func (s *Store) ticketAction(ctx context.Context, deskID, userID int64, statuses []string,
-	act func(context.Context, pgx.Tx, *Ticket, time.Time) (string, error)) (*Ticket, error) {
+func (s *Store) ticketAction(ctx context.Context, deskID, userID int64, statuses []Status,
+	act func(context.Context, pgx.Tx, *Ticket, time.Time) (EventType, error)) (*Ticket, error) {
 	var out *Ticket
 	err := s.withDesk(ctx, deskID, userID, func(tx pgx.Tx, ds *deskSession, now time.Time) error {
 		cur, err := ds.current(ctx, tx)
@@ -260,12 +259,12 @@ func (s *Store) ticketAction(ctx context.Context, deskID, userID int64, statuses
 		if cur == nil {
 			return web.Conflict("no_ticket", "desk %d has no ticket in progress", ds.desk.Number)
 		}
-		ok := false
-		for _, st := range statuses {
-			ok = ok || cur.Status == st
-		}
-		if !ok {
-			return web.Conflict("wrong_status", "ticket %s is %s; this needs it %s", cur.Number, cur.Status, strings.Join(statuses, " or "))
+		if !slices.Contains(statuses, cur.Status) {
+			want := make([]string, len(statuses))
+			for i, st := range statuses {
+				want[i] = string(st)
+			}
+			return web.Conflict("wrong_status", "ticket %s is %s; this needs it %s", cur.Number, cur.Status, strings.Join(want, " or "))
 		}
 		typ, err := act(ctx, tx, cur, now)
 		if err != nil {
@@ -274,15 +273,15 @@ func (s *Store) ticketAction(ctx context.Context, deskID, userID int64, statuses
 		if out, err = ticketByID(ctx, tx, cur.ID); err != nil {
 			return err
 		}
-		var extra map[string]any
+		var data EventData
 		if out.TransferredTo != 0 {
 			to, err := ticketByID(ctx, tx, out.TransferredTo)
 			if err != nil {
 				return err
 			}
-			extra = map[string]any{"to": to.Summary()}
+			data.To = to.Summary()
 		}
-		return ticketEvent(ctx, tx, typ, now, out, extra)
+		return ticketEvent(ctx, tx, typ, now, out, data)
 	})
 	return out, err
 }
@@ -310,8 +309,7 @@ func (s *Store) Pause(ctx context.Context, deskID, userID int64, reason string) 
 		if _, err := tx.Exec(ctx, `INSERT INTO desk_pauses (desk_session_id, reason, started_at) VALUES ($1, $2, $3)`, ds.id, reason, now); err != nil {
 			return fmt.Errorf("ticketing: pause: %w", err)
 		}
-		_, err = appendEvent(ctx, tx, ds.desk.OfficeID, EventDeskPaused, now, 0, deskID, map[string]any{"desk": deskRef(ds.desk)})
-		return err
+		return deskEvent(ctx, tx, EventDeskPaused, now, ds.desk)
 	})
 	if err != nil {
 		return nil, err
@@ -331,8 +329,7 @@ func (s *Store) Resume(ctx context.Context, deskID, userID int64) (*DeskState, e
 		if _, err := tx.Exec(ctx, `UPDATE desk_pauses SET ended_at = $2 WHERE desk_session_id = $1 AND ended_at IS NULL`, ds.id, now); err != nil {
 			return fmt.Errorf("ticketing: resume: %w", err)
 		}
-		_, err := appendEvent(ctx, tx, ds.desk.OfficeID, EventDeskResumed, now, 0, deskID, map[string]any{"desk": deskRef(ds.desk)})
-		return err
+		return deskEvent(ctx, tx, EventDeskResumed, now, ds.desk)
 	})
 	if err != nil {
 		return nil, err
@@ -350,8 +347,8 @@ func (s *Store) DeskState(ctx context.Context, deskID int64) (*DeskState, error)
 	var reason *string
 	var pausedAt *time.Time
 	var opened time.Time
-	err = s.pool.QueryRow(ctx, `SELECT ds.user_id, coalesce(nullif(u.display_name, ''), u.username), ds.paused_at, ds.pause_reason, ds.opened_at
-		FROM desk_sessions ds JOIN users u ON u.id = ds.user_id WHERE ds.desk_id = $1 AND ds.closed_at IS NULL`, deskID).
+	err = s.pool.QueryRow(ctx, `SELECT ds.user_id, coalesce(st.full_name, ''), ds.paused_at, ds.pause_reason, ds.opened_at
+		FROM desk_sessions ds LEFT JOIN staff st ON st.id = ds.staff_id WHERE ds.desk_id = $1 AND ds.closed_at IS NULL`, deskID).
 		Scan(&st.UserID, &st.Operator, &pausedAt, &reason, &opened)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("ticketing: desk state: %w", err)

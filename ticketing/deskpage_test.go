@@ -14,6 +14,7 @@ import (
 
 // An operator signs in, opens desk 1, and calls, starts and moves on with the keyboard.
 func TestDeskPageInChromium(t *testing.T) {
+	t.Parallel()
 	env := ticketingtest.New(t)
 	srv := env.Server(t)
 	ctx := browsertest.New(t, 1366, 900)

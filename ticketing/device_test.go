@@ -11,6 +11,7 @@ import (
 
 // A manager creates a kiosk token that can issue tickets and nothing else, then revokes it.
 func TestManagerCreatesAndRevokesDeviceTokens(t *testing.T) {
+	t.Parallel()
 	env := ticketingtest.New(t)
 	srv := env.Server(t)
 	manager := env.Login(t, "manager")
@@ -40,6 +41,7 @@ func TestManagerCreatesAndRevokesDeviceTokens(t *testing.T) {
 
 // Login attempts are rate-limited per address.
 func TestLoginIsRateLimited(t *testing.T) {
+	t.Parallel()
 	env := ticketingtest.New(t)
 	srv := env.Server(t)
 	limited := 0
@@ -57,6 +59,7 @@ func TestLoginIsRateLimited(t *testing.T) {
 
 // The holder of a code cancels a waiting ticket; closing time expires what is still waiting.
 func TestCancelAndExpire(t *testing.T) {
+	t.Parallel()
 	env := ticketingtest.New(t)
 	srv := env.Server(t)
 	var a, b struct {
@@ -81,6 +84,7 @@ func TestCancelAndExpire(t *testing.T) {
 
 // Over HTTP, a retried issue with the same Idempotency-Key answers 200 with the same ticket and says so.
 func TestIdempotencyKeyOverHTTP(t *testing.T) {
+	t.Parallel()
 	env := ticketingtest.New(t)
 	srv := env.Server(t)
 	issue := func() *http.Response {

@@ -36,7 +36,7 @@ func newLoadOffice(tb testing.TB, env *ticketingtest.Env, slug string, n int) *l
 				WaitTargetSeconds: 1800, Active: true})
 		})
 	}
-	skills := map[string]string{}
+	skills := map[string]ticketing.SkillLevel{}
 	for _, code := range lo.service {
 		skills[code] = ticketing.Primary
 	}

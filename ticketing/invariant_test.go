@@ -15,6 +15,7 @@ import (
 
 // 50 goroutines on 20 desks call 1,000 tickets: every ticket is called exactly once.
 func TestConcurrentCallNextCallsEachTicketOnce(t *testing.T) {
+	t.Parallel()
 	env := ticketingtest.New(t)
 	ctx := context.Background()
 	lo := newLoadOffice(t, env, "load", 20)
@@ -82,6 +83,7 @@ func TestConcurrentCallNextCallsEachTicketOnce(t *testing.T) {
 
 // 200 concurrent issues of one service get the numbers 1…200, each once.
 func TestConcurrentIssueNumbersUniqueAndGapFree(t *testing.T) {
+	t.Parallel()
 	env := ticketingtest.New(t)
 	ctx := context.Background()
 	var wg sync.WaitGroup
@@ -124,6 +126,7 @@ func TestConcurrentIssueNumbersUniqueAndGapFree(t *testing.T) {
 // The day boundary is the office's midnight: 23:59 and 00:01 Europe/Rome are different days, and the
 // numbering restarts.
 func TestNumberingRestartsAtOfficeMidnight(t *testing.T) {
+	t.Parallel()
 	env := ticketingtest.New(t)
 	ctx := context.Background()
 	rome, _ := time.LoadLocation("Europe/Rome")
@@ -160,6 +163,7 @@ func TestNumberingRestartsAtOfficeMidnight(t *testing.T) {
 
 // A retried issue with the same Idempotency-Key returns the same ticket, also when the retries race.
 func TestIdempotentIssue(t *testing.T) {
+	t.Parallel()
 	env := ticketingtest.New(t)
 	ctx := context.Background()
 	req := ticketing.IssueRequest{OfficeID: env.Office.ID, Service: "cie", IdempotencyKey: "kiosk-1-tap-42"}
@@ -205,6 +209,7 @@ func TestIdempotentIssue(t *testing.T) {
 // A transfer ends the ticket and queues a new one in the other service with the same number and the
 // original issue time; the phone code follows the person.
 func TestTransferKeepsNumberAndIssueTime(t *testing.T) {
+	t.Parallel()
 	env := ticketingtest.New(t)
 	ctx := context.Background()
 	start := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)

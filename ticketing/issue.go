@@ -52,52 +52,87 @@ func (s *Store) Issue(ctx context.Context, req IssueRequest) (*Ticket, bool, err
 	return s.IssueIn(ctx, office, req)
 }
 
-// IssueIn is Issue for a caller that has the office loaded already; req.OfficeID is ignored.
+// IssueIn is Issue for a caller that has the office loaded already; req.OfficeID is ignored. It runs in
+// stages: check the request, return the ticket of a replayed idempotency key, resolve the service and
+// priority, check that the office issues now, then take the number and write the ticket.
 func (s *Store) IssueIn(ctx context.Context, office *Office, req IssueRequest) (*Ticket, bool, error) {
 	req.OfficeID = office.ID
-	if req.Lang == "" {
-		req.Lang = "it"
-	}
-	if !langPattern.MatchString(req.Lang) {
-		return nil, false, web.InvalidField("lang", "lang must be a two-letter language code")
-	}
-	if req.IdempotencyKey != "" && !keyPattern.MatchString(req.IdempotencyKey) {
-		return nil, false, web.Invalid("invalid_idempotency_key", "Idempotency-Key must be 1–128 printable ASCII characters")
+	if err := req.check(); err != nil {
+		return nil, false, err
 	}
 	if req.IdempotencyKey != "" {
 		if t, err := s.byIdempotencyKey(ctx, req.OfficeID, req.IdempotencyKey); err != nil || t != nil {
 			return t, false, err
 		}
 	}
-	if req.Service == "" {
-		return nil, false, web.InvalidField("service", "service is required")
-	}
-	svc, err := s.ServiceByCode(ctx, office.ID, req.Service)
+	svc, priorityID, err := s.issueTarget(ctx, office, req)
 	if err != nil {
 		return nil, false, err
-	}
-	if !svc.Active {
-		return nil, false, &web.Error{Status: 422, Code: "service_inactive", Field: "service", Message: fmt.Sprintf("service %q is not available", svc.Code)}
-	}
-	var priorityID *int64
-	if req.Priority != "" {
-		var id int64
-		err := s.pool.QueryRow(ctx, `SELECT id FROM priority_categories WHERE office_id = $1 AND code = $2 AND active`,
-			office.ID, req.Priority).Scan(&id)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, false, web.InvalidField("priority", "no priority category %q in this office", req.Priority)
-		}
-		if err != nil {
-			return nil, false, fmt.Errorf("ticketing: priority category: %w", err)
-		}
-		priorityID = &id
 	}
 	now := s.now()
 	if err := s.checkIssuing(ctx, office, now); err != nil {
 		return nil, false, err
 	}
+	t, err := s.insertTicket(ctx, office, svc, priorityID, req, now)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.ConstraintName == "tickets_idempotency" {
+		// A concurrent request with the same key won the race: return its ticket.
+		t, err := s.byIdempotencyKey(ctx, req.OfficeID, req.IdempotencyKey)
+		return t, false, err
+	}
+	if err != nil {
+		return nil, false, dbError(err, "issue ticket")
+	}
+	if err := s.fillEstimate(ctx, t); err != nil {
+		return nil, false, err
+	}
+	return t, true, nil
+}
+
+// check validates the request's own fields and fills the default language.
+func (req *IssueRequest) check() error {
+	if req.Lang == "" {
+		req.Lang = "it"
+	}
+	switch {
+	case !langPattern.MatchString(req.Lang):
+		return web.InvalidField("lang", "lang must be a two-letter language code")
+	case req.IdempotencyKey != "" && !keyPattern.MatchString(req.IdempotencyKey):
+		return web.Invalid("invalid_idempotency_key", "Idempotency-Key must be 1–128 printable ASCII characters")
+	case req.Service == "":
+		return web.InvalidField("service", "service is required")
+	}
+	return nil
+}
+
+// issueTarget resolves the request's service, which must be active, and its priority category, if any.
+func (s *Store) issueTarget(ctx context.Context, office *Office, req IssueRequest) (*Service, *int64, error) {
+	svc, err := s.ServiceByCode(ctx, office.ID, req.Service)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !svc.Active {
+		return nil, nil, &web.Error{Status: 422, Code: "service_inactive", Field: "service", Message: fmt.Sprintf("service %q is not available", svc.Code)}
+	}
+	if req.Priority == "" {
+		return svc, nil, nil
+	}
+	var id int64
+	err = s.pool.QueryRow(ctx, `SELECT id FROM priority_categories WHERE office_id = $1 AND code = $2 AND active`,
+		office.ID, req.Priority).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil, web.InvalidField("priority", "no priority category %q in this office", req.Priority)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("ticketing: priority category: %w", err)
+	}
+	return svc, &id, nil
+}
+
+// insertTicket takes the next number and writes the ticket and its ticket.issued event in one transaction.
+func (s *Store) insertTicket(ctx context.Context, office *Office, svc *Service, priorityID *int64, req IssueRequest, now time.Time) (*Ticket, error) {
 	var t *Ticket
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		day := office.LocalDay(now)
 		var n int
 		// The upsert's row lock serialises issuers of one (office, day, prefix); a rollback undoes the
@@ -125,21 +160,9 @@ func (s *Store) IssueIn(ctx context.Context, office *Office, req IssueRequest) (
 		if t, err = ticketByID(ctx, tx, id); err != nil {
 			return err
 		}
-		return ticketEvent(ctx, tx, EventIssued, now, t, nil)
+		return ticketEvent(ctx, tx, EventIssued, now, t, EventData{})
 	})
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.ConstraintName == "tickets_idempotency" {
-		// A concurrent request with the same key won the race: return its ticket.
-		t, err := s.byIdempotencyKey(ctx, req.OfficeID, req.IdempotencyKey)
-		return t, false, err
-	}
-	if err != nil {
-		return nil, false, dbError(err, "issue ticket")
-	}
-	if err := s.fillEstimate(ctx, t); err != nil {
-		return nil, false, err
-	}
-	return t, true, nil
+	return t, err
 }
 
 func (s *Store) byIdempotencyKey(ctx context.Context, officeID int64, key string) (*Ticket, error) {
@@ -173,7 +196,7 @@ func (s *Store) Cancel(ctx context.Context, code string) (*Ticket, error) {
 			return web.Conflict("not_waiting", "ticket %s has just been called", t.Number)
 		}
 		t.Status = Cancelled
-		return ticketEvent(ctx, tx, EventCancelled, now, t, nil)
+		return ticketEvent(ctx, tx, EventCancelled, now, t, EventData{})
 	})
 	if err != nil {
 		return nil, err
@@ -202,7 +225,7 @@ func (s *Store) ExpireWaiting(ctx context.Context, officeID int64) (int, error) 
 			if err != nil {
 				return err
 			}
-			if err := ticketEvent(ctx, tx, EventExpired, now, t, nil); err != nil {
+			if err := ticketEvent(ctx, tx, EventExpired, now, t, EventData{}); err != nil {
 				return err
 			}
 		}

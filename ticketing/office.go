@@ -1,37 +1,17 @@
-// Package ticketing is the core of Turno: offices and their catalogue (agencies, services, desks, priority
-// categories), staff and skills, opening hours, tickets and their lifecycle, the call-next policy, and the
-// office event log every change appends to. It knows nothing of WebSockets: it writes events and NOTIFYs,
-// and the displays package reads them.
 package ticketing
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
+	"turno/internal/cron"
 	"turno/internal/web"
 )
-
-// Store is the ticketing core on a PostgreSQL pool.
-type Store struct {
-	pool *pgxpool.Pool
-	// Now is the clock; tests replace it to place tickets in time.
-	Now func() time.Time
-}
-
-// NewStore returns a Store on pool with the real clock.
-func NewStore(pool *pgxpool.Pool) *Store {
-	return &Store{pool: pool, Now: time.Now}
-}
-
-// Pool returns the store's database pool, for packages that extend the core (kiosk, displays, scheduling).
-func (s *Store) Pool() *pgxpool.Pool { return s.pool }
-
-func (s *Store) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
 
 // Office is a site with its hall, desks and opening hours.
 type Office struct {
@@ -42,6 +22,8 @@ type Office struct {
 	IssuingAlwaysOpen  bool   `json:"issuing_always_open"`
 	IssuingStopMinutes int    `json:"issuing_stop_minutes"`
 	PatronDay          string `json:"patron_day,omitempty"` // MM-DD
+	// RetentionDays is how long events and personal data are kept before the nightly purge.
+	RetentionDays int `json:"retention_days"`
 	// AppointmentBonus and OverdueBonus parametrise the call-next policy, in seconds.
 	AppointmentBonus int `json:"appointment_bonus_seconds"`
 	OverdueBonus     int `json:"overdue_bonus_seconds"`
@@ -61,19 +43,20 @@ func (o *Office) Location() *time.Location {
 	return o.loc
 }
 
-// LocalDay is the office's calendar day at t: days begin at the office's midnight, not UTC's.
-func (o *Office) LocalDay(t time.Time) time.Time {
-	y, m, d := t.In(o.Location()).Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-}
+// LocalDay is the office's calendar day at t, as a date at UTC midnight: days begin at the office's
+// midnight, not UTC's.
+func (o *Office) LocalDay(t time.Time) time.Time { return Date(t.In(o.Location())) }
+
+// Midnight is the instant a local date (any time of that day) begins in the office.
+func (o *Office) Midnight(date time.Time) time.Time { return TimeOfDay(0).On(date, o.Location()) }
 
 const officeColumns = `id, slug, name, time_zone, issuing_always_open, issuing_stop_minutes, coalesce(patron_day, ''),
-	appointment_bonus_seconds, overdue_bonus_seconds`
+	retention_days, appointment_bonus_seconds, overdue_bonus_seconds`
 
 func scanOffice(row pgx.Row) (*Office, error) {
 	o := &Office{}
 	err := row.Scan(&o.ID, &o.Slug, &o.Name, &o.TimeZone, &o.IssuingAlwaysOpen, &o.IssuingStopMinutes, &o.PatronDay,
-		&o.AppointmentBonus, &o.OverdueBonus)
+		&o.RetentionDays, &o.AppointmentBonus, &o.OverdueBonus)
 	return o, err
 }
 
@@ -107,25 +90,31 @@ func (s *Store) Offices(ctx context.Context) ([]*Office, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ticketing: list offices: %w", err)
 	}
-	defer rows.Close()
-	var out []*Office
-	for rows.Next() {
-		o, err := scanOffice(rows)
-		if err != nil {
-			return nil, fmt.Errorf("ticketing: list offices: %w", err)
-		}
-		out = append(out, o)
-	}
-	return out, rows.Err()
+	return collect(rows, scanOffice)
 }
 
-// SaveOffice creates an office, or updates the one with the same slug, and returns its id.
-func (s *Store) SaveOffice(ctx context.Context, o *Office) (int64, error) {
+// CronTargets lists the offices as targets of the cron runner: jobs run for each office in its time zone.
+func (s *Store) CronTargets(ctx context.Context) ([]cron.Target, error) {
+	offices, err := s.Offices(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]cron.Target, len(offices))
+	for i, o := range offices {
+		out[i] = cron.Target{ID: o.ID, Name: o.Slug, Location: o.Location()}
+	}
+	return out, nil
+}
+
+var (
+	slugPattern   = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+	patronPattern = regexp.MustCompile(`^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$`)
+)
+
+// defaults fills the settings a new office leaves out.
+func (o *Office) defaults() {
 	if o.TimeZone == "" {
 		o.TimeZone = "Europe/Rome"
-	}
-	if _, err := time.LoadLocation(o.TimeZone); err != nil {
-		return 0, web.InvalidField("time_zone", "unknown time zone %q", o.TimeZone)
 	}
 	if o.AppointmentBonus == 0 {
 		o.AppointmentBonus = 7200
@@ -133,19 +122,97 @@ func (s *Store) SaveOffice(ctx context.Context, o *Office) (int64, error) {
 	if o.OverdueBonus == 0 {
 		o.OverdueBonus = 600
 	}
+	if o.RetentionDays == 0 {
+		o.RetentionDays = 90
+	}
+}
+
+// check validates an office's fields and names the first bad one.
+func (o *Office) check() error {
+	if _, err := time.LoadLocation(o.TimeZone); err != nil || o.TimeZone == "Local" {
+		return web.InvalidField("time_zone", "unknown time zone %q", o.TimeZone)
+	}
+	o.loc = nil
+	switch {
+	case !slugPattern.MatchString(o.Slug):
+		return web.InvalidField("slug", "slug must be 1–63 lowercase letters, digits or -")
+	case o.Name == "" || len(o.Name) > 200:
+		return web.InvalidField("name", "name is required (at most 200 characters)")
+	case o.IssuingStopMinutes < 0 || o.IssuingStopMinutes > 240:
+		return web.InvalidField("issuing_stop_minutes", "issuing_stop_minutes must be between 0 and 240")
+	case o.PatronDay != "" && !patronPattern.MatchString(o.PatronDay):
+		return web.InvalidField("patron_day", "patron_day must be a day of the year like 06-24")
+	case o.RetentionDays < 1 || o.RetentionDays > 3650:
+		return web.InvalidField("retention_days", "retention_days must be between 1 and 3650")
+	case o.AppointmentBonus < 0 || o.AppointmentBonus > 86400:
+		return web.InvalidField("appointment_bonus_seconds", "appointment_bonus_seconds must be between 0 and 86400")
+	case o.OverdueBonus < 0 || o.OverdueBonus > 86400:
+		return web.InvalidField("overdue_bonus_seconds", "overdue_bonus_seconds must be between 0 and 86400")
+	}
+	return nil
+}
+
+// SaveOffice creates an office, or updates the one with the same slug, and returns its id. Settings left
+// at zero take their defaults.
+func (s *Store) SaveOffice(ctx context.Context, o *Office) (int64, error) {
+	o.defaults()
+	if err := o.check(); err != nil {
+		return 0, err
+	}
 	err := s.pool.QueryRow(ctx, `
 		INSERT INTO offices (slug, name, time_zone, issuing_always_open, issuing_stop_minutes, patron_day,
-			appointment_bonus_seconds, overdue_bonus_seconds)
-		VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''), $7, $8)
+			retention_days, appointment_bonus_seconds, overdue_bonus_seconds)
+		VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''), $7, $8, $9)
 		ON CONFLICT (slug) DO UPDATE SET name = EXCLUDED.name, time_zone = EXCLUDED.time_zone,
 			issuing_always_open = EXCLUDED.issuing_always_open, issuing_stop_minutes = EXCLUDED.issuing_stop_minutes,
-			patron_day = EXCLUDED.patron_day, appointment_bonus_seconds = EXCLUDED.appointment_bonus_seconds,
-			overdue_bonus_seconds = EXCLUDED.overdue_bonus_seconds
+			patron_day = EXCLUDED.patron_day, retention_days = EXCLUDED.retention_days,
+			appointment_bonus_seconds = EXCLUDED.appointment_bonus_seconds, overdue_bonus_seconds = EXCLUDED.overdue_bonus_seconds
 		RETURNING id`,
 		o.Slug, o.Name, o.TimeZone, o.IssuingAlwaysOpen, o.IssuingStopMinutes, o.PatronDay,
-		o.AppointmentBonus, o.OverdueBonus).Scan(&o.ID)
+		o.RetentionDays, o.AppointmentBonus, o.OverdueBonus).Scan(&o.ID)
 	if err != nil {
-		return 0, fmt.Errorf("ticketing: save office %q: %w", o.Slug, err)
+		return 0, dbError(err, "save office "+o.Slug)
 	}
 	return o.ID, nil
+}
+
+// UpdateOffice changes the settings of an existing office (its slug is its name in URLs and stays).
+func (s *Store) UpdateOffice(ctx context.Context, o *Office) error {
+	if err := o.check(); err != nil {
+		return err
+	}
+	tag, err := s.pool.Exec(ctx, `
+		UPDATE offices SET name = $2, time_zone = $3, issuing_always_open = $4, issuing_stop_minutes = $5,
+			patron_day = NULLIF($6, ''), retention_days = $7, appointment_bonus_seconds = $8, overdue_bonus_seconds = $9
+		WHERE id = $1`, o.ID, o.Name, o.TimeZone, o.IssuingAlwaysOpen, o.IssuingStopMinutes, o.PatronDay,
+		o.RetentionDays, o.AppointmentBonus, o.OverdueBonus)
+	if err != nil {
+		return dbError(err, "update office "+o.Slug)
+	}
+	if tag.RowsAffected() == 0 {
+		return web.NotFound("unknown_office", "no office %q", o.Slug)
+	}
+	return nil
+}
+
+// IssuingOpen reports whether the office issues tickets at t: around the clock when so configured,
+// otherwise while open and until IssuingStopMinutes before closing. When closed it also returns the next
+// time issuing opens (zero if none within 60 days).
+func (o *Office) IssuingOpen(c *Calendar, t time.Time) (bool, time.Time) {
+	if o.IssuingAlwaysOpen {
+		return true, time.Time{}
+	}
+	open, closes := c.OpenAt(t)
+	if open && t.Before(closes.Add(-time.Duration(o.IssuingStopMinutes)*time.Minute)) {
+		return true, time.Time{}
+	}
+	from := t
+	if open {
+		from = closes
+	}
+	next, ok := c.NextOpening(from)
+	if !ok {
+		return false, time.Time{}
+	}
+	return false, next
 }

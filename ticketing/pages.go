@@ -2,6 +2,7 @@ package ticketing
 
 import (
 	"embed"
+	"io/fs"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
@@ -13,6 +14,9 @@ import (
 //go:embed templates/*.html
 var templates embed.FS
 
+//go:embed static
+var staticFiles embed.FS
+
 var deskPage = web.NewPage(templates, "templates/desk.html")
 
 // Pages serves the operator's desk page.
@@ -20,8 +24,10 @@ type Pages struct {
 	Store *Store
 }
 
-// Routes mounts /desk.
+// Routes mounts /desk and its script.
 func (p *Pages) Routes(r chi.Router) {
+	static, _ := fs.Sub(staticFiles, "static")
+	r.Handle("/desk/static/*", http.StripPrefix("/desk/static/", http.FileServer(http.FS(static))))
 	r.With(auth.RequirePage).Get("/desk", p.desk)
 }
 

@@ -57,6 +57,7 @@ func (p *policyEnv) nextAt(t *testing.T, offset time.Duration) string {
 }
 
 func TestPolicySkillFactor(t *testing.T) {
+	t.Parallel()
 	p := newPolicyEnv(t)
 	// At 20 min: tributi (secondary, ×0.5) waited 20 min → 600; cie (primary) waited 12 min → 720.
 	p.issueAt(t, 0, "tributi", "")
@@ -73,6 +74,7 @@ func TestPolicySkillFactor(t *testing.T) {
 }
 
 func TestPolicyPriorityBonusWithoutStarvation(t *testing.T) {
+	t.Parallel()
 	p := newPolicyEnv(t)
 	// Priority bonus 900 s (disabilita). A priority ticket jumps ahead of a normal one that waited less
 	// than 900 s longer…
@@ -96,6 +98,7 @@ func TestPolicyPriorityBonusWithoutStarvation(t *testing.T) {
 }
 
 func TestPolicyOverdueBonus(t *testing.T) {
+	t.Parallel()
 	p := newPolicyEnv(t)
 	ctx := context.Background()
 	// certificati has a 5-minute target, residenza 60 minutes; the overdue bonus is 600 s.
@@ -111,6 +114,7 @@ func TestPolicyOverdueBonus(t *testing.T) {
 }
 
 func TestPolicyAppointmentFirst(t *testing.T) {
+	t.Parallel()
 	p := newPolicyEnv(t)
 	ctx := context.Background()
 	p.issueAt(t, 0, "cie", "")
@@ -133,6 +137,7 @@ func TestPolicyAppointmentFirst(t *testing.T) {
 }
 
 func TestPolicyTiesGoToOlderTicket(t *testing.T) {
+	t.Parallel()
 	p := newPolicyEnv(t)
 	// Two tickets issued at the same instant, both primary skills: equal scores, so the one issued first
 	// (lower id) wins.
@@ -144,6 +149,7 @@ func TestPolicyTiesGoToOlderTicket(t *testing.T) {
 }
 
 func TestPolicyOnlyServicesOfDeskAndSkills(t *testing.T) {
+	t.Parallel()
 	p := newPolicyEnv(t)
 	// isee is not served at desk 2, and suap is neither served there nor a skill of op1.
 	p.issueAt(t, 0, "isee", "")
@@ -155,6 +161,7 @@ func TestPolicyOnlyServicesOfDeskAndSkills(t *testing.T) {
 
 // The operator calls one ticket out of order; a ticket of a service the desk does not serve is refused.
 func TestCallTicketOutOfOrder(t *testing.T) {
+	t.Parallel()
 	p := newPolicyEnv(t)
 	ctx := context.Background()
 	p.issueAt(t, 0, "cie", "")

@@ -2,24 +2,33 @@ package ticketing
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"turno/internal/web"
 )
 
-// Skill levels: how well a staff member handles a service. They weight the call-next score.
+// SkillLevel is how well a staff member handles a service. It weights the call-next score.
+type SkillLevel string
+
+// The skill levels.
 const (
-	Primary   = "primary"
-	Secondary = "secondary"
-	Learning  = "learning"
+	Primary   SkillLevel = "primary"
+	Secondary SkillLevel = "secondary"
+	Learning  SkillLevel = "learning"
 )
 
-// SkillFactor is the call-next weight of a skill level (see call.go).
-func SkillFactor(level string) float64 {
-	switch level {
+// SkillLevels lists the levels from best to least.
+var SkillLevels = []SkillLevel{Primary, Secondary, Learning}
+
+// Factor is the call-next weight of a skill level (see call.go); 0 for an unknown level.
+func (l SkillLevel) Factor() float64 {
+	switch l {
 	case Primary:
 		return 1
 	case Secondary:
@@ -32,21 +41,40 @@ func SkillFactor(level string) float64 {
 
 // Staff is a member of an office's staff and the services they can handle.
 type Staff struct {
-	ID       int64             `json:"id"`
-	OfficeID int64             `json:"office_id"`
-	Code     string            `json:"code"`
-	FullName string            `json:"full_name"`
-	Email    string            `json:"email,omitempty"`
-	Active   bool              `json:"active"`
-	Skills   map[string]string `json:"skills"` // service code → level
+	ID       int64                 `json:"id"`
+	OfficeID int64                 `json:"office_id"`
+	Code     string                `json:"code"`
+	FullName string                `json:"full_name"`
+	Email    string                `json:"email,omitempty"`
+	Active   bool                  `json:"active"`
+	Skills   map[string]SkillLevel `json:"skills"` // service code → level
 }
 
-// SaveStaff creates or updates (by code) a staff member and replaces their skills.
-func (s *Store) SaveStaff(ctx context.Context, st *Staff) error {
+// check names the first bad field of a staff member; the services of the skills are checked when saving.
+func (st *Staff) check() error {
+	switch {
+	case st.Code == "" || len(st.Code) > 32:
+		return web.InvalidField("code", "code is required (at most 32 characters)")
+	case st.FullName == "" || len(st.FullName) > 200:
+		return web.InvalidField("full_name", "full_name is required (at most 200 characters)")
+	case len(st.Email) > 200:
+		return web.InvalidField("email", "email is longer than 200 characters")
+	}
 	for code, level := range st.Skills {
-		if SkillFactor(level) == 0 {
+		if level.Factor() == 0 {
 			return web.InvalidField("skills", "skill level of %q must be primary, secondary or learning", code)
 		}
+	}
+	return nil
+}
+
+// StaffStep stores another part's data of a staff member inside the transaction that saves the member.
+type StaffStep func(ctx context.Context, tx pgx.Tx, staffID int64) error
+
+// SaveStaff validates a staff member and creates or updates them (by code), replacing their skills.
+func (s *Store) SaveStaff(ctx context.Context, st *Staff) error {
+	if err := st.check(); err != nil {
+		return err
 	}
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `
@@ -57,21 +85,79 @@ func (s *Store) SaveStaff(ctx context.Context, st *Staff) error {
 		if err != nil {
 			return dbError(err, "save staff "+st.Code)
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM staff_skills WHERE staff_id = $1`, st.ID); err != nil {
+		return setSkills(ctx, tx, st)
+	})
+}
+
+// CreateStaff adds a staff member whose code the office does not have yet (409 on the field "code"
+// otherwise), then runs step, if any, in the same transaction.
+func (s *Store) CreateStaff(ctx context.Context, st *Staff, step StaffStep) error {
+	if err := st.check(); err != nil {
+		return err
+	}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `INSERT INTO staff (office_id, code, full_name, email, active) VALUES ($1, $2, $3, $4, $5)
+			RETURNING id`, st.OfficeID, st.Code, st.FullName, st.Email, st.Active).Scan(&st.ID)
+		if err != nil {
+			return staffCodeError(err, st.Code)
+		}
+		return finishStaff(ctx, tx, st, step)
+	})
+}
+
+// UpdateStaff changes the staff member st.ID of st.OfficeID — code, name, e-mail, active and skills —
+// then runs step, if any, in the same transaction. A code another member has is a 409 on "code".
+func (s *Store) UpdateStaff(ctx context.Context, st *Staff, step StaffStep) error {
+	if err := st.check(); err != nil {
+		return err
+	}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE staff SET code = $3, full_name = $4, email = $5, active = $6
+			WHERE id = $1 AND office_id = $2`, st.ID, st.OfficeID, st.Code, st.FullName, st.Email, st.Active)
+		if err != nil {
+			return staffCodeError(err, st.Code)
+		}
+		if tag.RowsAffected() == 0 {
+			return staffNotFound(st.ID)
+		}
+		return finishStaff(ctx, tx, st, step)
+	})
+}
+
+func finishStaff(ctx context.Context, tx pgx.Tx, st *Staff, step StaffStep) error {
+	if err := setSkills(ctx, tx, st); err != nil {
+		return err
+	}
+	if step == nil {
+		return nil
+	}
+	return step(ctx, tx, st.ID)
+}
+
+func staffCodeError(err error, code string) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return &web.Error{Status: http.StatusConflict, Code: "duplicate", Field: "code", Message: fmt.Sprintf("a staff member %q already exists", code)}
+	}
+	return dbError(err, "save staff "+code)
+}
+
+// setSkills replaces a staff member's skills; a service the office does not have is a 422 on "skills".
+func setSkills(ctx context.Context, tx pgx.Tx, st *Staff) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM staff_skills WHERE staff_id = $1`, st.ID); err != nil {
+		return fmt.Errorf("ticketing: staff skills: %w", err)
+	}
+	for code, level := range st.Skills {
+		tag, err := tx.Exec(ctx, `INSERT INTO staff_skills (staff_id, service_id, level)
+			SELECT $1, id, $4 FROM services WHERE office_id = $2 AND code = $3`, st.ID, st.OfficeID, code, level)
+		if err != nil {
 			return fmt.Errorf("ticketing: staff skills: %w", err)
 		}
-		for code, level := range st.Skills {
-			tag, err := tx.Exec(ctx, `INSERT INTO staff_skills (staff_id, service_id, level)
-				SELECT $1, id, $4 FROM services WHERE office_id = $2 AND code = $3`, st.ID, st.OfficeID, code, level)
-			if err != nil {
-				return fmt.Errorf("ticketing: staff skills: %w", err)
-			}
-			if tag.RowsAffected() == 0 {
-				return web.InvalidField("skills", "no service %q in this office", code)
-			}
+		if tag.RowsAffected() == 0 {
+			return web.InvalidField("skills", "no service %q in this office", code)
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 const staffQuery = `SELECT st.id, st.office_id, st.code, st.full_name, st.email, st.active,
@@ -94,14 +180,58 @@ func (s *Store) StaffList(ctx context.Context, officeID int64) ([]*Staff, error)
 	return collect(rows, scanStaff)
 }
 
-// StaffMember returns one staff member of an office; one of another office is a 404 like an unknown one.
+// StaffMember returns one staff member of an office; one of another office is a 404 like an unknown one,
+// so that its existence is not revealed.
 func (s *Store) StaffMember(ctx context.Context, officeID, id int64) (*Staff, error) {
 	st, err := scanStaff(s.pool.QueryRow(ctx, staffQuery+` WHERE st.id = $1 AND st.office_id = $2`, id, officeID))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, web.NotFound("unknown_staff", "no staff member %d in this office", id)
+		return nil, staffNotFound(id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("ticketing: staff %d: %w", id, err)
 	}
 	return st, nil
+}
+
+// StaffByCode returns the staff member of an office with a code, or a 404 *web.Error.
+func (s *Store) StaffByCode(ctx context.Context, officeID int64, code string) (*Staff, error) {
+	st, err := scanStaff(s.pool.QueryRow(ctx, staffQuery+` WHERE st.office_id = $1 AND st.code = $2`, officeID, code))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, staffNotFound(code)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ticketing: staff %q: %w", code, err)
+	}
+	return st, nil
+}
+
+// StaffByID returns a staff member of any office by id, or a 404 *web.Error. It is for callers that hold
+// only the member's id, such as a staff member's calendar feed; a request about an office checks the
+// office with StaffMember instead.
+func (s *Store) StaffByID(ctx context.Context, id int64) (*Staff, error) {
+	st, err := scanStaff(s.pool.QueryRow(ctx, staffQuery+` WHERE st.id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, staffNotFound(id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ticketing: staff %d: %w", id, err)
+	}
+	return st, nil
+}
+
+func staffNotFound(id any) error {
+	return &web.Error{Status: http.StatusNotFound, Code: "unknown_staff", Field: "staff",
+		Message: fmt.Sprintf("no staff member %v in this office", id)}
+}
+
+// StaffPlanning is the planning side of a staff member, kept by another part (scheduling: the contract and
+// the preferences) and served with the staff API. cmd/turno hands scheduling's implementation to the API;
+// without one the staff API carries identity and skills only.
+type StaffPlanning interface {
+	// PrepareStaff validates the planning fields of a staff request (the body's fields that are not the
+	// staff member's own) before anything is written, and returns the step that stores them in the
+	// member's transaction, or nil. staffID is 0 for a new member.
+	PrepareStaff(ctx context.Context, officeID, staffID int64, fields map[string]json.RawMessage) (StaffStep, error)
+	// StaffDetail returns the planning fields added to a staff member's JSON.
+	StaffDetail(ctx context.Context, st *Staff) (map[string]any, error)
 }

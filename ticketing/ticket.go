@@ -12,18 +12,21 @@ import (
 	"turno/internal/web"
 )
 
-// Ticket statuses. A ticket goes waiting → called (recalled any number of times) → serving → done, or ends
-// as no_show, transferred (a new waiting ticket with the same number in another service), cancelled or
-// expired.
+// Status is where a ticket is in its life. A ticket goes waiting → called (recalled any number of times) →
+// serving → done, or ends as no_show, transferred (a new waiting ticket with the same number in another
+// service), cancelled or expired.
+type Status string
+
+// The ticket statuses.
 const (
-	Waiting     = "waiting"
-	Called      = "called"
-	Serving     = "serving"
-	Done        = "done"
-	NoShow      = "no_show"
-	Transferred = "transferred"
-	Cancelled   = "cancelled"
-	Expired     = "expired"
+	Waiting     Status = "waiting"
+	Called      Status = "called"
+	Serving     Status = "serving"
+	Done        Status = "done"
+	NoShow      Status = "no_show"
+	Transferred Status = "transferred"
+	Cancelled   Status = "cancelled"
+	Expired     Status = "expired"
 )
 
 // DeskRef is the short form of a desk inside a ticket or event.
@@ -43,7 +46,7 @@ type Ticket struct {
 	ServiceID     int64             `json:"-"`
 	Service       string            `json:"service"`
 	ServiceNames  map[string]string `json:"service_names"`
-	Status        string            `json:"status"`
+	Status        Status            `json:"status"`
 	Priority      string            `json:"priority,omitempty"`
 	Lang          string            `json:"lang"`
 	IssuedAt      time.Time         `json:"issued_at"`
@@ -61,19 +64,22 @@ type Ticket struct {
 	StaffID              int64     `json:"-"`
 }
 
-// Summary is what events carry of a ticket: no public code, no personal data.
-func (t *Ticket) Summary() map[string]any {
-	m := map[string]any{
-		"id": t.ID, "number": t.Number, "service": t.Service, "service_names": t.ServiceNames,
-		"status": t.Status, "recalls": t.Recalls,
-	}
-	if t.Priority != "" {
-		m["priority"] = true
-	}
-	if t.Desk != nil {
-		m["desk"] = t.Desk
-	}
-	return m
+// TicketSummary is what events and screens carry of a ticket: no public code, no personal data.
+type TicketSummary struct {
+	ID           int64             `json:"id"`
+	Number       string            `json:"number"`
+	Service      string            `json:"service"`
+	ServiceNames map[string]string `json:"service_names"`
+	Status       Status            `json:"status"`
+	Priority     bool              `json:"priority,omitempty"`
+	Recalls      int               `json:"recalls"`
+	Desk         *DeskRef          `json:"desk,omitempty"`
+}
+
+// Summary is what events carry of the ticket.
+func (t *Ticket) Summary() *TicketSummary {
+	return &TicketSummary{ID: t.ID, Number: t.Number, Service: t.Service, ServiceNames: t.ServiceNames,
+		Status: t.Status, Priority: t.Priority != "", Recalls: t.Recalls, Desk: t.Desk}
 }
 
 const ticketColumns = `t.id, t.office_id, t.code, t.label, t.service_id, s.code, s.names, t.status, coalesce(pc.code, ''),
@@ -98,11 +104,6 @@ func scanTicket(row pgx.Row) (*Ticket, error) {
 		t.Desk = &DeskRef{ID: *deskID, Number: *deskNumber, Name: *deskName}
 	}
 	return t, nil
-}
-
-// queryer is a pool or a transaction.
-type queryer interface {
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
 func ticketByID(ctx context.Context, q queryer, id int64) (*Ticket, error) {

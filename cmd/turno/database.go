@@ -77,3 +77,11 @@ func runMigrate(ctx context.Context, args []string) error {
 	fmt.Println("migrations applied")
 	return nil
 }
+
+// resetDatabase drops every table of the database (all data is lost) and migrates it again.
+func resetDatabase(ctx context.Context, pool *pgxpool.Pool) error {
+	if _, err := pool.Exec(ctx, `DROP SCHEMA public CASCADE; CREATE SCHEMA public`); err != nil {
+		return fmt.Errorf("reset database: %w", err)
+	}
+	return migrations.Up(ctx, pool)
+}

@@ -9,20 +9,10 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/go-chi/chi/v5"
-
 	"turno/internal/auth"
 	"turno/internal/config"
-	"turno/kiosk"
 	"turno/ticketing"
 )
-
-func init() {
-	mounts = append(mounts, func(r chi.Router, d *deps) {
-		(&kiosk.Handler{Store: d.store, Auth: d.auth, BaseURL: d.base}).Routes(r)
-	})
-	commands["kiosk"] = command{runKiosk, "kiosk pair --office SLUG --name NAME: register a kiosk and print its pairing link"}
-}
 
 const kioskUsage = "usage: turno kiosk pair --office SLUG --name NAME [--base-url URL]"
 
@@ -51,7 +41,7 @@ func runKiosk(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	d, token, err := auth.NewStore(pool).CreateDevice(ctx, o.ID, auth.Kiosk, *name, "")
+	d, token, err := auth.NewStore(pool).CreateDevice(ctx, o.ID, auth.Kiosk, *name)
 	if err != nil {
 		return err
 	}

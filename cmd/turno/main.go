@@ -1,5 +1,6 @@
-// Command turno runs Turno: the HTTP server (default), migrations, the demo seed, user management and the
-// roster benchmark. main only wires the parts together.
+// Command turno runs Turno: the HTTP server (default), migrations, the demo seed, user and kiosk
+// management, the private PostgreSQL cluster and the benchmarks. main only wires the parts together
+// (app.go builds them); the commands are listed once, in the table below.
 package main
 
 import (
@@ -19,12 +20,18 @@ type command struct {
 	help string
 }
 
-var commands = map[string]command{
-	"serve":   {runServe, "run the HTTP server (default); --demo seeds the demo office"},
-	"migrate": {runMigrate, "apply database migrations and exit"},
-	"demo":    {runDemo, "seed the demo office and exit"},
-	"user":    {runUser, "user add --username NAME --role admin|manager|operator [--office SLUG] [--staff CODE]"},
-	"roster":  {runRoster, "roster bench [--time 60s] [--seed 1] [--out DIR] FILE...: solve benchmark instances"},
+// commands is the table of commands.
+func commands() map[string]command {
+	return map[string]command{
+		"serve":   {runServe, "run the HTTP server (default); --demo seeds the demo office"},
+		"migrate": {runMigrate, "apply database migrations and exit"},
+		"demo":    {runDemo, "seed the demo office and exit; --reset empties the database first"},
+		"user":    {runUser, "user add --username NAME --role admin|manager|operator [--office SLUG] [--staff CODE]"},
+		"roster":  {runRoster, "roster bench [--time 60s] [--seed 1] [--out DIR] FILE...: solve benchmark instances"},
+		"kiosk":   {runKiosk, "kiosk pair --office SLUG --name NAME: register a kiosk and print its pairing link"},
+		"bench":   {runBench, "bench displays|roster-office [flags]: measure live event fan-out, or office roster solves"},
+		"cluster": {runCluster, "cluster start|stop|status|url|remove|exec --data-dir DIR: the private PostgreSQL cluster"},
+	}
 }
 
 func main() {
@@ -34,7 +41,7 @@ func main() {
 	if len(args) > 0 && !isFlag(args[0]) {
 		name, args = args[0], args[1:]
 	}
-	cmd, ok := commands[name]
+	cmd, ok := commands()[name]
 	if name == "help" || !ok {
 		usage()
 		if !ok && name != "help" {
@@ -55,7 +62,8 @@ func isFlag(s string) bool { return len(s) > 0 && s[0] == '-' }
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: turno [command] [flags]\n\ncommands:")
-	for _, n := range slices.Sorted(maps.Keys(commands)) {
-		fmt.Fprintf(os.Stderr, "  %-8s %s\n", n, commands[n].help)
+	table := commands()
+	for _, n := range slices.Sorted(maps.Keys(table)) {
+		fmt.Fprintf(os.Stderr, "  %-8s %s\n", n, table[n].help)
 	}
 }

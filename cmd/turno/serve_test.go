@@ -16,6 +16,7 @@ import (
 
 	"turno/internal/auth"
 	"turno/internal/database"
+	"turno/internal/database/dbtest"
 )
 
 // The real binary on an empty database: it migrates, seeds the demo office, prints the URLs to open,
@@ -25,7 +26,7 @@ func TestServeDemoEndToEnd(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	dsn := database.NewTestDatabase(t)
+	dsn := dbtest.NewDatabase(t)
 	// Start from a database without Turno's tables: serve must apply the migrations itself.
 	pool, err := database.Open(context.Background(), dsn)
 	if err != nil {
@@ -112,7 +113,7 @@ func TestUserAdd(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	dsn := database.NewTestDatabase(t)
+	dsn := dbtest.NewDatabase(t)
 	run := func(stdin string, args ...string) (string, error) {
 		cmd := exec.Command(bin, args...)
 		cmd.Env = append(os.Environ(), "DATABASE_URL="+dsn)

@@ -183,28 +183,44 @@ func (s *Store) UserByToken(ctx context.Context, token string) (*User, error) {
 	return u, nil
 }
 
-// CreateDevice registers a kiosk or display of an office. When token is empty a random one is made; the
-// token is returned once and only its hash is kept. Creating a device with an existing token updates it.
-func (s *Store) CreateDevice(ctx context.Context, officeID int64, kind DeviceKind, name, token string) (*Device, string, error) {
-	if kind != Kiosk && kind != Display {
-		return nil, "", web.InvalidField("kind", "kind must be kiosk or display")
+// CreateDevice registers a kiosk or display of an office with a new random token, which is returned once:
+// only its hash is kept.
+func (s *Store) CreateDevice(ctx context.Context, officeID int64, kind DeviceKind, name string) (*Device, string, error) {
+	if err := checkDevice(kind, name); err != nil {
+		return nil, "", err
 	}
-	if name == "" {
-		return nil, "", web.InvalidField("name", "name is required")
-	}
-	if token == "" {
-		token = NewToken()
-	}
+	token := NewToken()
 	d := &Device{OfficeID: officeID, Kind: kind, Name: name, Settings: map[string]any{}}
-	err := s.pool.QueryRow(ctx, `
-		INSERT INTO devices (office_id, kind, name, token_hash) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (token_hash) DO UPDATE SET office_id = EXCLUDED.office_id, kind = EXCLUDED.kind,
-			name = EXCLUDED.name, revoked_at = NULL
+	err := s.pool.QueryRow(ctx, `INSERT INTO devices (office_id, kind, name, token_hash) VALUES ($1, $2, $3, $4)
 		RETURNING id, settings`, officeID, kind, name, HashToken(token)).Scan(&d.ID, &d.Settings)
 	if err != nil {
 		return nil, "", fmt.Errorf("auth: create device: %w", err)
 	}
 	return d, token, nil
+}
+
+// EnsureDevice registers a device with a known token (the demo's) unless one with that token exists,
+// revoked or not: an existing device is returned as it is (a revoked one is not revived, and nil is
+// returned for it).
+func (s *Store) EnsureDevice(ctx context.Context, officeID int64, kind DeviceKind, name, token string) (*Device, error) {
+	if err := checkDevice(kind, name); err != nil {
+		return nil, err
+	}
+	if _, err := s.pool.Exec(ctx, `INSERT INTO devices (office_id, kind, name, token_hash) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (token_hash) DO NOTHING`, officeID, kind, name, HashToken(token)); err != nil {
+		return nil, fmt.Errorf("auth: ensure device: %w", err)
+	}
+	return s.DeviceByToken(ctx, token)
+}
+
+func checkDevice(kind DeviceKind, name string) error {
+	if kind != Kiosk && kind != Display {
+		return web.InvalidField("kind", "kind must be kiosk or display")
+	}
+	if name == "" || len(name) > 100 {
+		return web.InvalidField("name", "name is required (at most 100 characters)")
+	}
+	return nil
 }
 
 // RevokeDevice makes a device token stop working.
@@ -264,4 +280,32 @@ func (s *Store) Devices(ctx context.Context, officeID int64) ([]*Device, error) 
 		out = append(out, d)
 	}
 	return out, rows.Err()
+}
+
+// SaveDeviceSettings replaces the settings of a live device of an office of the given kind (a display's
+// screen settings, say) and returns the device; an unknown, revoked or other-kind device is a 404.
+func (s *Store) SaveDeviceSettings(ctx context.Context, officeID, id int64, kind DeviceKind, settings any) (*Device, error) {
+	d := &Device{}
+	err := s.pool.QueryRow(ctx, `
+		UPDATE devices SET settings = $4 WHERE id = $1 AND office_id = $2 AND kind = $3 AND revoked_at IS NULL
+		RETURNING id, office_id, kind, name, settings`, id, officeID, kind, settings).
+		Scan(&d.ID, &d.OfficeID, &d.Kind, &d.Name, &d.Settings)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, web.NotFound("unknown_device", "no active %s %d in this office", kind, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("auth: save device settings: %w", err)
+	}
+	return d, nil
+}
+
+// PurgeSessions deletes the sign-in sessions of an office's users that expired before now; it is a step
+// of the office's nightly purge.
+func (s *Store) PurgeSessions(ctx context.Context, officeID int64, _, now time.Time) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM sessions s USING users u
+		WHERE u.id = s.user_id AND u.office_id = $1 AND s.expires_at < $2`, officeID, now)
+	if err != nil {
+		return 0, fmt.Errorf("auth: purge sessions: %w", err)
+	}
+	return tag.RowsAffected(), nil
 }

@@ -19,64 +19,81 @@ var templates embed.FS
 var loginPage = web.NewPage(templates, "templates/login.html")
 
 // Routes mounts sign-in and sign-out: the JSON API (/api/v1/login, /api/v1/logout, /api/v1/me) and the
-// login page (/login). Login is rate-limited per address and per username.
+// login page (/login). Login is rate-limited per client address and per (normalised) username, the same
+// way for the JSON and the form sign-in.
 func (s *Store) Routes(r chi.Router) {
-	limited := r.With(
-		httprate.LimitByIP(20, time.Minute),
-		httprate.Limit(10, time.Minute, httprate.WithKeyFuncs(usernameKey)),
-	)
-	limited.Post("/api/v1/login", s.apiLogin)
-	limited.Post("/login", s.formLogin)
+	l := &loginLimits{perUser: httprate.NewRateLimiter(10, time.Minute)}
+	limited := r.With(httprate.LimitBy(20, time.Minute, clientKey))
+	limited.Post("/api/v1/login", l.api(s))
+	limited.Post("/login", l.form(s))
 	r.Get("/login", s.showLogin)
 	r.Post("/api/v1/logout", s.logout)
 	r.Post("/logout", s.logout)
 	r.Get("/api/v1/me", s.me)
 }
 
-// usernameKey rate-limits by the username of a login attempt, read without consuming the JSON body.
-func usernameKey(r *http.Request) (string, error) {
-	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
-		return "user:" + r.PostFormValue("username"), nil
-	}
-	return "ip-user:" + r.RemoteAddr, nil
+// clientKey rate-limits by the client's address (web.ClientIP: forwarded only by trusted proxies).
+func clientKey(r *http.Request) (string, error) { return "ip:" + web.ClientIP(r), nil }
+
+// NormalizeUsername is how usernames are compared: trimmed and lower case.
+func NormalizeUsername(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// loginLimits counts sign-in attempts per username, whichever way they come.
+type loginLimits struct{ perUser *httprate.RateLimiter }
+
+// tooMany reports (and answers) a username over its limit.
+func (l *loginLimits) tooMany(w http.ResponseWriter, r *http.Request, username string) bool {
+	return l.perUser.RespondOnLimit(w, r, "user:"+username)
 }
 
-func (s *Store) apiLogin(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		Username string `json:"username"`
-		Password string `json:"password"`
+func (l *loginLimits) api(s *Store) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Username string `json:"username"`
+			Password string `json:"password"`
+		}
+		if err := web.Decode(r, &body, false); err != nil {
+			web.WriteError(w, r, err)
+			return
+		}
+		if body.Username == "" || body.Password == "" {
+			web.WriteError(w, r, web.Invalid("missing_credentials", "username and password are required"))
+			return
+		}
+		username := NormalizeUsername(body.Username)
+		if l.tooMany(w, r, username) {
+			return
+		}
+		token, u, err := s.Login(r.Context(), username, body.Password)
+		if err != nil {
+			web.WriteError(w, r, err)
+			return
+		}
+		SetCookie(w, r, SessionCookie, token, SessionTTL)
+		web.JSON(w, http.StatusOK, map[string]any{"token": token, "user": u})
 	}
-	if err := web.Decode(r, &body, false); err != nil {
-		web.WriteError(w, r, err)
-		return
+}
+
+func (l *loginLimits) form(s *Store) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		next := safeNext(r.PostFormValue("next"))
+		username := NormalizeUsername(r.PostFormValue("username"))
+		if l.tooMany(w, r, username) {
+			return
+		}
+		token, _, err := s.Login(r.Context(), username, r.PostFormValue("password"))
+		if err != nil {
+			loginPage.Render(w, r, &web.View{Title: "login", Body: "login", Status: http.StatusUnauthorized,
+				Data: map[string]any{"Next": next, "Failed": true, "Username": r.PostFormValue("username")}})
+			return
+		}
+		SetCookie(w, r, SessionCookie, token, SessionTTL)
+		http.Redirect(w, r, next, http.StatusSeeOther)
 	}
-	if body.Username == "" || body.Password == "" {
-		web.WriteError(w, r, web.Invalid("missing_credentials", "username and password are required"))
-		return
-	}
-	token, u, err := s.Login(r.Context(), strings.ToLower(strings.TrimSpace(body.Username)), body.Password)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	SetCookie(w, r, SessionCookie, token, SessionTTL)
-	web.JSON(w, http.StatusOK, map[string]any{"token": token, "user": u})
 }
 
 func (s *Store) showLogin(w http.ResponseWriter, r *http.Request) {
 	loginPage.Render(w, r, &web.View{Title: "login", Body: "login", Data: map[string]any{"Next": safeNext(r.URL.Query().Get("next"))}})
-}
-
-func (s *Store) formLogin(w http.ResponseWriter, r *http.Request) {
-	next := safeNext(r.PostFormValue("next"))
-	token, _, err := s.Login(r.Context(), strings.ToLower(strings.TrimSpace(r.PostFormValue("username"))), r.PostFormValue("password"))
-	if err != nil {
-		loginPage.Render(w, r, &web.View{Title: "login", Body: "login", Status: http.StatusUnauthorized,
-			Data: map[string]any{"Next": next, "Failed": true, "Username": r.PostFormValue("username")}})
-		return
-	}
-	SetCookie(w, r, SessionCookie, token, SessionTTL)
-	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 // safeNext keeps redirects after login on this site.

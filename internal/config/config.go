@@ -5,8 +5,10 @@ package config
 import (
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -20,6 +22,7 @@ type Config struct {
 	IssuePerMinute  int           // tickets one kiosk may request per minute
 	ShutdownTimeout time.Duration // grace period for in-flight requests at shutdown
 	LogLevel        string        // debug, info, warn, error
+	TrustedProxies  []string      // CIDRs of reverse proxies whose X-Forwarded-For is believed
 }
 
 // Option describes one setting.
@@ -49,6 +52,8 @@ var Options = []Option{
 		func(c *Config, v string) (err error) { c.ShutdownTimeout, err = time.ParseDuration(v); return err }},
 	{"TURNO_LOG_LEVEL", "log-level", "info", "log level: debug, info, warn or error",
 		func(c *Config, v string) error { c.LogLevel = v; return nil }},
+	{"TURNO_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated CIDRs of the reverse proxies in front of Turno, whose X-Forwarded-For gives the client's address (e.g. 127.0.0.1/32)",
+		func(c *Config, v string) (err error) { c.TrustedProxies, err = cidrs(v); return err }},
 }
 
 // Load reads defaults, then the environment, then flags from args (for those options that have one). The
@@ -88,4 +93,26 @@ func Load(fs *flag.FlagSet, args []string) (*Config, []string, error) {
 		}
 	}
 	return c, fs.Args(), nil
+}
+
+// cidrs parses a comma-separated list of CIDRs (an address alone means just that address).
+func cidrs(v string) ([]string, error) {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		if !strings.Contains(s, "/") {
+			a, err := netip.ParseAddr(s)
+			if err != nil {
+				return nil, fmt.Errorf("%q is not an address or CIDR", s)
+			}
+			s = netip.PrefixFrom(a, a.BitLen()).String()
+		}
+		if _, err := netip.ParsePrefix(s); err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR like 10.0.0.0/8", s)
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }

@@ -1,5 +1,5 @@
-// Package database opens Turno's PostgreSQL pool, creates the database when it is missing, runs a private
-// cluster when no server is configured, and gives each test a database of its own.
+// Package database opens Turno's PostgreSQL pool, creates the database when it is missing, and runs a
+// private cluster when no server is configured. Tests get a database of their own from package dbtest.
 package database
 
 import (

@@ -1,10 +1,12 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 )
 
@@ -27,7 +29,12 @@ func Decode(r *http.Request, v any, allowEmpty bool) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "send the body as application/json"}
 	}
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody+1))
+	return decode(io.LimitReader(r.Body, maxBody+1), v, allowEmpty)
+}
+
+// decode reads one JSON value into v, refusing unknown fields and trailing data.
+func decode(rd io.Reader, v any, allowEmpty bool) error {
+	dec := json.NewDecoder(rd)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		if errors.Is(err, io.EOF) {
@@ -46,6 +53,38 @@ func Decode(r *http.Request, v any, allowEmpty bool) error {
 		return Invalid("malformed_json", "the request body has data after the JSON object")
 	}
 	return nil
+}
+
+// DecodeFields reads a JSON object body into its fields, leaving their values encoded, for a request whose
+// fields are split between owners (TakeFields takes each owner's part).
+func DecodeFields(r *http.Request) (map[string]json.RawMessage, error) {
+	var fields map[string]json.RawMessage
+	if err := Decode(r, &fields, false); err != nil {
+		return nil, err
+	}
+	if fields == nil {
+		return nil, Invalid("malformed_json", "send a JSON object")
+	}
+	return fields, nil
+}
+
+// TakeFields decodes into the struct v the fields that v's json tags name, as Decode would (a value of the
+// wrong type names its field), and removes them from fields, leaving the fields that are not v's.
+func TakeFields(fields map[string]json.RawMessage, v any) error {
+	mine := map[string]json.RawMessage{}
+	t := reflect.TypeOf(v).Elem()
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if raw, ok := fields[name]; ok && name != "" && name != "-" {
+			mine[name] = raw
+			delete(fields, name)
+		}
+	}
+	b, err := json.Marshal(mine)
+	if err != nil {
+		return Invalid("malformed_json", "the request body is not valid JSON")
+	}
+	return decode(bytes.NewReader(b), v, false)
 }
 
 // Endpoint is a JSON handler that returns its status and body, or an error that WriteError renders.
@@ -77,4 +116,20 @@ func OK(body any, err error) (int, any, error) {
 		return 0, nil, err
 	}
 	return http.StatusOK, body, nil
+}
+
+// Created is the result of an endpoint that answers 201 with body, or fails with err.
+func Created(body any, err error) (int, any, error) {
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, body, nil
+}
+
+// NoContent is the result of an endpoint that answers 204, or fails with err.
+func NoContent(err error) (int, any, error) {
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusNoContent, nil, nil
 }

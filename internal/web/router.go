@@ -2,6 +2,7 @@ package web
 
 import (
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -10,13 +11,21 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 )
 
-// NewRouter returns a router with the middleware every Turno server runs, in order: client address, panic
-// recovery, request log, refusal of cross-origin writes (net/http.CrossOriginProtection: a browser's
-// cross-site POST is rejected, same-origin pages and non-browser API clients pass), the language cookie,
-// and authenticate, which puts the caller in the request context. It also serves /static/.
-func NewRouter(authenticate func(http.Handler) http.Handler) chi.Router {
+// NewRouter returns a router with the middleware every Turno server runs, in order: the client's address
+// (ClientIP), panic recovery, request log, refusal of cross-origin writes (net/http.CrossOriginProtection:
+// a browser's cross-site POST is rejected, same-origin pages and non-browser API clients pass), the
+// language cookie, and authenticate, which puts the caller in the request context. It also serves /static/.
+//
+// trustedProxies are the CIDRs of the reverse proxies in front of Turno (TURNO_TRUSTED_PROXIES): only a
+// request arriving from one of them has its X-Forwarded-For read for the client's address. With none,
+// the address is the TCP peer's and forwarded headers are ignored, so a client cannot choose its own.
+func NewRouter(authenticate func(http.Handler) http.Handler, trustedProxies ...string) chi.Router {
 	r := chi.NewRouter()
-	r.Use(middleware.RealIP, middleware.Recoverer, requestLog)
+	clientIP := middleware.ClientIPFromRemoteAddr
+	if len(trustedProxies) > 0 {
+		clientIP = middleware.ClientIPFromXFF(trustedProxies...)
+	}
+	r.Use(clientIP, middleware.Recoverer, requestLog)
 	r.Use(http.NewCrossOriginProtection().Handler)
 	r.Use(langCookie, authenticate)
 	r.Handle("/static/*", Static())
@@ -43,4 +52,17 @@ func requestLog(next http.Handler) http.Handler {
 		}
 		slog.Debug("request", "method", r.Method, "path", r.URL.Path, "status", ww.Status(), "duration", time.Since(start))
 	})
+}
+
+// ClientIP is the address of the request's client as NewRouter's middleware found it: the TCP peer's, or
+// the one a trusted proxy forwarded. When a trusted proxy forwarded nothing usable it is the proxy's.
+func ClientIP(r *http.Request) string {
+	if ip := middleware.GetClientIP(r.Context()); ip != "" {
+		return ip
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }

@@ -1,6 +1,7 @@
 // Package demand forecasts an office's arrivals per slot, weekday and skill group from its ticket history and
-// turns them into staff needed with Erlang C and shrinkage. Refresh recomputes and stores an office's
-// forecast in demand_forecasts, which the roster planner reads.
+// turns them into staff needed with Erlang C and shrinkage. Its Store owns the planning settings, the stored
+// forecasts and the manual overrides: Store.Refresh recomputes an office's forecast (nightly, through
+// ForecastJob), and the roster planner reads it with Store.Load.
 package demand
 
 import "math"

@@ -1,9 +1,8 @@
 package demand
 
 import (
-	"fmt"
 	"math"
-	"sort"
+	"slices"
 	"time"
 
 	"turno/ticketing"
@@ -17,20 +16,12 @@ const HistoryWeeks = 8
 // the seasonal pattern.
 const Decay = 0.8
 
-// Key identifies a forecast cell: ISO weekday (1 = Monday), slot start as an offset from local midnight, and
-// skill group (a service category).
+// Key identifies a forecast cell: ISO weekday (1 = Monday), slot start (local time) and skill group (a
+// service category).
 type Key struct {
 	Weekday int
-	Slot    time.Duration
+	Slot    ticketing.TimeOfDay
 	Group   string
-}
-
-// Count is the number of arrivals seen on one local date, in one slot, for one skill group.
-type Count struct {
-	Day   time.Time // local date at UTC midnight
-	Slot  time.Duration
-	Group string
-	N     int
 }
 
 // Input is what Compute needs: the calendar, the history and the office's parameters.
@@ -38,35 +29,34 @@ type Input struct {
 	Calendar  *ticketing.Calendar
 	Today     time.Time // local date (UTC midnight) of the forecast; history ends the day before
 	Settings  Settings
-	Groups    []string           // skill groups to forecast
-	Counts    []Count            // arrivals of the HistoryWeeks weeks before Today
-	Handling  map[string]float64 // skill group → mean handling seconds
-	Overrides map[Key]float64    // manual arrivals per cell, used instead of the history
+	Groups    []string                 // skill groups to forecast
+	Counts    []ticketing.ArrivalCount // arrivals of the HistoryWeeks weeks before Today, in slots of SlotMinutes
+	Handling  map[string]float64       // skill group → mean handling seconds
+	Overrides map[Key]float64          // manual arrivals per cell, used instead of the history
 }
 
 // Row is one forecast cell: expected arrivals in the slot and the staff they need.
 type Row struct {
-	Weekday         int           `json:"weekday"`
-	Slot            time.Duration `json:"-"`
-	SlotStart       string        `json:"slot_start"` // local "HH:MM"
-	Group           string        `json:"skill_group"`
-	Arrivals        float64       `json:"arrivals"`         // the override when there is one, else History
-	History         float64       `json:"history"`          // weighted average of the history
-	Overridden      bool          `json:"overridden"`       // Arrivals comes from a manager's override
-	HandlingSeconds float64       `json:"handling_seconds"` // mean handling time of the group
-	AgentsNeeded    int           `json:"agents_needed"`    // Erlang C for the service-level target
-	StaffNeeded     int           `json:"staff_needed"`     // the group's share of the slot's pooled need, after shrinkage
+	Weekday         int                 `json:"weekday"`
+	Slot            ticketing.TimeOfDay `json:"slot_start"` // local "HH:MM"
+	Group           string              `json:"skill_group"`
+	Arrivals        float64             `json:"arrivals"`         // the override when there is one, else History
+	History         float64             `json:"history"`          // weighted average of the history
+	Overridden      bool                `json:"overridden"`       // Arrivals comes from a manager's override
+	HandlingSeconds float64             `json:"handling_seconds"` // mean handling time of the group
+	AgentsNeeded    int                 `json:"agents_needed"`    // Erlang C for the service-level target
+	StaffNeeded     int                 `json:"staff_needed"`     // the group's share of the slot's pooled need, after shrinkage
 }
 
-// Slots returns the slot starts of an ISO weekday's weekly opening hours: every slot that overlaps an
-// opening interval, slots aligned to multiples of the slot length from midnight.
-func Slots(cal *ticketing.Calendar, weekday int, slot time.Duration) []time.Duration {
-	return slotsOf(cal.Weekly[weekday], slot)
+// Slots returns the slot starts of an ISO weekday's weekly opening hours: every slot of slotMinutes that
+// overlaps an opening interval, slots aligned to multiples of the slot length from midnight.
+func Slots(cal *ticketing.Calendar, weekday, slotMinutes int) []ticketing.TimeOfDay {
+	return slotsOf(cal.Weekly[weekday], ticketing.TimeOfDay(slotMinutes))
 }
 
-func slotsOf(ivs []ticketing.Interval, slot time.Duration) []time.Duration {
-	seen := map[time.Duration]bool{}
-	var out []time.Duration
+func slotsOf(ivs []ticketing.Interval, slot ticketing.TimeOfDay) []ticketing.TimeOfDay {
+	seen := map[ticketing.TimeOfDay]bool{}
+	var out []ticketing.TimeOfDay
 	for _, iv := range ivs {
 		for s := iv.Opens / slot * slot; s < iv.Closes; s += slot {
 			if !seen[s] {
@@ -75,26 +65,18 @@ func slotsOf(ivs []ticketing.Interval, slot time.Duration) []time.Duration {
 			}
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	slices.Sort(out)
 	return out
 }
 
 // overlaps reports whether the slot [s, s+slot) overlaps one of ivs.
-func overlaps(ivs []ticketing.Interval, s, slot time.Duration) bool {
+func overlaps(ivs []ticketing.Interval, s, slot ticketing.TimeOfDay) bool {
 	for _, iv := range ivs {
 		if s < iv.Closes && s+slot > iv.Opens {
 			return true
 		}
 	}
 	return false
-}
-
-// ISOWeekday returns 1 for Monday … 7 for Sunday.
-func ISOWeekday(t time.Time) int {
-	if wd := int(t.Weekday()); wd != 0 {
-		return wd
-	}
-	return 7
 }
 
 // Compute forecasts every cell of the weekly opening hours. A cell's history is the weighted mean of its
@@ -105,7 +87,8 @@ func ISOWeekday(t time.Time) int {
 // of the slot's pooled need (see pool).
 func Compute(in Input) []Row {
 	s := in.Settings
-	slot := time.Duration(s.SlotMinutes) * time.Minute
+	slot := ticketing.TimeOfDay(s.SlotMinutes)
+	slotSeconds := float64(s.SlotMinutes * 60)
 	var weight, num = map[Key]float64{}, map[Key]float64{} // weight: per (weekday, slot), Group empty
 	dayWeight := map[time.Time]float64{}
 	dayOpen := map[time.Time][]ticketing.Interval{}
@@ -117,8 +100,8 @@ func Compute(in Input) []Row {
 		}
 		w := math.Pow(Decay, float64((k-1)/7))
 		dayWeight[d], dayOpen[d] = w, ivs
-		wd := ISOWeekday(d)
-		for _, st := range Slots(in.Calendar, wd, slot) {
+		wd := ticketing.ISOWeekday(d)
+		for _, st := range Slots(in.Calendar, wd, s.SlotMinutes) {
 			if overlaps(ivs, st, slot) {
 				weight[Key{wd, st, ""}] += w
 			}
@@ -129,15 +112,15 @@ func Compute(in Input) []Row {
 		if !ok || !overlaps(dayOpen[c.Day], c.Slot, slot) {
 			continue
 		}
-		num[Key{ISOWeekday(c.Day), c.Slot, c.Group}] += w * float64(c.N)
+		num[Key{ticketing.ISOWeekday(c.Day), c.Slot, c.Group}] += w * float64(c.N)
 	}
 	var rows []Row
 	for wd := 1; wd <= 7; wd++ {
-		for _, st := range Slots(in.Calendar, wd, slot) {
+		for _, st := range Slots(in.Calendar, wd, s.SlotMinutes) {
 			first := len(rows)
 			for _, g := range in.Groups {
 				k := Key{wd, st, g}
-				r := Row{Weekday: wd, Slot: st, SlotStart: clock(st), Group: g, HandlingSeconds: in.Handling[g]}
+				r := Row{Weekday: wd, Slot: st, Group: g, HandlingSeconds: in.Handling[g]}
 				if w := weight[Key{wd, st, ""}]; w > 0 {
 					r.History = round2(num[k] / w)
 				}
@@ -146,12 +129,12 @@ func Compute(in Input) []Row {
 					r.Arrivals, r.Overridden = v, true
 				}
 				if r.HandlingSeconds > 0 {
-					traffic := r.Arrivals * r.HandlingSeconds / slot.Seconds()
+					traffic := r.Arrivals * r.HandlingSeconds / slotSeconds
 					r.AgentsNeeded = Agents(traffic, r.HandlingSeconds, float64(s.TargetWaitSeconds), s.ServiceLevel)
 				}
 				rows = append(rows, r)
 			}
-			pool(rows[first:], s, slot)
+			pool(rows[first:], s, slotSeconds)
 		}
 	}
 	return rows
@@ -162,11 +145,11 @@ func Compute(in Input) []Row {
 // group up to a whole person and overstates the need several times over), then shrinkage; that total is
 // shared among the groups in proportion to their traffic (largest remainder), and a group with arrivals
 // keeps at least one person while the total allows.
-func pool(rows []Row, s Settings, slot time.Duration) {
+func pool(rows []Row, s Settings, slotSeconds float64) {
 	var traffic, arrivals, work float64
 	for _, r := range rows {
 		if r.HandlingSeconds > 0 {
-			traffic += r.Arrivals * r.HandlingSeconds / slot.Seconds()
+			traffic += r.Arrivals * r.HandlingSeconds / slotSeconds
 			arrivals += r.Arrivals
 			work += r.Arrivals * r.HandlingSeconds
 		}
@@ -180,7 +163,7 @@ func pool(rows []Row, s Settings, slot time.Duration) {
 	given := 0
 	for i, r := range rows {
 		if r.HandlingSeconds > 0 {
-			share[i] = float64(total) * (r.Arrivals * r.HandlingSeconds / slot.Seconds()) / traffic
+			share[i] = float64(total) * (r.Arrivals * r.HandlingSeconds / slotSeconds) / traffic
 			rows[i].StaffNeeded = int(share[i])
 			given += rows[i].StaffNeeded
 		}
@@ -213,17 +196,3 @@ func pool(rows []Row, s Settings, slot time.Duration) {
 }
 
 func round2(x float64) float64 { return math.Round(x*100) / 100 }
-
-// clock formats an offset from midnight as "15:04".
-func clock(d time.Duration) string {
-	return fmt.Sprintf("%02d:%02d", int(d/time.Hour), int(d%time.Hour/time.Minute))
-}
-
-// ParseClock parses "15:04" into an offset from midnight.
-func ParseClock(s string) (time.Duration, error) {
-	t, err := time.Parse("15:04", s)
-	if err != nil {
-		return 0, fmt.Errorf("%q is not a time of day like 08:30", s)
-	}
-	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
-}

@@ -36,10 +36,10 @@ func weighted(values map[int]float64, skip map[int]bool) float64 {
 func TestComputeKnownPattern(t *testing.T) {
 	rome, _ := time.LoadLocation("Europe/Rome")
 	cal := &ticketing.Calendar{Loc: rome, Exceptions: map[time.Time]ticketing.Exception{}}
-	cal.Weekly[1] = []ticketing.Interval{{Opens: 8*time.Hour + 30*time.Minute, Closes: 13 * time.Hour}}
-	cal.Weekly[2] = []ticketing.Interval{{Opens: 8*time.Hour + 30*time.Minute, Closes: 13 * time.Hour}, {Opens: 14*time.Hour + 30*time.Minute, Closes: 17*time.Hour + 30*time.Minute}}
+	cal.Weekly[1] = []ticketing.Interval{{Opens: ticketing.Clock(8, 30), Closes: ticketing.Clock(13, 0)}}
+	cal.Weekly[2] = []ticketing.Interval{{Opens: ticketing.Clock(8, 30), Closes: ticketing.Clock(13, 0)}, {Opens: ticketing.Clock(14, 30), Closes: ticketing.Clock(17, 30)}}
 	today := date(2026, 6, 1) // a Monday; the window starts on Easter Monday, 2026-04-06
-	var counts []demand.Count
+	var counts []ticketing.ArrivalCount
 	for k := 0; k < demand.HistoryWeeks; k++ {
 		monday := today.AddDate(0, 0, -7*(k+1))
 		n := 4
@@ -49,16 +49,16 @@ func TestComputeKnownPattern(t *testing.T) {
 		if k == 7 {
 			n = 100 // Easter Monday: must be ignored
 		}
-		counts = append(counts, demand.Count{Day: monday, Slot: 9 * time.Hour, Group: "anagrafe", N: n})
-		counts = append(counts, demand.Count{Day: monday.AddDate(0, 0, 1), Slot: 15 * time.Hour, Group: "tributi", N: 1})
+		counts = append(counts, ticketing.ArrivalCount{Day: monday, Slot: ticketing.Clock(9, 0), Group: "anagrafe", N: n})
+		counts = append(counts, ticketing.ArrivalCount{Day: monday.AddDate(0, 0, 1), Slot: ticketing.Clock(15, 0), Group: "tributi", N: 1})
 	}
 	// Arrivals outside the opening hours are not demand the roster must cover.
-	counts = append(counts, demand.Count{Day: today.AddDate(0, 0, -7), Slot: 20 * time.Hour, Group: "anagrafe", N: 50})
+	counts = append(counts, ticketing.ArrivalCount{Day: today.AddDate(0, 0, -7), Slot: ticketing.Clock(20, 0), Group: "anagrafe", N: 50})
 	in := demand.Input{
 		Calendar: cal, Today: today, Settings: demand.DefaultSettings,
 		Groups:    []string{"anagrafe", "tributi"},
 		Handling:  map[string]float64{"anagrafe": 600, "tributi": 900},
-		Overrides: map[demand.Key]float64{{Weekday: 2, Slot: 10 * time.Hour, Group: "tributi"}: 3},
+		Overrides: map[demand.Key]float64{{Weekday: 2, Slot: ticketing.Clock(10, 0), Group: "tributi"}: 3},
 	}
 	in.Counts = counts
 	rows := demand.Compute(in)
@@ -70,7 +70,7 @@ func TestComputeKnownPattern(t *testing.T) {
 	if len(rows) != (9+15)*2 {
 		t.Fatalf("%d rows, want %d", len(rows), (9+15)*2)
 	}
-	mon := cells[demand.Key{Weekday: 1, Slot: 9 * time.Hour, Group: "anagrafe"}]
+	mon := cells[demand.Key{Weekday: 1, Slot: ticketing.Clock(9, 0), Group: "anagrafe"}]
 	want := weighted(map[int]float64{0: 12, 1: 4, 2: 4, 3: 4, 4: 4, 5: 4, 6: 4}, map[int]bool{7: true})
 	if math.Abs(mon.Arrivals-want) > 0.006 {
 		t.Errorf("Monday 9:00 registry: %.3f arrivals, want %.3f", mon.Arrivals, want)
@@ -85,18 +85,18 @@ func TestComputeKnownPattern(t *testing.T) {
 	if mon.StaffNeeded != demand.WithShrinkage(mon.AgentsNeeded, 0.15) || mon.StaffNeeded < mon.AgentsNeeded {
 		t.Errorf("Monday 9:00 staff = %d for %d agents", mon.StaffNeeded, mon.AgentsNeeded)
 	}
-	if r := cells[demand.Key{Weekday: 1, Slot: 9*time.Hour + 30*time.Minute, Group: "anagrafe"}]; r.Arrivals != 0 || r.AgentsNeeded != 0 || r.StaffNeeded != 0 {
+	if r := cells[demand.Key{Weekday: 1, Slot: ticketing.Clock(9, 30), Group: "anagrafe"}]; r.Arrivals != 0 || r.AgentsNeeded != 0 || r.StaffNeeded != 0 {
 		t.Errorf("Monday 9:30 with no history: %+v, want zeros", r)
 	}
-	tue := cells[demand.Key{Weekday: 2, Slot: 15 * time.Hour, Group: "tributi"}]
+	tue := cells[demand.Key{Weekday: 2, Slot: ticketing.Clock(15, 0), Group: "tributi"}]
 	if math.Abs(tue.Arrivals-1) > 1e-9 {
 		t.Errorf("Tuesday 15:00 taxes: %.3f arrivals, want 1", tue.Arrivals)
 	}
-	ov := cells[demand.Key{Weekday: 2, Slot: 10 * time.Hour, Group: "tributi"}]
+	ov := cells[demand.Key{Weekday: 2, Slot: ticketing.Clock(10, 0), Group: "tributi"}]
 	if !ov.Overridden || ov.Arrivals != 3 || ov.History != 0 || ov.AgentsNeeded < 2 {
 		t.Errorf("overridden cell: %+v", ov)
 	}
-	if _, ok := cells[demand.Key{Weekday: 1, Slot: 20 * time.Hour, Group: "anagrafe"}]; ok {
+	if _, ok := cells[demand.Key{Weekday: 1, Slot: ticketing.Clock(20, 0), Group: "anagrafe"}]; ok {
 		t.Error("a closed slot has a forecast row")
 	}
 }
@@ -104,7 +104,9 @@ func TestComputeKnownPattern(t *testing.T) {
 // TestRefreshFromTickets runs the stored path: synthetic tickets in the database with a known weekly and
 // daily pattern, then Refresh, then the demand_forecasts rows part B reads.
 func TestRefreshFromTickets(t *testing.T) {
+	t.Parallel()
 	env := ticketingtest.New(t)
+	store := demand.NewStore(env.Pool, env.Store)
 	ctx := context.Background()
 	rome := env.Office.Location()
 	today := date(2026, 6, 1)
@@ -138,7 +140,7 @@ func TestRefreshFromTickets(t *testing.T) {
 	}
 	for k := 1; k <= demand.HistoryWeeks*7; k++ {
 		day := today.AddDate(0, 0, -k)
-		if demand.ISOWeekday(day) != 1 {
+		if ticketing.ISOWeekday(day) != 1 {
 			continue
 		}
 		// Every Monday (Easter Monday included, which must be ignored): 3 identity cards at 9:00–9:29 served
@@ -151,7 +153,7 @@ func TestRefreshFromTickets(t *testing.T) {
 	}
 	// Today's tickets are not history.
 	insert(today, 9, 0, svc.cie, "waiting", 0)
-	if err := demand.Refresh(ctx, env.Pool, env.Office.ID, now); err != nil {
+	if err := store.Refresh(ctx, env.Office.ID, now); err != nil {
 		t.Fatal(err)
 	}
 	type cell struct {
@@ -197,16 +199,16 @@ func TestRefreshFromTickets(t *testing.T) {
 	}
 
 	// An override replaces the history of one cell and is kept across refreshes.
-	if err := demand.SetOverride(ctx, env.Pool, env.Office.ID, demand.Override{Weekday: 1, SlotStart: "09:00", Group: "anagrafe", Arrivals: 10}, now); err != nil {
+	if err := store.SetOverride(ctx, env.Office.ID, demand.Override{Weekday: 1, Slot: ticketing.Clock(9, 0), Group: "anagrafe", Arrivals: 10}, now); err != nil {
 		t.Fatal(err)
 	}
-	if err := demand.Refresh(ctx, env.Pool, env.Office.ID, now); err != nil {
+	if err := store.Refresh(ctx, env.Office.ID, now); err != nil {
 		t.Fatal(err)
 	}
 	if c := read(1, "09:00", "anagrafe"); c.arrivals != 10 || c.agents <= 2 {
 		t.Errorf("overridden Monday 9:00: %+v", c)
 	}
-	f, err := demand.Load(ctx, env.Pool, env.Office.ID)
+	f, err := store.Load(ctx, env.Office.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,12 +219,12 @@ func TestRefreshFromTickets(t *testing.T) {
 		ov    demand.Override
 		field string
 	}{
-		{demand.Override{Weekday: 8, SlotStart: "09:00", Group: "anagrafe"}, "weekday"},
-		{demand.Override{Weekday: 1, SlotStart: "20:00", Group: "anagrafe"}, "slot_start"},
-		{demand.Override{Weekday: 1, SlotStart: "09:00", Group: "nope"}, "skill_group"},
-		{demand.Override{Weekday: 1, SlotStart: "09:00", Group: "anagrafe", Arrivals: -1}, "arrivals"},
+		{demand.Override{Weekday: 8, Slot: ticketing.Clock(9, 0), Group: "anagrafe"}, "weekday"},
+		{demand.Override{Weekday: 1, Slot: ticketing.Clock(20, 0), Group: "anagrafe"}, "slot_start"},
+		{demand.Override{Weekday: 1, Slot: ticketing.Clock(9, 0), Group: "nope"}, "skill_group"},
+		{demand.Override{Weekday: 1, Slot: ticketing.Clock(9, 0), Group: "anagrafe", Arrivals: -1}, "arrivals"},
 	} {
-		err := demand.SetOverride(ctx, env.Pool, env.Office.ID, bad.ov, now)
+		err := store.SetOverride(ctx, env.Office.ID, bad.ov, now)
 		if !isField(err, bad.field) {
 			t.Errorf("override %+v: %v, want a 422 on %s", bad.ov, err, bad.field)
 		}

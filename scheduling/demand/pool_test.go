@@ -13,13 +13,13 @@ import (
 func TestComputePoolsTheSlot(t *testing.T) {
 	rome, _ := time.LoadLocation("Europe/Rome")
 	cal := &ticketing.Calendar{Loc: rome, Exceptions: map[time.Time]ticketing.Exception{}}
-	cal.Weekly[1] = []ticketing.Interval{{Opens: 9 * time.Hour, Closes: 9*time.Hour + 30*time.Minute}}
+	cal.Weekly[1] = []ticketing.Interval{{Opens: ticketing.Clock(9, 0), Closes: ticketing.Clock(9, 30)}}
 	groups := []string{"anagrafe", "enel", "inps", "sociale", "tributi"}
 	handling := map[string]float64{"anagrafe": 600, "enel": 600, "inps": 1200, "sociale": 1200, "tributi": 900}
 	arrivals := map[string]float64{"anagrafe": 12, "enel": 0.2, "inps": 1, "sociale": 0.5, "tributi": 2}
 	overrides := map[demand.Key]float64{}
 	for g, n := range arrivals {
-		overrides[demand.Key{Weekday: 1, Slot: 9 * time.Hour, Group: g}] = n
+		overrides[demand.Key{Weekday: 1, Slot: ticketing.Clock(9, 0), Group: g}] = n
 	}
 	s := demand.DefaultSettings
 	rows := demand.Compute(demand.Input{Calendar: cal, Today: date(2026, 6, 1), Settings: s, Groups: groups,

@@ -14,56 +14,44 @@ import (
 	"turno/ticketing"
 )
 
-// Routes mounts the roster API, the roster PDF, the iCalendar feeds and the planning pages.
+// Routes mounts the roster API, the roster PDF, the iCalendar feeds and the planning pages on r, which
+// must run auth.Store.Authenticate.
 func (pl *Planner) Routes(r chi.Router) {
+	const o = "/api/v1/offices/{office}"
 	r.Get("/ical/staff/{token}", pl.icalFeed)
 	r.Group(func(r chi.Router) {
 		r.Use(auth.RequireRole(auth.Manager, auth.Admin))
-		r.Post("/api/v1/offices/{office}/rosters", pl.apiCreate)
-		r.Get("/api/v1/offices/{office}/rosters", pl.apiList)
-		r.Post("/api/v1/offices/{office}/staff/{id}/feed-token", pl.apiStaffFeedToken)
-		r.Get("/api/v1/rosters/{id:[0-9]+}", pl.apiGet)
+		office := r.With(pl.tickets.InOffice(ticketing.Managers))
+		office.Method("POST", o+"/rosters", web.Endpoint(pl.apiCreate))
+		office.Method("GET", o+"/rosters", web.Endpoint(pl.apiList))
+		office.Method("POST", o+"/staff/{id}/feed-token", web.Endpoint(pl.apiStaffFeedToken))
+		// A roster names its office itself: managedRoster checks that the caller manages it.
+		r.Method("GET", "/api/v1/rosters/{id:[0-9]+}", web.Endpoint(pl.apiGet))
 		r.Get("/api/v1/rosters/{id:[0-9]+}.pdf", pl.apiPDF)
-		r.Post("/api/v1/rosters/{id:[0-9]+}/publish", pl.apiPublish)
-		r.Post("/api/v1/rosters/{id:[0-9]+}/absences", pl.apiAbsence)
-		r.Get("/api/v1/rosters/{id:[0-9]+}/substitutions", pl.apiSubstitutions)
-		r.Post("/api/v1/rosters/{id:[0-9]+}/repair", pl.apiRepair)
+		r.Method("POST", "/api/v1/rosters/{id:[0-9]+}/publish", web.Endpoint(pl.apiPublish))
+		r.Method("POST", "/api/v1/rosters/{id:[0-9]+}/absences", web.Endpoint(pl.apiAbsence))
+		r.Method("GET", "/api/v1/rosters/{id:[0-9]+}/substitutions", web.Endpoint(pl.apiSubstitutions))
+		r.Method("POST", "/api/v1/rosters/{id:[0-9]+}/repair", web.Endpoint(pl.apiRepair))
 	})
 	r.Group(func(r chi.Router) {
 		r.Use(auth.RequireRole(auth.Operator, auth.Manager, auth.Admin))
-		r.Get("/api/v1/me/shifts", pl.apiMyShifts)
-		r.Post("/api/v1/me/feed-token", pl.apiMyFeedToken)
+		r.Method("GET", "/api/v1/me/shifts", web.Endpoint(pl.apiMyShifts))
+		r.Method("POST", "/api/v1/me/feed-token", web.Endpoint(pl.apiMyFeedToken))
 	})
 	pl.pageRoutes(r)
 }
 
-// managedOffice resolves {office} and checks the caller may manage it.
-func (pl *Planner) managedOffice(r *http.Request) (*ticketing.Office, error) {
-	o, err := pl.Store.Office(r.Context(), chi.URLParam(r, "office"))
-	if err != nil {
-		return nil, err
-	}
-	if !auth.CanManage(auth.FromContext(r.Context()).User, o.ID) {
-		return nil, web.Forbidden("other_office", "you do not manage office %q", o.Slug)
-	}
-	return o, nil
-}
-
 // managedRoster resolves {id} and checks the caller manages its office.
 func (pl *Planner) managedRoster(r *http.Request) (*Roster, error) {
-	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
-	if err != nil {
-		return nil, web.NotFound("unknown_roster", "no roster %q", chi.URLParam(r, "id"))
-	}
-	return pl.rosterFor(r.Context(), auth.FromContext(r.Context()).User, id)
-}
-
-func (pl *Planner) rosterFor(ctx context.Context, u *auth.User, id int64) (*Roster, error) {
-	ro, err := pl.Roster(ctx, id)
+	id, err := web.PathID(r, "id", "unknown_roster")
 	if err != nil {
 		return nil, err
 	}
-	if !auth.CanManage(u, ro.OfficeID) {
+	ro, err := pl.Roster(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	if !auth.CanManage(auth.FromContext(r.Context()).User, ro.OfficeID) {
 		return nil, web.Forbidden("other_office", "you do not manage the office of roster %d", id)
 	}
 	return ro, nil
@@ -86,28 +74,21 @@ type createRequest struct {
 // MaxTimeLimit bounds the solve time a request may ask for.
 const MaxTimeLimit = 600
 
-func (pl *Planner) apiCreate(w http.ResponseWriter, r *http.Request) {
-	o, err := pl.managedOffice(r)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
+// apiCreate validates a roster request and starts solving it in the background: 202 with the roster's URL.
+func (pl *Planner) apiCreate(r *http.Request) (int, any, error) {
 	var req createRequest
 	if err := web.Decode(r, &req, false); err != nil {
-		web.WriteError(w, r, err)
-		return
+		return 0, nil, err
 	}
 	per, err := req.period()
 	if err != nil {
-		web.WriteError(w, r, err)
-		return
+		return 0, nil, err
 	}
-	id, err := pl.StartSolve(r.Context(), o, per, userID(r))
+	id, err := pl.StartSolve(r.Context(), ticketing.OfficeOf(r), per, userID(r))
 	if err != nil {
-		web.WriteError(w, r, err)
-		return
+		return 0, nil, err
 	}
-	web.JSON(w, http.StatusAccepted, map[string]any{"id": id, "status": "solving", "url": "/api/v1/rosters/" + strconv.FormatInt(id, 10)})
+	return http.StatusAccepted, map[string]any{"id": id, "status": "solving", "url": "/api/v1/rosters/" + strconv.FormatInt(id, 10)}, nil
 }
 
 func (req createRequest) period() (Period, error) {
@@ -132,18 +113,9 @@ func (req createRequest) period() (Period, error) {
 	return Period{From: from, To: to, TimeLimit: time.Duration(limit) * time.Second, Seed: req.Seed}, nil
 }
 
-func (pl *Planner) apiList(w http.ResponseWriter, r *http.Request) {
-	o, err := pl.managedOffice(r)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	list, err := pl.Rosters(r.Context(), o.ID)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	web.JSON(w, http.StatusOK, map[string]any{"rosters": list})
+func (pl *Planner) apiList(r *http.Request) (int, any, error) {
+	list, err := pl.Rosters(r.Context(), ticketing.OfficeOf(r).ID)
+	return web.OK(map[string]any{"rosters": list}, err)
 }
 
 // RosterView is a roster with its assignments and changes.
@@ -154,7 +126,7 @@ type RosterView struct {
 }
 
 func (pl *Planner) view(ctx context.Context, ro *Roster) (*RosterView, error) {
-	as, err := pl.Assignments(ctx, ro.ID)
+	as, err := pl.Assignments(ctx, ro)
 	if err != nil {
 		return nil, err
 	}
@@ -165,65 +137,50 @@ func (pl *Planner) view(ctx context.Context, ro *Roster) (*RosterView, error) {
 	return &RosterView{Roster: ro, Assignments: as, Changes: cs}, nil
 }
 
-func (pl *Planner) apiGet(w http.ResponseWriter, r *http.Request) {
+func (pl *Planner) apiGet(r *http.Request) (int, any, error) {
 	ro, err := pl.managedRoster(r)
 	if err != nil {
-		web.WriteError(w, r, err)
-		return
+		return 0, nil, err
 	}
-	v, err := pl.view(r.Context(), ro)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	web.JSON(w, http.StatusOK, v)
+	return web.OK(pl.view(r.Context(), ro))
 }
 
-func (pl *Planner) apiPublish(w http.ResponseWriter, r *http.Request) {
+func (pl *Planner) apiPublish(r *http.Request) (int, any, error) {
 	ro, err := pl.managedRoster(r)
 	if err != nil {
-		web.WriteError(w, r, err)
-		return
+		return 0, nil, err
 	}
-	ro, err = pl.Publish(r.Context(), ro.ID)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	web.JSON(w, http.StatusOK, ro)
+	return web.OK(pl.Publish(r.Context(), ro.ID))
 }
 
-// apiAbsence records an absence of a staff member of the roster's office (through the scheduling
-// package, which validates it) and answers with the substitution proposals for the shifts it leaves open.
-func (pl *Planner) apiAbsence(w http.ResponseWriter, r *http.Request) {
+// apiAbsence records an absence of a staff member of the roster's office (through the scheduling store,
+// which validates it) and answers with the substitution proposals for the shifts it leaves open.
+func (pl *Planner) apiAbsence(r *http.Request) (int, any, error) {
 	ro, err := pl.managedRoster(r)
 	if err != nil {
-		web.WriteError(w, r, err)
-		return
+		return 0, nil, err
 	}
 	var req scheduling.AbsenceInput
 	if err := web.Decode(r, &req, false); err != nil {
-		web.WriteError(w, r, err)
-		return
+		return 0, nil, err
 	}
-	a, holes, err := pl.recordAbsence(r.Context(), ro, req, r)
+	a, holes, err := pl.recordAbsence(r.Context(), ro, req, userID(r))
 	if err != nil {
-		web.WriteError(w, r, err)
-		return
+		return 0, nil, err
 	}
-	web.JSON(w, http.StatusCreated, map[string]any{"absence": a, "holes": holes})
+	return http.StatusCreated, map[string]any{"absence": a, "holes": holes}, nil
 }
 
-func (pl *Planner) recordAbsence(ctx context.Context, ro *Roster, req scheduling.AbsenceInput, r *http.Request) (*scheduling.Absence, []Hole, error) {
-	o, err := pl.Store.OfficeByID(ctx, ro.OfficeID)
+func (pl *Planner) recordAbsence(ctx context.Context, ro *Roster, req scheduling.AbsenceInput, uid *int64) (*scheduling.Absence, []Hole, error) {
+	o, err := pl.tickets.OfficeByID(ctx, ro.OfficeID)
 	if err != nil {
 		return nil, nil, err
 	}
 	var by int64
-	if id := userID(r); id != nil {
-		by = *id
+	if uid != nil {
+		by = *uid
 	}
-	a, err := scheduling.RecordAbsence(ctx, pl.Store, o, req, by)
+	a, err := pl.plans.RecordAbsence(ctx, o, req, by)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -231,23 +188,17 @@ func (pl *Planner) recordAbsence(ctx context.Context, ro *Roster, req scheduling
 	return a, holes, err
 }
 
-func (pl *Planner) apiSubstitutions(w http.ResponseWriter, r *http.Request) {
+func (pl *Planner) apiSubstitutions(r *http.Request) (int, any, error) {
 	ro, err := pl.managedRoster(r)
 	if err != nil {
-		web.WriteError(w, r, err)
-		return
+		return 0, nil, err
 	}
 	absenceID, err := strconv.ParseInt(r.URL.Query().Get("absence"), 10, 64)
 	if err != nil {
-		web.WriteError(w, r, web.InvalidField("absence", "absence must be an absence id"))
-		return
+		return 0, nil, web.InvalidField("absence", "absence must be an absence id")
 	}
 	props, err := pl.Proposals(r.Context(), ro, absenceID)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	web.JSON(w, http.StatusOK, map[string]any{"holes": props})
+	return web.OK(map[string]any{"holes": props}, err)
 }
 
 type repairRequest struct {
@@ -260,28 +211,21 @@ type repairRequest struct {
 	TimeLimitSeconds int    `json:"time_limit_seconds"`
 }
 
-func (pl *Planner) apiRepair(w http.ResponseWriter, r *http.Request) {
+func (pl *Planner) apiRepair(r *http.Request) (int, any, error) {
 	ro, err := pl.managedRoster(r)
 	if err != nil {
-		web.WriteError(w, r, err)
-		return
+		return 0, nil, err
 	}
 	var req repairRequest
 	if err := web.Decode(r, &req, false); err != nil {
-		web.WriteError(w, r, err)
-		return
+		return 0, nil, err
 	}
 	changes, err := pl.repair(r.Context(), ro, req, userID(r))
 	if err != nil {
-		web.WriteError(w, r, err)
-		return
+		return 0, nil, err
 	}
 	ro, err = pl.Roster(r.Context(), ro.ID)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	web.JSON(w, http.StatusOK, map[string]any{"changes": changes, "roster": ro})
+	return web.OK(map[string]any{"changes": changes, "roster": ro}, err)
 }
 
 func (pl *Planner) repair(ctx context.Context, ro *Roster, req repairRequest, uid *int64) ([]Change, error) {

@@ -17,6 +17,7 @@ func authUser(name string, officeID int64) auth.NewUser {
 // TestRosterBadInput: a period longer than 12 weeks, a bad date, a bad time limit, another office's
 // manager and an operator are refused with a JSON error naming the field, and nothing is written.
 func TestRosterBadInput(t *testing.T) {
+	t.Parallel()
 	e := newPlanEnv(t)
 	ctx := context.Background()
 	manager := e.Login(t, "manager")
@@ -97,6 +98,7 @@ func TestRosterBadInput(t *testing.T) {
 // without any new hard violation (contract, rest, days a week, Saturdays, absence, template day) and
 // without leaving another slot with demand uncovered. The test reports the remaining shortfall.
 func TestDemoRosterFourWeeks(t *testing.T) {
+	t.Parallel()
 	e := newPlanEnv(t)
 	manager := e.Login(t, "manager")
 	v := e.solveRoster(t, manager, nextMonday, 28, 8)
@@ -168,7 +170,7 @@ func coverableSlots(st *stored) []string {
 				}
 				st.Cells[e][sl.Day] = old
 				if ok {
-					out = append(out, fmt.Sprintf("%s %s %s by %s with %s", p.In.Date(sl.Day).Format(time.DateOnly), hhmm(sl.Start), sl.Group,
+					out = append(out, fmt.Sprintf("%s %s %s by %s with %s", p.In.Date(sl.Day).Format(time.DateOnly), sl.Start, sl.Group,
 						p.In.Staff[e].Code, p.Model.Shifts[s].ID))
 					found = true
 					break

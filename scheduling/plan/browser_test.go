@@ -16,6 +16,7 @@ import (
 // TestWeekGridInChromium: the manager opens the week grid of a published roster, records a sickness on
 // the absence form and applies the first proposed substitute.
 func TestWeekGridInChromium(t *testing.T) {
+	t.Parallel()
 	e := newPlanEnv(t)
 	ctx := browsertest.New(t, 1500, 1000)
 	manager := e.Login(t, "manager")

@@ -5,41 +5,38 @@ import (
 	"fmt"
 	"time"
 
-	"turno/scheduling/job"
+	"turno/internal/cron"
 	"turno/ticketing"
 )
 
-// DraftJobName names the weekly draft-roster job in job_runs.
-const DraftJobName = "draft-roster"
-
-// DraftJob returns the weekly job that drafts the roster of the week after next for every office that
-// has shift templates and contracted staff: Mondays at 04:00 office time, solving for timeLimit. An
-// office that already has a roster (not failed) for that week is left alone.
-func DraftJob(timeLimit time.Duration) job.Job {
-	return job.Job{Name: DraftJobName, Spec: "0 4 * * 1", Run: func(ctx context.Context, env *job.Env, o *ticketing.Office, at time.Time) (string, error) {
-		pl := New(ctx, env.Pool, env.Store, env.Log)
+// DraftJob returns the weekly job that drafts the roster of the week after next for every office that has
+// shift templates and contracted staff: Mondays at 04:00 office time, solving for timeLimit. An office
+// that already has a roster (not failed) for that week is left alone.
+func (pl *Planner) DraftJob(timeLimit time.Duration) cron.Job {
+	return cron.Job{Name: "draft-roster", Spec: "0 4 * * 1", Run: func(ctx context.Context, t cron.Target, at time.Time) (string, error) {
+		o, err := pl.tickets.OfficeByID(ctx, t.ID)
+		if err != nil {
+			return "", err
+		}
 		return pl.draftWeekAfterNext(ctx, o, at, timeLimit)
 	}}
 }
 
 func (pl *Planner) draftWeekAfterNext(ctx context.Context, o *ticketing.Office, at time.Time, limit time.Duration) (string, error) {
 	today := o.LocalDay(at)
-	from := today.AddDate(0, 0, 1-isoWeekday(today)+14)
-	from = time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, time.UTC)
+	from := today.AddDate(0, 0, 1-ticketing.ISOWeekday(today)+14)
 	to := from.AddDate(0, 0, 6)
 	var exists bool
-	if err := pl.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM rosters WHERE office_id = $1 AND starts_on = $2
+	if err := pl.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM rosters WHERE office_id = $1 AND starts_on = $2
 		AND ends_on = $3 AND status <> 'failed')`, o.ID, from, to).Scan(&exists); err != nil {
 		return "", fmt.Errorf("plan: existing rosters: %w", err)
 	}
 	if exists {
 		return fmt.Sprintf("a roster for %s already exists", from.Format(time.DateOnly)), nil
 	}
-	var plannable bool
-	if err := pl.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM shift_templates WHERE office_id = $1 AND active)
-		AND EXISTS (SELECT 1 FROM contracts c JOIN staff st ON st.id = c.staff_id WHERE st.office_id = $1 AND st.active)`, o.ID).
-		Scan(&plannable); err != nil {
-		return "", fmt.Errorf("plan: plannable office: %w", err)
+	plannable, err := pl.plannable(ctx, o.ID)
+	if err != nil {
+		return "", err
 	}
 	if !plannable {
 		return "no shift templates or contracted staff", nil
@@ -49,4 +46,27 @@ func (pl *Planner) draftWeekAfterNext(ctx context.Context, o *ticketing.Office, 
 		return "", err
 	}
 	return fmt.Sprintf("draft roster %d for %s: feasible %v, shortfall %d", id, from.Format(time.DateOnly), res.Feasible, res.Shortfall), nil
+}
+
+// plannable reports whether an office has an active shift template and an active staff member with a
+// contract.
+func (pl *Planner) plannable(ctx context.Context, officeID int64) (bool, error) {
+	templates, err := pl.plans.ShiftTemplates(ctx, officeID)
+	if err != nil || len(templates) == 0 || !templates[0].Active { // active ones come first
+		return false, err
+	}
+	contracts, err := pl.plans.Contracts(ctx, officeID)
+	if err != nil {
+		return false, err
+	}
+	staff, err := pl.tickets.StaffList(ctx, officeID)
+	if err != nil {
+		return false, err
+	}
+	for _, st := range staff {
+		if _, ok := contracts[st.ID]; ok && st.Active {
+			return true, nil
+		}
+	}
+	return false, nil
 }

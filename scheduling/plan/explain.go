@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"turno/scheduling/roster"
@@ -59,8 +60,6 @@ type StaffSummary struct {
 	Saturdays  int    `json:"saturdays"`
 }
 
-func hhmm(minutes int) string { return fmt.Sprintf("%02d:%02d", minutes/60, minutes%60) }
-
 // Explain scores r and explains every cost term. The cost terms add up to the objective.
 func (p *Problem) Explain(r roster.Roster) (*Result, error) {
 	viol, ev, err := p.Violations(r)
@@ -88,7 +87,7 @@ func (p *Problem) Explain(r roster.Roster) (*Result, error) {
 			res.Uncovered++
 		}
 		res.Shortfall += max(0, sl.Needed-n)
-		res.Coverage = append(res.Coverage, SlotCoverage{Day: p.In.Date(sl.Day).Format(time.DateOnly), Slot: hhmm(sl.Start),
+		res.Coverage = append(res.Coverage, SlotCoverage{Day: p.In.Date(sl.Day).Format(time.DateOnly), Slot: sl.Start.String(),
 			Group: sl.Group, Needed: sl.Needed, Planned: n})
 	}
 	for _, group := range p.In.Groups {
@@ -185,22 +184,13 @@ func balanceCount(b roster.Balance, row []int) int {
 		if v == roster.Off {
 			continue
 		}
-		if b.Days != nil && !containsInt(b.Days, d) {
+		if b.Days != nil && !slices.Contains(b.Days, d) {
 			continue
 		}
-		if b.Shifts != nil && !containsInt(b.Shifts, v) {
+		if b.Shifts != nil && !slices.Contains(b.Shifts, v) {
 			continue
 		}
 		n++
 	}
 	return n
-}
-
-func containsInt(xs []int, x int) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }

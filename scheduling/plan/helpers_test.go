@@ -12,7 +12,9 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"turno/cmd/turno/demo"
 	"turno/scheduling"
+	"turno/scheduling/demand"
 	"turno/ticketing/ticketingtest"
 )
 
@@ -31,9 +33,8 @@ func mustRome() *time.Location {
 // nextMonday is the Monday after testNow.
 var nextMonday = time.Date(2026, 6, 8, 0, 0, 0, 0, time.UTC)
 
-// planEnv is a demo office with its planning data (the scheduling package's demo seed: templates,
-// contracts, preferences, absences, eight weeks of history and the forecast) and a server with the
-// planner mounted.
+// planEnv is a demo office with its planning data (the demo's planning seed: templates, contracts,
+// preferences, absences, eight weeks of history and the forecast) and a server with the planner mounted.
 type planEnv struct {
 	*ticketingtest.Env
 	Planner *Planner
@@ -45,12 +46,13 @@ func newPlanEnv(t *testing.T) *planEnv {
 	env := ticketingtest.New(t)
 	env.SetNow(testNow)
 	ctx := context.Background()
-	if err := scheduling.SeedDemo(ctx, env.Store, testNow); err != nil {
+	plans, forecast := scheduling.NewStore(env.Pool, env.Store), demand.NewStore(env.Pool, env.Store)
+	stores := demo.Stores{Tickets: env.Store, Auth: env.Auth, Plans: plans, Demand: forecast}
+	if err := demo.SeedPlanning(ctx, stores, env.Office, testNow); err != nil {
 		t.Fatalf("seed demo planning data: %v", err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	pl := New(ctx, env.Pool, env.Store, nil)
-	pl.Now = env.Now
+	pl := New(ctx, env.Pool, env.Store, plans, forecast, nil)
 	t.Cleanup(func() { cancel(); pl.Wait() })
 	srv := env.Server(t, func(r chi.Router) { pl.Routes(r) })
 	return &planEnv{Env: env, Planner: pl, Server: srv}

@@ -1,10 +1,12 @@
 package plan
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +17,7 @@ import (
 
 	"turno/internal/auth"
 	"turno/internal/web"
+	"turno/ticketing"
 )
 
 // Shift is one of a staff member's shifts in a published roster.
@@ -32,38 +35,59 @@ type Shift struct {
 
 // staffShifts lists a staff member's shifts in published rosters from day `from` on (local dates).
 func (pl *Planner) staffShifts(ctx context.Context, staffID int64, from time.Time) ([]Shift, error) {
-	rows, err := pl.Pool.Query(ctx, `SELECT r.id, a.day, t.code, t.name, t.starts, t.ends, a.skill_group, o.name, o.time_zone,
+	rows, err := pl.pool.Query(ctx, `SELECT r.id, r.office_id, a.day, a.template_id, a.skill_group,
 			EXISTS (SELECT 1 FROM roster_changes c WHERE c.roster_id = r.id AND c.staff_id = a.staff_id AND c.day = a.day)
-		FROM roster_assignments a JOIN rosters r ON r.id = a.roster_id JOIN shift_templates t ON t.id = a.template_id
-		JOIN offices o ON o.id = r.office_id
-		WHERE a.staff_id = $1 AND r.status = 'published' AND a.day >= $2 ORDER BY a.day, t.starts LIMIT 500`, staffID, from)
+		FROM roster_assignments a JOIN rosters r ON r.id = a.roster_id
+		WHERE a.staff_id = $1 AND r.status = 'published' AND a.day >= $2 ORDER BY a.day, r.id LIMIT 500`, staffID, from)
 	if err != nil {
 		return nil, fmt.Errorf("plan: staff shifts: %w", err)
 	}
-	defer rows.Close()
-	out := []Shift{}
-	for rows.Next() {
-		var s Shift
-		var day pgtype.Date
-		var starts, ends pgtype.Time
-		var tz string
-		if err := rows.Scan(&s.RosterID, &day, &s.Template, &s.Name, &starts, &ends, &s.Group, &s.Office, &tz, &s.Changed); err != nil {
-			return nil, fmt.Errorf("plan: staff shifts: %w", err)
-		}
-		s.place(day, starts, ends, tz)
-		out = append(out, s)
+	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (placed, error) {
+		var p placed
+		err := row.Scan(&p.RosterID, &p.officeID, &p.day, &p.templateID, &p.Group, &p.Changed)
+		return p, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("plan: staff shifts: %w", err)
 	}
-	return out, rows.Err()
+	out, err := pl.place(ctx, list)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(out, func(a, b Shift) int {
+		return cmp.Or(strings.Compare(a.Day, b.Day), a.Starts.Compare(b.Starts))
+	})
+	return out, nil
 }
 
-// place sets the shift's date and its start and end in the office's time zone.
-func (s *Shift) place(day pgtype.Date, starts, ends pgtype.Time, tz string) {
-	loc, err := time.LoadLocation(tz)
-	if err != nil {
-		loc = time.UTC
+// placed is a shift as the roster tables hold it: a template on a day of a roster.
+type placed struct {
+	Shift
+	officeID   int64
+	day        pgtype.Date
+	templateID int64
+}
+
+// place names each shift's template and office and sets its start and end in the office's time zone.
+func (pl *Planner) place(ctx context.Context, list []placed) ([]Shift, error) {
+	offices := map[int64]*officeNames{}
+	out := make([]Shift, 0, len(list))
+	for _, p := range list {
+		names := offices[p.officeID]
+		if names == nil {
+			var err error
+			if names, err = pl.namesOf(ctx, p.officeID); err != nil {
+				return nil, err
+			}
+			offices[p.officeID] = names
+		}
+		t, loc := names.templates[p.templateID], names.office.Location()
+		s := p.Shift
+		s.Day, s.Template, s.Name, s.Office = p.day.Time.Format(time.DateOnly), t.Code, t.Name, names.office.Name
+		s.Starts, s.Ends = t.Starts.On(p.day.Time, loc), t.Ends.On(p.day.Time, loc)
+		out = append(out, s)
 	}
-	s.Day = day.Time.Format(time.DateOnly)
-	s.Starts, s.Ends = at(loc, day.Time, minutesOf(starts)), at(loc, day.Time, minutesOf(ends))
+	return out, nil
 }
 
 // staffChanges lists the changes to a staff member's published shifts made in the last 30 days.
@@ -72,18 +96,14 @@ func (pl *Planner) staffChanges(ctx context.Context, staffID int64) ([]Change, e
 		AND c.roster_id IN (SELECT id FROM rosters WHERE status = 'published')`, staffID, pl.now().AddDate(0, 0, -30))
 }
 
-func (pl *Planner) apiMyShifts(w http.ResponseWriter, r *http.Request) {
+// apiMyShifts answers with the signed-in staff member's upcoming shifts and recent changes.
+func (pl *Planner) apiMyShifts(r *http.Request) (int, any, error) {
 	u := auth.FromContext(r.Context()).User
 	if u.StaffID == 0 {
-		web.WriteError(w, r, web.Invalid("no_staff", "your account is not a staff member"))
-		return
+		return 0, nil, web.Invalid("no_staff", "your account is not a staff member")
 	}
 	shifts, changes, err := pl.myShifts(r.Context(), u.StaffID)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	web.JSON(w, http.StatusOK, map[string]any{"shifts": shifts, "changes": changes})
+	return web.OK(map[string]any{"shifts": shifts, "changes": changes}, err)
 }
 
 func (pl *Planner) myShifts(ctx context.Context, staffID int64) ([]Shift, []Change, error) {
@@ -100,7 +120,7 @@ func (pl *Planner) myShifts(ctx context.Context, staffID int64) ([]Shift, []Chan
 // The token is random and only its hash is kept, so the previous URL stops working.
 func (pl *Planner) IssueFeedToken(ctx context.Context, staffID int64) (string, error) {
 	token := auth.NewToken()
-	_, err := pl.Pool.Exec(ctx, `INSERT INTO staff_feed_tokens (staff_id, token_hash) VALUES ($1, $2)
+	_, err := pl.pool.Exec(ctx, `INSERT INTO staff_feed_tokens (staff_id, token_hash) VALUES ($1, $2)
 		ON CONFLICT (staff_id) DO UPDATE SET token_hash = EXCLUDED.token_hash, created_at = now()`, staffID, auth.HashToken(token))
 	if err != nil {
 		return "", fmt.Errorf("plan: feed token: %w", err)
@@ -116,41 +136,34 @@ func feedURL(r *http.Request, path string) string {
 	return scheme + "://" + r.Host + path
 }
 
-func (pl *Planner) apiMyFeedToken(w http.ResponseWriter, r *http.Request) {
+// apiMyFeedToken issues the signed-in staff member a new calendar feed URL.
+func (pl *Planner) apiMyFeedToken(r *http.Request) (int, any, error) {
 	u := auth.FromContext(r.Context()).User
 	if u.StaffID == 0 {
-		web.WriteError(w, r, web.Invalid("no_staff", "your account is not a staff member"))
-		return
+		return 0, nil, web.Invalid("no_staff", "your account is not a staff member")
 	}
-	path, err := pl.IssueFeedToken(r.Context(), u.StaffID)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	web.JSON(w, http.StatusCreated, map[string]string{"url": feedURL(r, path)})
+	return pl.feedToken(r, u.StaffID)
 }
 
-func (pl *Planner) apiStaffFeedToken(w http.ResponseWriter, r *http.Request) {
-	o, err := pl.managedOffice(r)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
+// apiStaffFeedToken issues a staff member of the office a new calendar feed URL.
+func (pl *Planner) apiStaffFeedToken(r *http.Request) (int, any, error) {
+	o := ticketing.OfficeOf(r)
 	staffID, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
 	if err != nil {
-		web.WriteError(w, r, web.InvalidField("staff", "staff must be a staff id"))
-		return
+		return 0, nil, web.InvalidField("staff", "staff must be a staff id")
 	}
-	if _, err := pl.Store.StaffMember(r.Context(), o.ID, staffID); err != nil {
-		web.WriteError(w, r, web.InvalidField("staff", "staff member %d is not in office %q", staffID, o.Slug))
-		return
+	if _, err := pl.tickets.StaffMember(r.Context(), o.ID, staffID); err != nil {
+		return 0, nil, web.InvalidField("staff", "staff member %d is not in office %q", staffID, o.Slug)
 	}
+	return pl.feedToken(r, staffID)
+}
+
+func (pl *Planner) feedToken(r *http.Request, staffID int64) (int, any, error) {
 	path, err := pl.IssueFeedToken(r.Context(), staffID)
 	if err != nil {
-		web.WriteError(w, r, err)
-		return
+		return 0, nil, err
 	}
-	web.JSON(w, http.StatusCreated, map[string]string{"url": feedURL(r, path)})
+	return http.StatusCreated, map[string]string{"url": feedURL(r, path)}, nil
 }
 
 // icalFeed serves a staff member's published shifts as an RFC 5545 calendar. Shifts taken away by a
@@ -162,13 +175,16 @@ func (pl *Planner) icalFeed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var staffID int64
-	var name string
-	err := pl.Pool.QueryRow(r.Context(), `SELECT f.staff_id, st.full_name FROM staff_feed_tokens f JOIN staff st ON st.id = f.staff_id
-		WHERE f.token_hash = $1`, auth.HashToken(token)).Scan(&staffID, &name)
+	err := pl.pool.QueryRow(r.Context(), `SELECT staff_id FROM staff_feed_tokens WHERE token_hash = $1`, auth.HashToken(token)).Scan(&staffID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		web.WriteError(w, r, web.NotFound("unknown_feed", "no such calendar"))
 		return
 	}
+	if err != nil {
+		web.WriteError(w, r, err)
+		return
+	}
+	st, err := pl.tickets.StaffByID(r.Context(), staffID)
 	if err != nil {
 		web.WriteError(w, r, err)
 		return
@@ -186,35 +202,29 @@ func (pl *Planner) icalFeed(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write([]byte(Calendar(staffID, name, shifts, cancelled, pl.now())))
+	_, _ = w.Write([]byte(Calendar(staffID, st.FullName, shifts, cancelled, pl.now())))
 }
 
 // cancelledShifts lists shifts a change took from the staff member in a published roster, where they
 // no longer work that day.
 func (pl *Planner) cancelledShifts(ctx context.Context, staffID int64, from time.Time) ([]Shift, error) {
-	rows, err := pl.Pool.Query(ctx, `SELECT DISTINCT ON (c.day) r.id, c.day, t.code, t.name, t.starts, t.ends, o.name, o.time_zone
-		FROM roster_changes c JOIN rosters r ON r.id = c.roster_id JOIN shift_templates t ON t.id = c.before_template
-		JOIN offices o ON o.id = r.office_id
+	rows, err := pl.pool.Query(ctx, `SELECT DISTINCT ON (c.day) r.id, r.office_id, c.day, c.before_template
+		FROM roster_changes c JOIN rosters r ON r.id = c.roster_id
 		WHERE c.staff_id = $1 AND r.status = 'published' AND c.day >= $2 AND c.before_template IS NOT NULL
 		AND NOT EXISTS (SELECT 1 FROM roster_assignments a WHERE a.roster_id = r.id AND a.staff_id = c.staff_id AND a.day = c.day)
 		ORDER BY c.day, c.changed_at DESC`, staffID, from)
 	if err != nil {
 		return nil, fmt.Errorf("plan: cancelled shifts: %w", err)
 	}
-	defer rows.Close()
-	var out []Shift
-	for rows.Next() {
-		var s Shift
-		var day pgtype.Date
-		var starts, ends pgtype.Time
-		var tz string
-		if err := rows.Scan(&s.RosterID, &day, &s.Template, &s.Name, &starts, &ends, &s.Office, &tz); err != nil {
-			return nil, fmt.Errorf("plan: cancelled shifts: %w", err)
-		}
-		s.place(day, starts, ends, tz)
-		out = append(out, s)
+	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (placed, error) {
+		var p placed
+		err := row.Scan(&p.RosterID, &p.officeID, &p.day, &p.templateID)
+		return p, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("plan: cancelled shifts: %w", err)
 	}
-	return out, rows.Err()
+	return pl.place(ctx, list)
 }
 
 // Calendar renders shifts as an RFC 5545 VCALENDAR: one VEVENT per shift, keyed by staff member and

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"turno/scheduling/roster"
+	"turno/ticketing"
 )
 
 // Weights of the soft goals. A missing person costs weightUnder per 30-minute slot, and the first
@@ -28,8 +29,8 @@ const (
 	afternoonWeight = 1
 	// changeWeight is the cost of each day changed from the published roster in repair mode.
 	changeWeight = 60
-	// afternoonFrom marks templates ending after this local time (minutes) as afternoon shifts.
-	afternoonFrom = 15 * 60
+	// afternoonFrom marks templates ending after this local time as afternoon shifts.
+	afternoonFrom = ticketing.TimeOfDay(15 * 60)
 	// minutesTolerance is how far the minutes worked may stray from the contract's, over the period.
 	minutesTolerance = 0.10
 )
@@ -79,7 +80,7 @@ func (p *Problem) repairMode(ref roster.Roster) {
 // Slot is one cover of the model: the staff needed of a group in one slot of one day.
 type Slot struct {
 	Day    int
-	Start  int // minutes after local midnight
+	Start  ticketing.TimeOfDay
 	Group  string
 	Needed int
 }
@@ -87,8 +88,48 @@ type Slot struct {
 // shiftOf returns the model shift type of template t worked for group g.
 func (p *Problem) shiftOf(t, g int) int { return t*len(p.In.Groups) + g }
 
-// Build turns the input into the office model.
+// Build turns the input into the office model, in stages: the shift types (newProblem), the days each
+// template may be used (markUsable), the cells absences block (markBlocked), each member's limits and
+// expected minutes (addStaff), the steering of days per week (preblock), the covers of the demand
+// (addCovers), the requests of preferences and office rules (addPreferences, addForbidden) and the
+// fairness terms (addBalance).
 func Build(in *Input) (*Problem, error) {
+	p, err := newProblem(in)
+	if err != nil {
+		return nil, err
+	}
+	p.markUsable()
+	byStaff := p.markBlocked()
+	p.addStaff()
+	// Rosters are judged against the truly unavailable days, not those preblock adds to steer the solver.
+	p.baseUnavailable = make([][]int, len(in.Staff))
+	for e := range in.Staff {
+		p.baseUnavailable[e] = slices.Clone(p.Model.Staff[e].Unavailable)
+	}
+	checkStaff := slices.Clone(p.Model.Staff)
+	for e := range checkStaff {
+		checkStaff[e].Unavailable = p.baseUnavailable[e]
+	}
+	p.preblock()
+	for e := range in.Staff {
+		p.capMinMinutes(e)
+	}
+	p.addCovers()
+	p.addPreferences(byStaff)
+	p.prefRequests = len(p.Model.Requests)
+	p.addForbidden()
+	p.addBalance()
+	if err := p.Model.Validate(); err != nil {
+		return nil, fmt.Errorf("plan: office model: %w", err)
+	}
+	check := *p.Model
+	check.Staff = checkStaff
+	p.check = &check
+	return p, nil
+}
+
+// newProblem checks the input and makes the model's shift types: one per template and skill group.
+func newProblem(in *Input) (*Problem, error) {
 	if in.Days <= 0 {
 		return nil, fmt.Errorf("plan: empty period")
 	}
@@ -108,29 +149,39 @@ func Build(in *Input) (*Problem, error) {
 	m := &roster.Model{Name: "office", Days: in.Days, FirstWeekday: in.From.Weekday()}
 	for t, tp := range in.Templates {
 		for g, group := range in.Groups {
-			m.Shifts = append(m.Shifts, roster.Shift{ID: tp.Code + "/" + group, Start: tp.Start, Duration: tp.Minutes()})
+			m.Shifts = append(m.Shifts, roster.Shift{ID: tp.Code + "/" + group, Start: int(tp.Start), Duration: tp.Minutes()})
 			p.ShiftTemplate = append(p.ShiftTemplate, t)
 			p.ShiftGroup = append(p.ShiftGroup, g)
 		}
 	}
 	p.Model = m
+	return p, nil
+}
 
+// markUsable fills Usable: a template may be used on a day of its weekdays when it overlaps the opening
+// hours of that date.
+func (p *Problem) markUsable() {
+	in := p.In
 	p.Usable = make([][]bool, in.Days)
 	for d := range in.Days {
 		p.Usable[d] = make([]bool, len(in.Templates))
-		wd := isoWeekday(in.Date(d))
+		wd := ticketing.ISOWeekday(in.Date(d))
 		for t, tp := range in.Templates {
 			if !tp.Weekdays[wd] {
 				continue
 			}
 			for _, iv := range in.Open[d] {
-				if tp.Start < int(iv.Closes/time.Minute) && int(iv.Opens/time.Minute) < tp.End {
+				if tp.Start < iv.Closes && iv.Opens < tp.End {
 					p.Usable[d][t] = true
 				}
 			}
 		}
 	}
+}
 
+// markBlocked fills Blocked from the absences and returns each member's index by staff id.
+func (p *Problem) markBlocked() map[int64]int {
+	in := p.In
 	p.Blocked = make([][][]bool, len(in.Staff))
 	byStaff := map[int64]int{}
 	for e, mb := range in.Staff {
@@ -147,13 +198,20 @@ func Build(in *Input) (*Problem, error) {
 		}
 		for d := range in.Days {
 			for t, tp := range in.Templates {
-				if at(in.Loc, in.Date(d), tp.Start).Before(a.End) && a.Start.Before(at(in.Loc, in.Date(d), tp.End)) {
+				if in.at(d, tp.Start).Before(a.End) && a.Start.Before(in.at(d, tp.End)) {
 					p.Blocked[e][d][t] = true
 				}
 			}
 		}
 	}
+	return byStaff
+}
 
+// addStaff adds each member to the model with the limits of their contract: the shift types they may work,
+// rest, Saturdays, days in a row, unavailable days and the band of minutes around what they are expected
+// to work in the period (Expected).
+func (p *Problem) addStaff() {
+	in, m := p.In, p.Model
 	openDays := 0
 	normally := p.normallyOpen()
 	for wd := 1; wd <= 7; wd++ {
@@ -184,7 +242,7 @@ func Build(in *Input) (*Problem, error) {
 		for d := range in.Days {
 			if !p.workable(e, d) {
 				st.Unavailable = append(st.Unavailable, d)
-				if normally[isoWeekday(in.Date(d))] {
+				if normally[ticketing.ISOWeekday(in.Date(d))] {
 					lost++
 					if len(in.Open[d]) == 0 {
 						closed++
@@ -221,24 +279,11 @@ func Build(in *Input) (*Problem, error) {
 		m.Staff = append(m.Staff, st)
 		p.capMinMinutes(e)
 	}
+}
 
-	p.baseUnavailable = make([][]int, len(in.Staff))
-	for e := range in.Staff {
-		p.baseUnavailable[e] = slices.Clone(m.Staff[e].Unavailable)
-	}
-	checkStaff := slices.Clone(m.Staff)
-	for e := range checkStaff {
-		checkStaff[e].Unavailable = p.baseUnavailable[e]
-	}
-	p.preblock()
-	for e := range in.Staff {
-		p.capMinMinutes(e)
-	}
-	p.addCovers()
-	p.addPreferences(byStaff)
-	p.prefRequests = len(m.Requests)
-	p.addForbidden()
-
+// addBalance spreads open Saturdays and afternoon shifts evenly over the staff.
+func (p *Problem) addBalance() {
+	in, m := p.In, p.Model
 	var saturdays []int
 	for d := range in.Days {
 		if in.Date(d).Weekday() == time.Saturday && len(in.Open[d]) > 0 {
@@ -257,13 +302,6 @@ func Build(in *Input) (*Problem, error) {
 	if len(afternoon) > 0 && len(afternoon) < len(m.Shifts) {
 		m.Balance = append(m.Balance, roster.Balance{Name: "afternoons", Shifts: afternoon, Weight: afternoonWeight})
 	}
-	if err := m.Validate(); err != nil {
-		return nil, fmt.Errorf("plan: office model: %w", err)
-	}
-	check := *m
-	check.Staff = checkStaff
-	p.check = &check
-	return p, nil
 }
 
 // normallyOpen reports, per ISO weekday, whether the office opens on that weekday in an ordinary week
@@ -272,7 +310,7 @@ func (p *Problem) normallyOpen() [8]bool {
 	var out [8]bool
 	for d := range p.In.Days {
 		if len(p.In.Open[d]) > 0 {
-			out[isoWeekday(p.In.Date(d))] = true
+			out[ticketing.ISOWeekday(p.In.Date(d))] = true
 		}
 	}
 	return out
@@ -297,12 +335,13 @@ func (p *Problem) workable(e, d int) bool {
 // the week. Weeks without such a run are left to the repair between rounds (repairOffice).
 func (p *Problem) preblock() {
 	in, m := p.In, p.Model
+	step := ticketing.TimeOfDay(in.SlotMinutes)
 	demand := make([]float64, in.Days)
 	supply := make([]float64, in.Days)
 	for d := range in.Days {
-		wd := isoWeekday(in.Date(d))
+		wd := ticketing.ISOWeekday(in.Date(d))
 		for _, iv := range in.Open[d] {
-			for slot := int(iv.Opens/time.Minute) - int(iv.Opens/time.Minute)%in.SlotMinutes; slot < int(iv.Closes/time.Minute); slot += in.SlotMinutes {
+			for slot := iv.Opens - iv.Opens%step; slot < iv.Closes; slot += step {
 				for _, g := range in.Groups {
 					demand[d] += float64(in.Demand[DemandKey{wd, slot, g}])
 				}
@@ -385,7 +424,7 @@ func (p *Problem) achievable(e int, caps []int, withAbsences bool) int {
 		week = week[:0]
 	}
 	for d := range p.In.Days {
-		if d > 0 && isoWeekday(p.In.Date(d)) == 1 {
+		if d > 0 && ticketing.ISOWeekday(p.In.Date(d)) == 1 {
 			flush()
 		}
 		best := 0
@@ -407,18 +446,18 @@ func (p *Problem) achievable(e int, caps []int, withAbsences bool) int {
 // the shift types of that group whose template is usable that day and spans the slot.
 func (p *Problem) addCovers() {
 	in, m := p.In, p.Model
+	step := ticketing.TimeOfDay(in.SlotMinutes)
 	for d := range in.Days {
-		wd := isoWeekday(in.Date(d))
-		seen := map[int]bool{}
+		wd := ticketing.ISOWeekday(in.Date(d))
+		seen := map[ticketing.TimeOfDay]bool{}
 		for _, iv := range in.Open[d] {
-			opens, closes := int(iv.Opens/time.Minute), int(iv.Closes/time.Minute)
-			for slot := opens - opens%in.SlotMinutes; slot < closes; slot += in.SlotMinutes {
+			for slot := iv.Opens - iv.Opens%step; slot < iv.Closes; slot += step {
 				if seen[slot] {
 					continue
 				}
 				seen[slot] = true
-				from, to := max(slot, opens), min(slot+in.SlotMinutes, closes)
-				spanning := m.ShiftsCovering(from, to)
+				from, to := max(slot, iv.Opens), min(slot+step, iv.Closes)
+				spanning := m.ShiftsCovering(int(from), int(to))
 				for g, group := range in.Groups {
 					var shifts []int
 					for _, s := range spanning {
@@ -460,7 +499,7 @@ func (p *Problem) addPreferences(byStaff map[int64]int) {
 		w := pref.Weight * requestUnit
 		for d := range in.Days {
 			date := in.Date(d)
-			if (!pref.Day.IsZero() && !pref.Day.Equal(date)) || (pref.Day.IsZero() && pref.Weekday != isoWeekday(date)) {
+			if (!pref.Day.IsZero() && !pref.Day.Equal(date)) || (pref.Day.IsZero() && pref.Weekday != ticketing.ISOWeekday(date)) {
 				continue
 			}
 			if !p.workable(e, d) {
@@ -514,7 +553,7 @@ func (p *Problem) forbidden(e, d, t int) bool {
 
 // weekOf returns the index of the ISO week of day d within the period (0 for the first, partial or not).
 func (p *Problem) weekOf(d int) int {
-	first := isoWeekday(p.In.From) - 1 // days of the first week before From
+	first := ticketing.ISOWeekday(p.In.From) - 1 // days of the first week before From
 	return (d + first) / 7
 }
 

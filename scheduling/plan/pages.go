@@ -1,11 +1,11 @@
 package plan
 
 import (
-	"context"
 	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"sort"
@@ -25,12 +25,14 @@ import (
 var templateFiles embed.FS
 
 var (
-	listPage   = web.NewPage(templateFiles, "templates/common.html", "templates/rosters.html")
-	rosterPage = web.NewPage(templateFiles, "templates/common.html", "templates/roster.html")
-	shiftsPage = web.NewPage(templateFiles, "templates/common.html", "templates/shifts.html")
+	listPage   = web.ManagePage(templateFiles, "templates/rosters.html")
+	rosterPage = web.ManagePage(templateFiles, "templates/roster.html")
+	// shiftsPage is the operator's own page, outside the /manage shell.
+	shiftsPage = web.NewPage(templateFiles, "templates/shifts.html")
 )
 
-// pageRoutes mounts the manager's roster pages under /manage/rosters and the operator's /me/shifts.
+// pageRoutes mounts the manager's roster pages under /manage/rosters (the shell's last section) and the
+// operator's /me/shifts. The pages' forms post to them and are answered with a redirect.
 func (pl *Planner) pageRoutes(r chi.Router) {
 	r.Group(func(r chi.Router) {
 		r.Use(auth.RequirePage)
@@ -46,65 +48,44 @@ func (pl *Planner) pageRoutes(r chi.Router) {
 	})
 }
 
-func userName(u *auth.User) string {
-	if u == nil {
-		return ""
+// pageURL is the address of a page of the shell: path with the administrator's office and the non-empty
+// params (name, value, …).
+func pageURL(v *web.Manage, path string, params ...string) string {
+	q := url.Values{}
+	if v.Query != "" {
+		q.Set("office", v.Slug)
 	}
-	if u.DisplayName != "" {
-		return u.DisplayName
+	for i := 0; i+1 < len(params); i += 2 {
+		if params[i+1] != "" {
+			q.Set(params[i], params[i+1])
+		}
 	}
-	return u.Username
+	if len(q) == 0 {
+		return path
+	}
+	return path + "?" + q.Encode()
 }
 
-// pageError renders an error page with the error's status.
-func pageError(w http.ResponseWriter, r *http.Request, err error) {
-	status := http.StatusInternalServerError
-	msg := "internal error"
+// redirect answers a form: to the page at path with params, or, for a *web.Error, with its message as
+// ?error= too; any other error is shown on the shell's error page.
+func redirect(w http.ResponseWriter, r *http.Request, v *web.Manage, err error, path string, params ...string) {
 	var we *web.Error
-	if errors.As(err, &we) {
-		status, msg = we.Status, we.Message
+	switch {
+	case err == nil:
+	case errors.As(err, &we):
+		params = append(params, "error", we.Message)
+	default:
+		web.RenderManage(w, r, listPage, ticketing.UserName(r), v, err)
+		return
 	}
-	listPage.Render(w, r, &web.View{Title: "Turno", Status: status, User: userName(auth.FromContext(r.Context()).User),
-		Data: map[string]any{"Error": msg}})
-}
-
-// managerOffice returns the office a manager plans: their own, or for an admin the one named by
-// ?office= (default: the first office).
-func (pl *Planner) managerOffice(r *http.Request) (*ticketing.Office, error) {
-	u := auth.FromContext(r.Context()).User
-	ctx := r.Context()
-	if slug := r.URL.Query().Get("office"); slug != "" {
-		o, err := pl.Store.Office(ctx, slug)
-		if err != nil {
-			return nil, err
-		}
-		if !auth.CanManage(u, o.ID) {
-			return nil, web.Forbidden("other_office", "you do not manage office %q", slug)
-		}
-		return o, nil
-	}
-	if u.Role == auth.Manager && u.OfficeID != 0 {
-		return pl.Store.OfficeByID(ctx, u.OfficeID)
-	}
-	if u.Role != auth.Admin && u.Role != auth.Manager {
-		return nil, web.Forbidden("forbidden", "roster planning is for managers")
-	}
-	offices, err := pl.Store.Offices(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if len(offices) == 0 {
-		return nil, web.NotFound("no_office", "no office yet")
-	}
-	return offices[0], nil
+	http.Redirect(w, r, pageURL(v, path, params...), http.StatusSeeOther)
 }
 
 type listView struct {
-	Office *ticketing.Office
-	Rows   []listRow
-	From   string
-	To     string
-	Error  string
+	Rows  []listRow
+	From  string
+	To    string
+	Error string
 }
 
 type listRow struct {
@@ -112,71 +93,78 @@ type listRow struct {
 	Summary *Result
 }
 
+// pageList lists the office's rosters with a form to plan a new period.
 func (pl *Planner) pageList(w http.ResponseWriter, r *http.Request) {
-	o, err := pl.managerOffice(r)
-	if err != nil {
-		pageError(w, r, err)
-		return
+	v, o, err := pl.tickets.ManageView(r, "rosters")
+	if err == nil {
+		v.Page, err = pl.listView(r, o)
 	}
+	web.RenderManage(w, r, listPage, ticketing.UserName(r), v, err)
+}
+
+func (pl *Planner) listView(r *http.Request, o *ticketing.Office) (*listView, error) {
 	list, err := pl.Rosters(r.Context(), o.ID)
 	if err != nil {
-		pageError(w, r, err)
-		return
+		return nil, err
 	}
 	// Suggest the four weeks from next Monday.
 	today := o.LocalDay(pl.now())
-	monday := today.AddDate(0, 0, 8-isoWeekday(today))
-	var rows []listRow
+	monday := today.AddDate(0, 0, 8-ticketing.ISOWeekday(today))
+	d := &listView{From: monday.Format(time.DateOnly), To: monday.AddDate(0, 0, 27).Format(time.DateOnly), Error: r.URL.Query().Get("error")}
 	for _, ro := range list {
 		row := listRow{Roster: ro}
 		var res Result
 		if ro.Status != "solving" && ro.Status != "failed" && json.Unmarshal(ro.Result, &res) == nil {
 			row.Summary = &res
 		}
-		rows = append(rows, row)
+		d.Rows = append(d.Rows, row)
 	}
-	v := listView{Office: o, Rows: rows, From: monday.Format(time.DateOnly), To: monday.AddDate(0, 0, 27).Format(time.DateOnly),
-		Error: r.URL.Query().Get("error")}
-	listPage.Render(w, r, &web.View{Title: "Turni", Body: "manage", User: userName(auth.FromContext(r.Context()).User), Data: v})
+	return d, nil
 }
 
+// pageCreate starts solving the period of the form and opens the new roster.
 func (pl *Planner) pageCreate(w http.ResponseWriter, r *http.Request) {
-	o, err := pl.managerOffice(r)
+	v, o, err := pl.tickets.ManageView(r, "rosters")
 	if err != nil {
-		pageError(w, r, err)
+		web.RenderManage(w, r, listPage, ticketing.UserName(r), v, err)
 		return
 	}
-	limit, _ := strconv.Atoi(r.PostFormValue("time_limit_seconds"))
+	limit, err := web.FormInt(r, "time_limit_seconds", 0)
+	if err != nil {
+		redirect(w, r, v, err, "/manage/rosters")
+		return
+	}
 	req := createRequest{From: r.PostFormValue("from"), To: r.PostFormValue("to"), TimeLimitSeconds: limit}
 	per, err := req.period()
-	if err == nil {
-		var id int64
-		if id, err = pl.StartSolve(r.Context(), o, per, userID(r)); err == nil {
-			http.Redirect(w, r, fmt.Sprintf("/manage/rosters/%d", id), http.StatusSeeOther)
-			return
-		}
-	}
-	redirectError(w, r, "/manage/rosters", err)
-}
-
-// redirectError sends the browser back to path with the error's message, or shows the error page.
-func redirectError(w http.ResponseWriter, r *http.Request, path string, err error) {
-	var we *web.Error
-	if !errors.As(err, &we) {
-		pageError(w, r, err)
+	if err != nil {
+		redirect(w, r, v, err, "/manage/rosters")
 		return
 	}
-	sep := "?"
-	if u, perr := url.Parse(path); perr == nil && u.RawQuery != "" {
-		sep = "&"
+	id, err := pl.StartSolve(r.Context(), o, per, userID(r))
+	if err != nil {
+		redirect(w, r, v, err, "/manage/rosters")
+		return
 	}
-	http.Redirect(w, r, path+sep+"error="+url.QueryEscape(we.Message), http.StatusSeeOther)
+	redirect(w, r, v, nil, fmt.Sprintf("/manage/rosters/%d", id))
 }
 
-// pageRosterOf resolves {id} for a page.
-func (pl *Planner) pageRosterOf(r *http.Request) (*Roster, error) {
-	id, _ := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
-	return pl.rosterFor(r.Context(), auth.FromContext(r.Context()).User, id)
+// managedRosterPage resolves {id} to a roster the caller manages and the shell's view of the roster's
+// office, whatever office the query names.
+func (pl *Planner) managedRosterPage(r *http.Request) (*Roster, *web.Manage, error) {
+	ro, err := pl.managedRoster(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	o, err := pl.tickets.OfficeByID(r.Context(), ro.OfficeID)
+	if err != nil {
+		return nil, nil, err
+	}
+	own := r.Clone(r.Context())
+	q := own.URL.Query()
+	q.Set("office", o.Slug)
+	own.URL.RawQuery = q.Encode()
+	v, _, err := pl.tickets.ManageView(own, "rosters")
+	return ro, v, err
 }
 
 type dayColumn struct {
@@ -194,6 +182,7 @@ type absenceRow struct {
 	Kind  string
 	From  string
 	To    string
+	URL   string // the week grid with the absence's proposals
 }
 
 type gridCell struct {
@@ -213,14 +202,13 @@ type gridRow struct {
 }
 
 type rosterView struct {
-	Office     *ticketing.Office
 	Roster     *Roster
 	Result     *Result
 	Progress   []ProgressEntry
 	Week       int
 	WeekNo     int
 	Weeks      int
-	Prev, Next int
+	Prev, Next string // the other weeks' pages, "" at the ends
 	Days       []dayColumn
 	Rows       []gridRow
 	Staff      []Member
@@ -237,30 +225,22 @@ type rosterView struct {
 
 var weekdayKeys = [7]string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
 
+// pageRoster shows a roster: its progress while solving, then the week grid with the coverage, the absence
+// form with substitution proposals, the cost terms and the changes.
 func (pl *Planner) pageRoster(w http.ResponseWriter, r *http.Request) {
-	ro, err := pl.pageRosterOf(r)
-	if err != nil {
-		pageError(w, r, err)
-		return
+	ro, v, err := pl.managedRosterPage(r)
+	if err == nil {
+		v.Page, err = pl.rosterView(r, v, ro)
 	}
-	v, err := pl.rosterView(r.Context(), r, ro)
-	if err != nil {
-		pageError(w, r, err)
-		return
-	}
-	rosterPage.Render(w, r, &web.View{Title: "Turni", Body: "manage", User: userName(auth.FromContext(r.Context()).User), Data: v})
+	web.RenderManage(w, r, rosterPage, ticketing.UserName(r), v, err)
 }
 
-func (pl *Planner) rosterView(ctx context.Context, r *http.Request, ro *Roster) (*rosterView, error) {
+func (pl *Planner) rosterView(r *http.Request, m *web.Manage, ro *Roster) (*rosterView, error) {
+	ctx := r.Context()
 	q := r.URL.Query()
 	v := &rosterView{Roster: ro, Kinds: scheduling.AbsenceKinds, Error: q.Get("error"), Flash: q.Get("done"), Solving: ro.Status == "solving"}
-	o, err := pl.Store.OfficeByID(ctx, ro.OfficeID)
-	if err != nil {
-		return nil, err
-	}
-	v.Office = o
 	var progress []ProgressEntry
-	_ = json.Unmarshal(ro.Progress, &progress)
+	_ = json.Unmarshal(ro.Progress, &progress) // a progress the page cannot read is not shown
 	if len(progress) > 8 {
 		progress = progress[len(progress)-8:]
 	}
@@ -273,6 +253,10 @@ func (pl *Planner) rosterView(ctx context.Context, r *http.Request, ro *Roster) 
 		return nil, fmt.Errorf("plan: roster result: %w", err)
 	}
 	v.Result = &res
+	week, err := web.QueryInt(r, "week", 0)
+	if err != nil {
+		return nil, err
+	}
 	st, err := pl.load(ctx, ro)
 	if err != nil {
 		return nil, err
@@ -281,23 +265,43 @@ func (pl *Planner) rosterView(ctx context.Context, r *http.Request, ro *Roster) 
 	p := st.P
 	v.Staff = p.In.Staff
 	v.Weeks = p.weekOf(p.In.Days-1) + 1
-	v.Week, _ = strconv.Atoi(q.Get("week"))
-	v.Week = min(max(v.Week, 0), v.Weeks-1)
+	v.Week = min(max(week, 0), v.Weeks-1)
 	v.WeekNo = v.Week + 1
-	v.Prev, v.Next = v.Week-1, v.Week+1
-	if v.Next >= v.Weeks {
-		v.Next = -1
+	path := fmt.Sprintf("/manage/rosters/%d", ro.ID)
+	if v.Week > 0 {
+		v.Prev = pageURL(m, path, "week", strconv.Itoa(v.Week-1))
 	}
-	changed := map[string]bool{}
+	if v.Week+1 < v.Weeks {
+		v.Next = pageURL(m, path, "week", strconv.Itoa(v.Week+1))
+	}
 	if v.Changes, err = pl.Changes(ctx, ro.ID); err != nil {
 		return nil, err
 	}
-	for _, c := range v.Changes {
-		changed[fmt.Sprintf("%d/%s", c.StaffID, c.Day)] = true
+	days := v.weekColumns(web.RequestLang(r, web.StaffLangs), p, &res)
+	v.gridRows(st, days)
+	names := map[int64]string{}
+	for _, mb := range p.In.Staff {
+		names[mb.ID] = mb.Name
 	}
+	for _, a := range p.In.Absences {
+		v.Absences = append(v.Absences, absenceRow{ID: a.ID, Staff: names[a.StaffID], Kind: a.Kind,
+			From: a.Start.In(p.In.Loc).Format("02/01 15:04"), To: a.End.In(p.In.Loc).Format("02/01 15:04"),
+			URL: pageURL(m, path, "week", strconv.Itoa(v.Week), "absence", strconv.FormatInt(a.ID, 10)) + "#proposals"})
+	}
+	if id, err := strconv.ParseInt(q.Get("absence"), 10, 64); err == nil {
+		v.AbsenceID = id
+		if v.Holes, err = pl.Proposals(ctx, ro, id); err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
+}
+
+// weekColumns fills the day columns of the shown ISO week, each with its coverage chart, and returns the
+// period's day index of each column (outside the period: out of range).
+func (v *rosterView) weekColumns(lang string, p *Problem, res *Result) []int {
 	first := p.In.Date(0)
-	monday := first.AddDate(0, 0, 1-isoWeekday(first)+7*v.Week)
-	lang := web.RequestLang(r, web.StaffLangs)
+	monday := first.AddDate(0, 0, 1-ticketing.ISOWeekday(first)+7*v.Week)
 	coverage := map[string][]SlotCoverage{}
 	for _, c := range res.Coverage {
 		coverage[c.Day] = append(coverage[c.Day], c)
@@ -315,6 +319,16 @@ func (pl *Planner) rosterView(ctx context.Context, r *http.Request, ro *Roster) 
 		v.Days = append(v.Days, col)
 		days = append(days, d)
 	}
+	return days
+}
+
+// gridRows fills a row per staff member with their cell on each day of days.
+func (v *rosterView) gridRows(st *stored, days []int) {
+	p := st.P
+	changed := map[string]bool{}
+	for _, c := range v.Changes {
+		changed[fmt.Sprintf("%d/%s", c.StaffID, c.Day)] = true
+	}
 	for e, mb := range p.In.Staff {
 		row := gridRow{StaffID: mb.ID, Code: mb.Code, Name: mb.Name}
 		for _, d := range days {
@@ -322,7 +336,7 @@ func (pl *Planner) rosterView(ctx context.Context, r *http.Request, ro *Roster) 
 			if d >= 0 && d < p.In.Days {
 				if s := st.Cells[e][d]; s != roster.Off {
 					t := p.In.Templates[p.ShiftTemplate[s]]
-					c.Shift, c.Times, c.Group = t.Code, hhmm(t.Start)+"–"+hhmm(t.End), p.In.Groups[p.ShiftGroup[s]]
+					c.Shift, c.Times, c.Group = t.Code, t.Start.String()+"–"+t.End.String(), p.In.Groups[p.ShiftGroup[s]]
 					c.Partial = p.Blocked[e][d][p.ShiftTemplate[s]]
 				}
 				c.Absent = st.absentAllDay(e, d)
@@ -332,21 +346,6 @@ func (pl *Planner) rosterView(ctx context.Context, r *http.Request, ro *Roster) 
 		}
 		v.Rows = append(v.Rows, row)
 	}
-	names := map[int64]string{}
-	for _, mb := range p.In.Staff {
-		names[mb.ID] = mb.Name
-	}
-	for _, a := range p.In.Absences {
-		v.Absences = append(v.Absences, absenceRow{ID: a.ID, Staff: names[a.StaffID], Kind: a.Kind,
-			From: a.Start.In(p.In.Loc).Format("02/01 15:04"), To: a.End.In(p.In.Loc).Format("02/01 15:04")})
-	}
-	if id, err := strconv.ParseInt(q.Get("absence"), 10, 64); err == nil {
-		v.AbsenceID = id
-		if v.Holes, err = pl.Proposals(ctx, ro, id); err != nil {
-			return nil, err
-		}
-	}
-	return v, nil
 }
 
 // chart is a day's coverage chart: one bar pair per slot (needed, planned), understaffed slots in red.
@@ -420,78 +419,106 @@ func newChart(slots []SlotCoverage) *chart {
 	return c
 }
 
+// pagePublish publishes a draft from its page.
 func (pl *Planner) pagePublish(w http.ResponseWriter, r *http.Request) {
-	ro, err := pl.pageRosterOf(r)
+	ro, v, err := pl.managedRosterPage(r)
 	if err != nil {
-		pageError(w, r, err)
+		web.RenderManage(w, r, rosterPage, ticketing.UserName(r), v, err)
 		return
 	}
-	back := fmt.Sprintf("/manage/rosters/%d", ro.ID)
+	path := fmt.Sprintf("/manage/rosters/%d", ro.ID)
 	if _, err := pl.Publish(r.Context(), ro.ID); err != nil {
-		redirectError(w, r, back, err)
+		redirect(w, r, v, err, path)
 		return
 	}
-	http.Redirect(w, r, back+"?done=published", http.StatusSeeOther)
+	redirect(w, r, v, nil, path, "done", "published")
 }
 
-func (pl *Planner) pageAbsence(w http.ResponseWriter, r *http.Request) {
-	ro, err := pl.pageRosterOf(r)
+// rosterForm resolves the roster of a form posted from its page and the week the form was on; on failure
+// it has answered (an error page, or back to the roster with the error) and ok is false.
+func (pl *Planner) rosterForm(w http.ResponseWriter, r *http.Request) (ro *Roster, v *web.Manage, path string, week int, ok bool) {
+	ro, v, err := pl.managedRosterPage(r)
 	if err != nil {
-		pageError(w, r, err)
+		web.RenderManage(w, r, rosterPage, ticketing.UserName(r), v, err)
+		return nil, nil, "", 0, false
+	}
+	path = fmt.Sprintf("/manage/rosters/%d", ro.ID)
+	if week, err = web.FormInt(r, "week", 0); err != nil {
+		redirect(w, r, v, err, path)
+		return nil, nil, "", 0, false
+	}
+	return ro, v, path, week, true
+}
+
+// pageAbsence records an absence from the week grid and shows its substitution proposals.
+func (pl *Planner) pageAbsence(w http.ResponseWriter, r *http.Request) {
+	ro, v, path, week, ok := pl.rosterForm(w, r)
+	if !ok {
 		return
 	}
-	back := fmt.Sprintf("/manage/rosters/%d?week=%s", ro.ID, url.QueryEscape(r.PostFormValue("week")))
-	staffID, _ := strconv.ParseInt(r.PostFormValue("staff_id"), 10, 64)
+	back := []string{"week", strconv.Itoa(week)}
+	staffID, err := web.FormID(r, "staff_id")
+	if err != nil {
+		redirect(w, r, v, err, path, back...)
+		return
+	}
 	req := scheduling.AbsenceInput{StaffID: staffID, Kind: r.PostFormValue("kind"), StartsAt: r.PostFormValue("starts_at"),
 		EndsAt: r.PostFormValue("ends_at"), Note: r.PostFormValue("note")}
-	a, _, err := pl.recordAbsence(r.Context(), ro, req, r)
+	a, _, err := pl.recordAbsence(r.Context(), ro, req, userID(r))
 	if err != nil {
-		redirectError(w, r, back, err)
+		redirect(w, r, v, err, path, back...)
 		return
 	}
-	http.Redirect(w, r, fmt.Sprintf("%s&absence=%d#proposals", back, a.ID), http.StatusSeeOther)
+	http.Redirect(w, r, pageURL(v, path, append(back, "absence", strconv.FormatInt(a.ID, 10))...)+"#proposals", http.StatusSeeOther)
 }
 
+// pageApply applies one proposed substitute.
 func (pl *Planner) pageApply(w http.ResponseWriter, r *http.Request) {
-	ro, err := pl.pageRosterOf(r)
-	if err != nil {
-		pageError(w, r, err)
-		return
-	}
-	back := absenceBack(r, ro)
-	var req repairRequest
-	req.AbsenceID, _ = strconv.ParseInt(r.PostFormValue("absence_id"), 10, 64)
-	req.StaffID, _ = strconv.ParseInt(r.PostFormValue("staff_id"), 10, 64)
-	req.TemplateID, _ = strconv.ParseInt(r.PostFormValue("template_id"), 10, 64)
-	req.Day = r.PostFormValue("day")
-	if _, err := pl.repair(r.Context(), ro, req, userID(r)); err != nil {
-		redirectError(w, r, back, err)
-		return
-	}
-	http.Redirect(w, r, back+"&done=applied#proposals", http.StatusSeeOther)
+	pl.repairPage(w, r, "applied", func(req *repairRequest) error {
+		var err error
+		if req.StaffID, err = web.FormID(r, "staff_id"); err != nil {
+			return err
+		}
+		if req.TemplateID, err = web.FormID(r, "template_id"); err != nil {
+			return err
+		}
+		req.Day = r.PostFormValue("day")
+		return nil
+	})
 }
 
-// absenceBack is the roster page a form about an absence returns to: the
-// same week, with that absence's proposals open.
-func absenceBack(r *http.Request, ro *Roster) string {
-	return fmt.Sprintf("/manage/rosters/%d?week=%s&absence=%s", ro.ID, url.QueryEscape(r.PostFormValue("week")),
-		url.QueryEscape(r.PostFormValue("absence_id")))
-}
-
+// pageRepair repairs the roster around an absence with the solver.
 func (pl *Planner) pageRepair(w http.ResponseWriter, r *http.Request) {
-	ro, err := pl.pageRosterOf(r)
+	pl.repairPage(w, r, "repaired", func(req *repairRequest) error {
+		req.Mode = "minimal"
+		return nil
+	})
+}
+
+// repairPage runs a repair about the form's absence, filled by fill, and returns to the roster's week with
+// the absence's proposals and done as the flash.
+func (pl *Planner) repairPage(w http.ResponseWriter, r *http.Request, done string, fill func(*repairRequest) error) {
+	ro, v, path, week, ok := pl.rosterForm(w, r)
+	if !ok {
+		return
+	}
+	var req repairRequest
+	var err error
+	req.AbsenceID, err = web.FormID(r, "absence_id")
 	if err != nil {
-		pageError(w, r, err)
+		redirect(w, r, v, err, path, "week", strconv.Itoa(week))
 		return
 	}
-	back := absenceBack(r, ro)
-	req := repairRequest{Mode: "minimal"}
-	req.AbsenceID, _ = strconv.ParseInt(r.PostFormValue("absence_id"), 10, 64)
+	back := []string{"week", strconv.Itoa(week), "absence", strconv.FormatInt(req.AbsenceID, 10)}
+	if err := fill(&req); err != nil {
+		redirect(w, r, v, err, path, back...)
+		return
+	}
 	if _, err := pl.repair(r.Context(), ro, req, userID(r)); err != nil {
-		redirectError(w, r, back, err)
+		redirect(w, r, v, err, path, back...)
 		return
 	}
-	http.Redirect(w, r, back+"&done=repaired#proposals", http.StatusSeeOther)
+	http.Redirect(w, r, pageURL(v, path, append(back, "done", done)...)+"#proposals", http.StatusSeeOther)
 }
 
 type shiftsView struct {
@@ -499,8 +526,10 @@ type shiftsView struct {
 	Changes []Change
 	FeedURL string
 	NoStaff bool
+	Error   string
 }
 
+// pageShifts is the operator's page: their upcoming shifts, recent changes and calendar feed.
 func (pl *Planner) pageShifts(w http.ResponseWriter, r *http.Request) {
 	pl.renderShifts(w, r, "")
 }
@@ -508,16 +537,17 @@ func (pl *Planner) pageShifts(w http.ResponseWriter, r *http.Request) {
 func (pl *Planner) renderShifts(w http.ResponseWriter, r *http.Request, feed string) {
 	u := auth.FromContext(r.Context()).User
 	v := shiftsView{FeedURL: feed, NoStaff: u.StaffID == 0}
+	view := &web.View{Title: "Turni", User: ticketing.UserName(r), Data: &v}
 	if u.StaffID != 0 {
 		var err error
 		if v.Shifts, v.Changes, err = pl.myShifts(r.Context(), u.StaffID); err != nil {
-			pageError(w, r, err)
-			return
+			view.Status, v.Error = pageFailure(r, err)
 		}
 	}
-	shiftsPage.Render(w, r, &web.View{Title: "Turni", User: userName(u), Data: v})
+	shiftsPage.Render(w, r, view)
 }
 
+// pageFeed issues the operator a new calendar feed URL and shows it once.
 func (pl *Planner) pageFeed(w http.ResponseWriter, r *http.Request) {
 	u := auth.FromContext(r.Context()).User
 	if u.StaffID == 0 {
@@ -526,8 +556,21 @@ func (pl *Planner) pageFeed(w http.ResponseWriter, r *http.Request) {
 	}
 	path, err := pl.IssueFeedToken(r.Context(), u.StaffID)
 	if err != nil {
-		pageError(w, r, err)
+		view := &web.View{Title: "Turni", User: ticketing.UserName(r), Data: &shiftsView{}}
+		view.Status, view.Data.(*shiftsView).Error = pageFailure(r, err)
+		shiftsPage.Render(w, r, view)
 		return
 	}
 	pl.renderShifts(w, r, feedURL(r, path))
+}
+
+// pageFailure is the status and message a plain page shows for err; anything but a *web.Error is logged
+// and shown as an internal error.
+func pageFailure(r *http.Request, err error) (int, string) {
+	var we *web.Error
+	if errors.As(err, &we) {
+		return we.Status, we.Message
+	}
+	slog.ErrorContext(r.Context(), "page failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	return http.StatusInternalServerError, web.Translate(web.RequestLang(r, web.StaffLangs), "error.internal")
 }

@@ -11,12 +11,11 @@ import (
 
 	"turno/internal/web"
 	"turno/scheduling/roster"
+	"turno/ticketing"
 )
 
-var weekdayIT = [7]string{"Dom", "Lun", "Mar", "Mer", "Gio", "Ven", "Sab"}
-
-// statusIT names a roster's status on the Italian notice board.
-var statusIT = map[string]string{"draft": "bozza", "published": "pubblicato", "superseded": "sostituito"}
+// pdfLang is the language of the notice board.
+const pdfLang = "it"
 
 func (pl *Planner) apiPDF(w http.ResponseWriter, r *http.Request) {
 	ro, err := pl.managedRoster(r)
@@ -61,7 +60,7 @@ func (st *stored) PDF(now time.Time) ([]byte, error) {
 				days = append(days, d)
 			}
 		}
-		monday := p.In.Date(days[0]).AddDate(0, 0, -(isoWeekday(p.In.Date(days[0])) - 1))
+		monday := p.In.Date(days[0]).AddDate(0, 0, -(ticketing.ISOWeekday(p.In.Date(days[0])) - 1))
 		newPage := func(cont bool) {
 			pdf.AddPage()
 			pdf.SetFont("Helvetica", "B", 14)
@@ -71,7 +70,7 @@ func (st *stored) PDF(now time.Time) ([]byte, error) {
 			}
 			pdf.CellFormat(0, 8, tr(title), "", 1, "L", false, 0, "")
 			pdf.SetFont("Helvetica", "", 9)
-			pdf.CellFormat(0, 5, tr(fmt.Sprintf("Versione %d · %s · stampato il %s", st.R.Version, statusIT[st.R.Status],
+			pdf.CellFormat(0, 5, tr(fmt.Sprintf("Versione %d · %s · stampato il %s", st.R.Version, web.Translate(pdfLang, "plan.status."+st.R.Status),
 				now.In(p.In.Loc).Format("02/01/2006 15:04"))), "", 1, "L", false, 0, "")
 			pdf.Ln(2)
 			pdf.SetFont("Helvetica", "B", 9)
@@ -79,7 +78,7 @@ func (st *stored) PDF(now time.Time) ([]byte, error) {
 			pdf.CellFormat(nameW, headH, tr("Operatore"), "1", 0, "L", true, 0, "")
 			for i := range 7 {
 				date := monday.AddDate(0, 0, i)
-				label := fmt.Sprintf("%s %s", weekdayIT[date.Weekday()], date.Format("02/01"))
+				label := fmt.Sprintf("%s %s", web.Translate(pdfLang, "plan.wd."+weekdayKeys[date.Weekday()]), date.Format("02/01"))
 				d := int(date.Sub(p.In.From).Hours() / 24)
 				if d < 0 || d >= p.In.Days || len(p.In.Open[d]) == 0 {
 					pdf.SetTextColor(140, 140, 140)
@@ -109,7 +108,7 @@ func (st *stored) PDF(now time.Time) ([]byte, error) {
 				case s != roster.Off:
 					t := p.In.Templates[p.ShiftTemplate[s]]
 					pdf.SetFont("Helvetica", "B", 8)
-					pdf.Text(cx+1.5, y+4, tr(fmt.Sprintf("%s %s–%s", t.Code, hhmm(t.Start), hhmm(t.End))))
+					pdf.Text(cx+1.5, y+4, tr(fmt.Sprintf("%s %s–%s", t.Code, t.Start, t.End)))
 					pdf.SetFont("Helvetica", "", 7)
 					pdf.Text(cx+1.5, y+7.8, tr(p.In.Groups[p.ShiftGroup[s]]))
 				case st.absentAllDay(e, d):
@@ -131,14 +130,14 @@ func (st *stored) PDF(now time.Time) ([]byte, error) {
 
 // absentAllDay reports whether an absence overlaps every template usable on day d for member e.
 func (st *stored) absentAllDay(e, d int) bool {
-	any := false
+	usable := false
 	for t := range st.P.In.Templates {
 		if st.P.Usable[d][t] {
 			if !st.P.Blocked[e][d][t] {
 				return false
 			}
-			any = true
+			usable = true
 		}
 	}
-	return any
+	return usable
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"turno/internal/web"
+	"turno/scheduling"
+	"turno/scheduling/demand"
 	"turno/scheduling/roster"
 	"turno/ticketing"
 )
@@ -22,26 +24,28 @@ const MaxDays = 84
 // solveLease is how long a solving roster stays claimed by its node without a renewal.
 const solveLease = 45 * time.Second
 
-// Planner solves, stores and serves rosters.
+// Planner solves, stores and serves rosters. It owns the rosters, their assignments and changes, and the
+// staff's calendar feed tokens; it reads offices, staff and the calendar through ticketing, templates,
+// contracts, absences and preferences through scheduling, and the forecast through demand.
 type Planner struct {
-	Pool  *pgxpool.Pool
-	Store *ticketing.Store
-	Log   *slog.Logger
 	// Threads is the number of solver threads per solve; zero means the solver's default (2).
 	Threads int
-	// Now is the clock for what depends on today (upcoming shifts, feeds); nil means time.Now.
-	Now func() time.Time
 
-	base context.Context // outlives requests: background solves run in it
-	wg   sync.WaitGroup
+	pool    *pgxpool.Pool
+	tickets *ticketing.Store // also the clock for what depends on today (upcoming shifts, feeds)
+	plans   *scheduling.Store
+	demand  *demand.Store
+	log     *slog.Logger
+	base    context.Context // outlives requests: background solves run in it
+	wg      sync.WaitGroup
 }
 
-// New returns a planner whose background solves run until ctx ends.
-func New(ctx context.Context, pool *pgxpool.Pool, store *ticketing.Store, log *slog.Logger) *Planner {
+// New returns a planner on pool whose background solves run until ctx ends; log nil means slog.Default.
+func New(ctx context.Context, pool *pgxpool.Pool, tickets *ticketing.Store, plans *scheduling.Store, forecast *demand.Store, log *slog.Logger) *Planner {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Planner{Pool: pool, Store: store, Log: log, base: ctx}
+	return &Planner{pool: pool, tickets: tickets, plans: plans, demand: forecast, log: log, base: ctx}
 }
 
 // Start marks failed the rosters a stopped node left solving and keeps doing so every minute until ctx
@@ -50,7 +54,7 @@ func (pl *Planner) Start(ctx context.Context) error {
 	if n, err := pl.FailOrphans(ctx); err != nil {
 		return err
 	} else if n > 0 {
-		pl.Log.Warn("rosters left solving by a stopped server marked failed", "count", n)
+		pl.log.Warn("rosters left solving by a stopped server marked failed", "count", n)
 	}
 	go func() {
 		t := time.NewTicker(time.Minute)
@@ -61,7 +65,7 @@ func (pl *Planner) Start(ctx context.Context) error {
 				return
 			case <-t.C:
 				if _, err := pl.FailOrphans(ctx); err != nil && ctx.Err() == nil {
-					pl.Log.Error("fail orphaned rosters", "err", err)
+					pl.log.Error("fail orphaned rosters", "err", err)
 				}
 			}
 		}
@@ -69,12 +73,7 @@ func (pl *Planner) Start(ctx context.Context) error {
 	return nil
 }
 
-func (pl *Planner) now() time.Time {
-	if pl.Now != nil {
-		return pl.Now()
-	}
-	return time.Now()
-}
+func (pl *Planner) now() time.Time { return pl.tickets.Now() }
 
 // Wait waits for the background solves started so far (tests, shutdown).
 func (pl *Planner) Wait() { pl.wg.Wait() }
@@ -87,16 +86,12 @@ type Period struct {
 	Seed      uint64
 }
 
-// parseDay parses a YYYY-MM-DD date of a request field.
+// parseDay parses a required YYYY-MM-DD date of a request field.
 func parseDay(field, s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, web.InvalidField(field, "%s is required (YYYY-MM-DD)", field)
 	}
-	t, err := time.Parse(time.DateOnly, s)
-	if err != nil {
-		return time.Time{}, web.InvalidField(field, "%s must be a date YYYY-MM-DD", field)
-	}
-	return t, nil
+	return ticketing.ParseDate(field, s)
 }
 
 // validatePeriod checks a roster period: from ≤ to, at most twelve weeks.
@@ -117,7 +112,7 @@ func (pl *Planner) StartSolve(ctx context.Context, o *ticketing.Office, per Peri
 	if err := validatePeriod(per.From, per.To); err != nil {
 		return 0, err
 	}
-	in, err := Load(ctx, pl.Pool, pl.Store, o, per.From, per.To)
+	in, err := pl.Load(ctx, o, per.From, per.To)
 	if err != nil {
 		return 0, err
 	}
@@ -159,7 +154,7 @@ func (pl *Planner) solve(base context.Context, id int64, p *Problem, per Period)
 			return
 		}
 		if err := pl.appendProgress(wctx, id, pending); err != nil {
-			pl.Log.Error("roster progress", "roster", id, "err", err)
+			pl.log.Error("roster progress", "roster", id, "err", err)
 		}
 		pending, last = nil, time.Now()
 	}
@@ -175,9 +170,9 @@ func (pl *Planner) solve(base context.Context, id int64, p *Problem, per Period)
 			case <-done:
 				return
 			case <-beat.C:
-				if _, err := pl.Pool.Exec(wctx, `UPDATE rosters SET solving_until = now() + $2::interval
+				if _, err := pl.pool.Exec(wctx, `UPDATE rosters SET solving_until = now() + $2::interval
 					WHERE id = $1 AND status = 'solving'`, id, solveLease.String()); err != nil {
-					pl.Log.Error("renew roster lease", "roster", id, "err", err)
+					pl.log.Error("renew roster lease", "roster", id, "err", err)
 				}
 			}
 		}
@@ -197,9 +192,9 @@ func (pl *Planner) solve(base context.Context, id int64, p *Problem, per Period)
 		}
 	}
 	if err != nil {
-		pl.Log.Error("roster solve failed", "roster", id, "err", err)
+		pl.log.Error("roster solve failed", "roster", id, "err", err)
 		if ferr := pl.failRoster(wctx, id, err); ferr != nil {
-			pl.Log.Error("mark roster failed", "roster", id, "err", ferr)
+			pl.log.Error("mark roster failed", "roster", id, "err", ferr)
 		}
 	}
 }
@@ -217,13 +212,19 @@ type stored struct {
 
 // load reads a roster and rebuilds its office model with today's data (absences included).
 func (pl *Planner) load(ctx context.Context, r *Roster) (*stored, error) {
-	o, err := pl.Store.OfficeByID(ctx, r.OfficeID)
+	o, err := pl.tickets.OfficeByID(ctx, r.OfficeID)
 	if err != nil {
 		return nil, err
 	}
-	from, _ := time.Parse(time.DateOnly, r.From)
-	to, _ := time.Parse(time.DateOnly, r.To)
-	in, err := Load(ctx, pl.Pool, pl.Store, o, from, to)
+	from, err := time.Parse(time.DateOnly, r.From)
+	if err != nil {
+		return nil, fmt.Errorf("plan: roster %d starts on %q: %w", r.ID, r.From, err)
+	}
+	to, err := time.Parse(time.DateOnly, r.To)
+	if err != nil {
+		return nil, fmt.Errorf("plan: roster %d ends on %q: %w", r.ID, r.To, err)
+	}
+	in, err := pl.Load(ctx, o, from, to)
 	if err != nil {
 		return nil, err
 	}
@@ -232,7 +233,7 @@ func (pl *Planner) load(ctx context.Context, r *Roster) (*stored, error) {
 		return nil, err
 	}
 	st := &stored{R: r, Office: o, P: p, Cells: roster.NewRoster(len(in.Staff), in.Days)}
-	rows, err := pl.Pool.Query(ctx, `SELECT staff_id, day, template_id, skill_group FROM roster_assignments WHERE roster_id = $1`, r.ID)
+	rows, err := pl.pool.Query(ctx, `SELECT staff_id, day, template_id, skill_group FROM roster_assignments WHERE roster_id = $1`, r.ID)
 	if err != nil {
 		return nil, fmt.Errorf("plan: assignments: %w", err)
 	}
@@ -271,6 +272,7 @@ func (pl *Planner) reexplain(ctx context.Context, id int64) error {
 	if err != nil {
 		return err
 	}
+	// The solve statistics are kept when they can be read; a roster without them simply has none.
 	var old Result
 	_ = json.Unmarshal(r.Result, &old)
 	res.TimeToFeasibleMS, res.ElapsedMS, res.Rounds = old.TimeToFeasibleMS, old.ElapsedMS, old.Rounds
@@ -279,7 +281,7 @@ func (pl *Planner) reexplain(ctx context.Context, id int64) error {
 	if err != nil {
 		return err
 	}
-	_, err = pl.Pool.Exec(ctx, `UPDATE rosters SET result = $2 WHERE id = $1`, id, b)
+	_, err = pl.pool.Exec(ctx, `UPDATE rosters SET result = $2 WHERE id = $1`, id, b)
 	return err
 }
 
@@ -289,7 +291,7 @@ func (pl *Planner) SolveNow(ctx context.Context, o *ticketing.Office, per Period
 	if err := validatePeriod(per.From, per.To); err != nil {
 		return 0, nil, err
 	}
-	in, err := Load(ctx, pl.Pool, pl.Store, o, per.From, per.To)
+	in, err := pl.Load(ctx, o, per.From, per.To)
 	if err != nil {
 		return 0, nil, err
 	}

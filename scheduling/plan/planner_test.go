@@ -15,6 +15,7 @@ import (
 // TestStartFailsOrphans: at start, a roster left solving by a stopped node (its lease expired) is marked
 // failed; one whose lease another node still renews is left alone.
 func TestStartFailsOrphans(t *testing.T) {
+	t.Parallel()
 	e := newPlanEnv(t)
 	ctx := context.Background()
 	var orphan, live int64
@@ -44,6 +45,7 @@ func TestStartFailsOrphans(t *testing.T) {
 
 // TestDraftJob: the weekly job drafts the week after next once; a second run leaves it alone.
 func TestDraftJob(t *testing.T) {
+	t.Parallel()
 	e := newPlanEnv(t)
 	ctx := context.Background()
 	monday := time.Date(2026, 6, 8, 4, 0, 0, 0, e.Office.Location())
@@ -61,13 +63,14 @@ func TestDraftJob(t *testing.T) {
 	if detail, err = e.Planner.draftWeekAfterNext(ctx, e.Office, monday, 2*time.Second); err != nil || !strings.Contains(detail, "already exists") {
 		t.Errorf("second run: %q, %v", detail, err)
 	}
-	if err := DraftJob(time.Second).Check(); err != nil {
+	if err := e.Planner.DraftJob(time.Second).Check(); err != nil {
 		t.Error(err)
 	}
 }
 
 // TestPagesRender: the roster list, the week grid and the operator's shifts page render for their users.
 func TestPagesRender(t *testing.T) {
+	t.Parallel()
 	e := newPlanEnv(t)
 	manager := e.Login(t, "manager")
 	v := e.solveRoster(t, manager, nextMonday, 7, 1)
@@ -94,6 +97,7 @@ func TestPagesRender(t *testing.T) {
 // TestPublishVersions: publishing a roster over a published one supersedes it and takes the next version;
 // only drafts can be published.
 func TestPublishVersions(t *testing.T) {
+	t.Parallel()
 	e := newPlanEnv(t)
 	manager := e.Login(t, "manager")
 	first := e.solveRoster(t, manager, nextMonday, 7, 1)

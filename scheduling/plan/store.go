@@ -1,17 +1,22 @@
 package plan
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"turno/internal/web"
+	"turno/scheduling"
 	"turno/scheduling/roster"
+	"turno/ticketing"
 )
 
 // Roster is a stored roster of an office.
@@ -74,7 +79,7 @@ func scanRoster(row pgx.Row) (*Roster, error) {
 
 // Roster returns a roster by id.
 func (pl *Planner) Roster(ctx context.Context, id int64) (*Roster, error) {
-	r, err := scanRoster(pl.Pool.QueryRow(ctx, `SELECT `+rosterColumns+` FROM rosters WHERE id = $1`, id))
+	r, err := scanRoster(pl.pool.QueryRow(ctx, `SELECT `+rosterColumns+` FROM rosters WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, web.NotFound("unknown_roster", "no roster %d", id)
 	}
@@ -86,7 +91,7 @@ func (pl *Planner) Roster(ctx context.Context, id int64) (*Roster, error) {
 
 // Rosters lists an office's rosters, newest period first, without progress and result.
 func (pl *Planner) Rosters(ctx context.Context, officeID int64) ([]*Roster, error) {
-	rows, err := pl.Pool.Query(ctx, `SELECT id, office_id, starts_on, ends_on, status, version, parent_id, created_at,
+	rows, err := pl.pool.Query(ctx, `SELECT id, office_id, starts_on, ends_on, status, version, parent_id, created_at,
 			published_at, '[]'::jsonb, jsonb_build_object('objective', result->'objective', 'feasible', result->'feasible',
 			'shortfall', result->'shortfall', 'uncovered', result->'uncovered'), coalesce(error, '')
 		FROM rosters WHERE office_id = $1 ORDER BY starts_on DESC, id DESC LIMIT 200`, officeID)
@@ -105,27 +110,78 @@ func (pl *Planner) Rosters(ctx context.Context, officeID int64) ([]*Roster, erro
 	return out, rows.Err()
 }
 
-// Assignments lists a roster's assignments by day and staff name.
-func (pl *Planner) Assignments(ctx context.Context, rosterID int64) ([]Assignment, error) {
-	rows, err := pl.Pool.Query(ctx, `SELECT a.staff_id, st.code, st.full_name, a.day, a.template_id, t.code,
-			to_char(t.starts, 'HH24:MI'), to_char(t.ends, 'HH24:MI'), a.skill_group
-		FROM roster_assignments a JOIN staff st ON st.id = a.staff_id JOIN shift_templates t ON t.id = a.template_id
-		WHERE a.roster_id = $1 ORDER BY a.day, t.starts, st.full_name`, rosterID)
+// officeNames names what the roster tables refer to by id: an office, its staff and its shift templates
+// (inactive ones included), read from their owners.
+type officeNames struct {
+	office    *ticketing.Office
+	staff     map[int64]*ticketing.Staff
+	templates map[int64]scheduling.ShiftTemplate
+}
+
+func (pl *Planner) namesOf(ctx context.Context, officeID int64) (*officeNames, error) {
+	n := &officeNames{staff: map[int64]*ticketing.Staff{}, templates: map[int64]scheduling.ShiftTemplate{}}
+	var err error
+	if n.office, err = pl.tickets.OfficeByID(ctx, officeID); err != nil {
+		return nil, err
+	}
+	staff, err := pl.tickets.StaffList(ctx, officeID)
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range staff {
+		n.staff[st.ID] = st
+	}
+	templates, err := pl.plans.ShiftTemplates(ctx, officeID)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range templates {
+		n.templates[t.ID] = t
+	}
+	return n, nil
+}
+
+// staffName returns a staff member's code and full name ("" when unknown).
+func (n *officeNames) staffName(id int64) (code, name string) {
+	if st := n.staff[id]; st != nil {
+		return st.Code, st.FullName
+	}
+	return "", ""
+}
+
+// Assignments lists a roster's assignments by day, start time and staff name.
+func (pl *Planner) Assignments(ctx context.Context, ro *Roster) ([]Assignment, error) {
+	rows, err := pl.pool.Query(ctx, `SELECT staff_id, day, template_id, skill_group FROM roster_assignments WHERE roster_id = $1`, ro.ID)
 	if err != nil {
 		return nil, fmt.Errorf("plan: assignments: %w", err)
 	}
-	defer rows.Close()
-	out := []Assignment{}
-	for rows.Next() {
+	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Assignment, error) {
 		var a Assignment
 		var day pgtype.Date
-		if err := rows.Scan(&a.StaffID, &a.StaffCode, &a.StaffName, &day, &a.TemplateID, &a.Template, &a.Starts, &a.Ends, &a.Group); err != nil {
-			return nil, fmt.Errorf("plan: assignments: %w", err)
-		}
+		err := row.Scan(&a.StaffID, &day, &a.TemplateID, &a.Group)
 		a.Day = day.Time.Format(time.DateOnly)
-		out = append(out, a)
+		return a, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("plan: assignments: %w", err)
 	}
-	return out, rows.Err()
+	names, err := pl.namesOf(ctx, ro.OfficeID)
+	if err != nil {
+		return nil, err
+	}
+	starts := map[int64]ticketing.TimeOfDay{}
+	for i := range list {
+		a := &list[i]
+		a.StaffCode, a.StaffName = names.staffName(a.StaffID)
+		t := names.templates[a.TemplateID]
+		a.Template, a.Starts, a.Ends = t.Code, t.Starts.String(), t.Ends.String()
+		starts[a.TemplateID] = t.Starts
+	}
+	slices.SortFunc(list, func(a, b Assignment) int {
+		return cmp.Or(strings.Compare(a.Day, b.Day), cmp.Compare(starts[a.TemplateID], starts[b.TemplateID]),
+			strings.Compare(a.StaffName, b.StaffName), cmp.Compare(a.StaffID, b.StaffID))
+	})
+	return append([]Assignment{}, list...), nil
 }
 
 // Changes lists the changes made to a roster, newest first.
@@ -133,34 +189,58 @@ func (pl *Planner) Changes(ctx context.Context, rosterID int64) ([]Change, error
 	return pl.changes(ctx, `c.roster_id = $1`, rosterID)
 }
 
+// changes lists the changes matching where (on roster_changes c), newest first, with the names of the
+// people and templates.
 func (pl *Planner) changes(ctx context.Context, where string, args ...any) ([]Change, error) {
-	rows, err := pl.Pool.Query(ctx, `SELECT c.id, c.staff_id, st.full_name, c.day, coalesce(b.code, ''), coalesce(a.code, ''),
+	rows, err := pl.pool.Query(ctx, `SELECT c.id, r.office_id, c.staff_id, c.day, c.before_template, c.after_template,
 			coalesce(c.before_group, ''), coalesce(c.after_group, ''), c.reason, c.absence_id, c.changed_at
-		FROM roster_changes c JOIN staff st ON st.id = c.staff_id
-		LEFT JOIN shift_templates b ON b.id = c.before_template LEFT JOIN shift_templates a ON a.id = c.after_template
+		FROM roster_changes c JOIN rosters r ON r.id = c.roster_id
 		WHERE `+where+` ORDER BY c.changed_at DESC, c.id DESC LIMIT 500`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("plan: changes: %w", err)
 	}
-	defer rows.Close()
-	out := []Change{}
-	for rows.Next() {
-		var c Change
-		var day pgtype.Date
-		if err := rows.Scan(&c.ID, &c.StaffID, &c.StaffName, &day, &c.Before, &c.After, &c.BeforeGroup, &c.AfterGroup,
-			&c.Reason, &c.AbsenceID, &c.ChangedAt); err != nil {
-			return nil, fmt.Errorf("plan: changes: %w", err)
-		}
-		c.Day = day.Time.Format(time.DateOnly)
-		out = append(out, c)
+	type change struct {
+		Change
+		officeID      int64
+		before, after *int64
 	}
-	return out, rows.Err()
+	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (change, error) {
+		var c change
+		var day pgtype.Date
+		err := row.Scan(&c.ID, &c.officeID, &c.StaffID, &day, &c.before, &c.after, &c.BeforeGroup, &c.AfterGroup,
+			&c.Reason, &c.AbsenceID, &c.ChangedAt)
+		c.Day = day.Time.Format(time.DateOnly)
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("plan: changes: %w", err)
+	}
+	offices := map[int64]*officeNames{}
+	out := make([]Change, 0, len(list))
+	for _, c := range list {
+		names := offices[c.officeID]
+		if names == nil {
+			if names, err = pl.namesOf(ctx, c.officeID); err != nil {
+				return nil, err
+			}
+			offices[c.officeID] = names
+		}
+		_, c.StaffName = names.staffName(c.StaffID)
+		if c.before != nil {
+			c.Before = names.templates[*c.before].Code
+		}
+		if c.after != nil {
+			c.After = names.templates[*c.after].Code
+		}
+		out = append(out, c.Change)
+	}
+	return out, nil
 }
 
 // createRoster inserts a roster in status solving.
 func (pl *Planner) createRoster(ctx context.Context, officeID int64, from, to time.Time, userID *int64, deadline time.Time) (int64, error) {
 	var id int64
-	err := pl.Pool.QueryRow(ctx, `INSERT INTO rosters (office_id, starts_on, ends_on, status, created_by, solving_until)
+	err := pl.pool.QueryRow(ctx, `INSERT INTO rosters (office_id, starts_on, ends_on, status, created_by, solving_until)
 		VALUES ($1, $2, $3, 'solving', $4, $5) RETURNING id`, officeID, from, to, userID, deadline).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("plan: create roster: %w", err)
@@ -174,7 +254,7 @@ func (pl *Planner) appendProgress(ctx context.Context, id int64, entries []Progr
 	if err != nil {
 		return err
 	}
-	_, err = pl.Pool.Exec(ctx, `UPDATE rosters SET progress = progress || $2::jsonb WHERE id = $1 AND status = 'solving'`, id, b)
+	_, err = pl.pool.Exec(ctx, `UPDATE rosters SET progress = progress || $2::jsonb WHERE id = $1 AND status = 'solving'`, id, b)
 	if err != nil {
 		return fmt.Errorf("plan: roster progress: %w", err)
 	}
@@ -183,7 +263,7 @@ func (pl *Planner) appendProgress(ctx context.Context, id int64, entries []Progr
 
 // failRoster marks a solving roster failed.
 func (pl *Planner) failRoster(ctx context.Context, id int64, cause error) error {
-	_, err := pl.Pool.Exec(ctx, `UPDATE rosters SET status = 'failed', error = $2, solving_until = NULL
+	_, err := pl.pool.Exec(ctx, `UPDATE rosters SET status = 'failed', error = $2, solving_until = NULL
 		WHERE id = $1 AND status = 'solving'`, id, cause.Error())
 	if err != nil {
 		return fmt.Errorf("plan: fail roster: %w", err)
@@ -194,7 +274,7 @@ func (pl *Planner) failRoster(ctx context.Context, id int64, cause error) error 
 // FailOrphans marks failed the rosters left 'solving' past their deadline by a node that stopped. It
 // returns how many it marked.
 func (pl *Planner) FailOrphans(ctx context.Context) (int64, error) {
-	tag, err := pl.Pool.Exec(ctx, `UPDATE rosters SET status = 'failed', error = 'the server stopped while solving',
+	tag, err := pl.pool.Exec(ctx, `UPDATE rosters SET status = 'failed', error = 'the server stopped while solving',
 			solving_until = NULL
 		WHERE status = 'solving' AND (solving_until IS NULL OR solving_until < now())`)
 	if err != nil {
@@ -240,7 +320,7 @@ func (pl *Planner) finishRoster(ctx context.Context, id int64, p *Problem, r ros
 	if err != nil {
 		return err
 	}
-	return pgx.BeginFunc(ctx, pl.Pool, func(tx pgx.Tx) error {
+	return pgx.BeginFunc(ctx, pl.pool, func(tx pgx.Tx) error {
 		var status string
 		if err := tx.QueryRow(ctx, `SELECT status FROM rosters WHERE id = $1 FOR UPDATE`, id).Scan(&status); err != nil {
 			return fmt.Errorf("plan: lock roster: %w", err)
@@ -259,7 +339,7 @@ func (pl *Planner) finishRoster(ctx context.Context, id int64, p *Problem, r ros
 // Publish makes a draft roster the office's published roster for its period: the published rosters it
 // overlaps become superseded, and it takes the next version number of the overlapping rosters.
 func (pl *Planner) Publish(ctx context.Context, id int64) (*Roster, error) {
-	err := pgx.BeginFunc(ctx, pl.Pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, pl.pool, func(tx pgx.Tx) error {
 		var officeID int64
 		var status string
 		var from, to pgtype.Date
@@ -270,8 +350,8 @@ func (pl *Planner) Publish(ctx context.Context, id int64) (*Roster, error) {
 		if status != "draft" {
 			return web.Conflict("not_draft", "only a draft can be published; this roster is %s", status)
 		}
-		// One publisher per office at a time: the office row lock orders concurrent publications.
-		if _, err := tx.Exec(ctx, `SELECT 1 FROM offices WHERE id = $1 FOR UPDATE`, officeID); err != nil {
+		// One publisher per office at a time: the office's lock orders concurrent publications.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('turno.publish:' || $1::bigint, 0))`, officeID); err != nil {
 			return fmt.Errorf("plan: lock office: %w", err)
 		}
 		var parent *int64

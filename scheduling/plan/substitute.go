@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"sort"
 	"strings"
@@ -12,7 +13,9 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"turno/internal/web"
+	"turno/scheduling"
 	"turno/scheduling/roster"
+	"turno/ticketing"
 )
 
 // Hole is a shift left open by an absence, with its ranked substitutes.
@@ -31,15 +34,15 @@ type Hole struct {
 // Candidate is a possible substitute for a hole: qualified for the group, free and not absent that day,
 // and within every contract and rest limit once the shift is added. Lower scores rank first.
 type Candidate struct {
-	StaffID       int64  `json:"staff_id"`
-	Code          string `json:"code"`
-	Name          string `json:"name"`
-	Level         string `json:"level"`
-	MinutesAfter  int    `json:"minutes_after"`
-	Expected      int    `json:"expected_minutes"`
-	MaxMinutes    int    `json:"max_minutes"`
-	Overtime      int    `json:"overtime_minutes"`
-	Substitutions int    `json:"substitutions"`
+	StaffID       int64                `json:"staff_id"`
+	Code          string               `json:"code"`
+	Name          string               `json:"name"`
+	Level         ticketing.SkillLevel `json:"level"`
+	MinutesAfter  int                  `json:"minutes_after"`
+	Expected      int                  `json:"expected_minutes"`
+	MaxMinutes    int                  `json:"max_minutes"`
+	Overtime      int                  `json:"overtime_minutes"`
+	Substitutions int                  `json:"substitutions"`
 	// MovedFrom is the shift the candidate leaves to take this one (template/group), empty when they
 	// were free that day.
 	MovedFrom string `json:"moved_from,omitempty"`
@@ -60,19 +63,19 @@ const (
 	maxCandidates       = 5
 )
 
-// absenceOf reads an absence of the roster's office.
-func (pl *Planner) absenceOf(ctx context.Context, ro *Roster, id int64) (*Absence, error) {
-	var a Absence
-	var officeID int64
-	err := pl.Pool.QueryRow(ctx, `SELECT id, office_id, staff_id, kind, starts_at, ends_at, note FROM absences WHERE id = $1`, id).
-		Scan(&a.ID, &officeID, &a.StaffID, &a.Kind, &a.Start, &a.End, &a.Note)
-	if errors.Is(err, pgx.ErrNoRows) || (err == nil && officeID != ro.OfficeID) {
+// absenceOf reads an absence of the roster's office; another office's is a 422 on absence_id.
+func (pl *Planner) absenceOf(ctx context.Context, ro *Roster, id int64) (*scheduling.Absence, error) {
+	a, err := pl.plans.Absence(ctx, ro.OfficeID, id)
+	if isNotFound(err) {
 		return nil, web.InvalidField("absence_id", "no absence %d in this roster's office", id)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("plan: absence: %w", err)
-	}
-	return &a, nil
+	return a, err
+}
+
+// isNotFound reports whether err is a 404 *web.Error.
+func isNotFound(err error) bool {
+	var we *web.Error
+	return errors.As(err, &we) && we.Status == http.StatusNotFound
 }
 
 // holesOf lists the (day, shift) cells of the absent member e0 that the absence overlaps.
@@ -113,7 +116,7 @@ func (pl *Planner) Proposals(ctx context.Context, ro *Roster, absenceID int64) (
 
 // substitutionCounts returns how many substitutions each staff member has taken in a roster.
 func (pl *Planner) substitutionCounts(ctx context.Context, rosterID int64) (map[int64]int, error) {
-	rows, err := pl.Pool.Query(ctx, `SELECT staff_id, count(*) FROM roster_changes
+	rows, err := pl.pool.Query(ctx, `SELECT staff_id, count(*) FROM roster_changes
 		WHERE roster_id = $1 AND reason = 'substitution' GROUP BY staff_id`, rosterID)
 	if err != nil {
 		return nil, fmt.Errorf("plan: substitution counts: %w", err)
@@ -141,7 +144,7 @@ func (st *stored) hole(e0, d, s int, subs map[int64]int) Hole {
 	t := p.In.Templates[p.ShiftTemplate[s]]
 	group := p.In.Groups[p.ShiftGroup[s]]
 	h := Hole{StaffID: p.In.Staff[e0].ID, StaffName: p.In.Staff[e0].Name, Day: p.In.Date(d).Format(time.DateOnly),
-		TemplateID: t.ID, Template: t.Code, Starts: hhmm(t.Start), Ends: hhmm(t.End), Group: group, Candidates: []Candidate{}}
+		TemplateID: t.ID, Template: t.Code, Starts: t.Start.String(), Ends: t.End.String(), Group: group, Candidates: []Candidate{}}
 	base := st.Cells.Clone()
 	base[e0][d] = roster.Off
 	before := p.violationsByStaff(base)
@@ -169,7 +172,7 @@ func (st *stored) hole(e0, d, s int, subs map[int64]int) Hole {
 			c.Reasons = append(c.Reasons, "moves from "+c.MovedFrom)
 		}
 		c.Reasons = append(c.Reasons, fmt.Sprintf("%s skill in %s", c.Level, group))
-		if c.Level != "primary" {
+		if c.Level != ticketing.Primary {
 			c.Score += secondaryPenalty
 		}
 		if c.Overtime > 0 {
@@ -268,13 +271,12 @@ func (p *Problem) requestCost(e, d, v int) int {
 // ApplyProposal applies one proposed substitution: the absent member's shift on day goes to staffID,
 // both changes are listed for the people affected, and the roster's result is re-evaluated.
 func (pl *Planner) ApplyProposal(ctx context.Context, ro *Roster, absenceID, staffID int64, day time.Time, templateID int64, uid *int64) ([]Change, error) {
-	var officeID int64
-	err := pl.Pool.QueryRow(ctx, `SELECT office_id FROM staff WHERE id = $1`, staffID).Scan(&officeID)
-	if errors.Is(err, pgx.ErrNoRows) || (err == nil && officeID != ro.OfficeID) {
+	_, err := pl.tickets.StaffMember(ctx, ro.OfficeID, staffID)
+	if isNotFound(err) {
 		return nil, web.InvalidField("staff_id", "staff member %d is not in this roster's office", staffID)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("plan: substitute: %w", err)
+		return nil, err
 	}
 	holes, err := pl.Proposals(ctx, ro, absenceID)
 	if err != nil {
@@ -299,7 +301,7 @@ func (pl *Planner) ApplyProposal(ctx context.Context, ro *Roster, absenceID, sta
 	if cand == nil {
 		return nil, web.InvalidField("staff_id", "staff member %d is not a proposed substitute for this shift", staffID)
 	}
-	err = pgx.BeginFunc(ctx, pl.Pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, pl.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM rosters WHERE id = $1 FOR UPDATE`, ro.ID); err != nil {
 			return err
 		}
@@ -393,7 +395,7 @@ func (pl *Planner) RepairMinimal(ctx context.Context, ro *Roster, absenceID int6
 			changes = append(changes, []any{ro.ID, p.In.Staff[e].ID, p.In.Date(d), before, after, reason, absenceID, uid, beforeGroup, afterGroup})
 		}
 	}
-	err = pgx.BeginFunc(ctx, pl.Pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, pl.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM rosters WHERE id = $1 FOR UPDATE`, ro.ID); err != nil {
 			return err
 		}
@@ -416,7 +418,7 @@ func (pl *Planner) RepairMinimal(ctx context.Context, ro *Roster, absenceID int6
 		for _, x := range out.Violations {
 			v = append(v, x.Staff+": "+x.Rule)
 		}
-		pl.Log.Warn("repaired roster keeps hard violations", "roster", ro.ID, "violations", strings.Join(v, "; "))
+		pl.log.Warn("repaired roster keeps hard violations", "roster", ro.ID, "violations", strings.Join(v, "; "))
 	}
 	return pl.changes(ctx, `c.roster_id = $1 AND c.absence_id = $2`, ro.ID, absenceID)
 }

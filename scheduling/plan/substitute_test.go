@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"turno/ticketing"
 	"turno/ticketing/ticketingtest"
 )
 
@@ -21,6 +22,7 @@ import (
 // independently from the database; then applies the best one (the people affected see it in their
 // shifts and calendar feed) and repairs a second absence with the solver.
 func TestAbsenceSubstitutes(t *testing.T) {
+	t.Parallel()
 	e := newPlanEnv(t)
 	ctx := context.Background()
 	manager := e.Login(t, "manager")
@@ -129,7 +131,7 @@ func TestAbsenceSubstitutes(t *testing.T) {
 		}
 		return string(b)
 	}
-	start := at(e.Office.Location(), mustDate(hole.Day), clockMinutes(hole.Starts)).UTC().Format("20060102T150405Z")
+	start := clock(t, hole.Starts).On(mustDate(hole.Day), e.Office.Location()).UTC().Format("20060102T150405Z")
 	subFeed := feed(best.StaffID)
 	if !strings.Contains(subFeed, "DTSTART:"+start) || !strings.Contains(subFeed, "SEQUENCE:1") {
 		t.Errorf("substitute's feed lacks the new shift at %s:\n%s", start, subFeed)
@@ -212,10 +214,13 @@ func mustDate(s string) time.Time {
 	return d
 }
 
-func clockMinutes(s string) int {
-	var h, m int
-	fmt.Sscanf(s, "%d:%d", &h, &m)
-	return h*60 + m
+func clock(t *testing.T, s string) ticketing.TimeOfDay {
+	t.Helper()
+	c, err := ticketing.ParseTimeOfDay(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // checkSubstitute verifies, from the database and not through the planner, that giving the hole to
@@ -248,7 +253,7 @@ func checkSubstitute(t *testing.T, e *planEnv, rosterID int64, c Candidate, h Ho
 	}
 	loc := e.Office.Location()
 	day := mustDate(h.Day)
-	start, end := at(loc, day, clockMinutes(h.Starts)), at(loc, day, clockMinutes(h.Ends))
+	start, end := clock(t, h.Starts).On(day, loc), clock(t, h.Ends).On(day, loc)
 	if m := int(end.Sub(start).Minutes()); m > maxDaily {
 		t.Errorf("%s: %d minutes, daily maximum %d", c.Name, m, maxDaily)
 	}
@@ -269,7 +274,7 @@ func checkSubstitute(t *testing.T, e *planEnv, rosterID int64, c Candidate, h Ho
 	shifts := []shift{{day, start, end}}
 	for rows.Next() {
 		var d pgtype.Date
-		var s, en pgtype.Time
+		var s, en ticketing.TimeOfDay
 		if err := rows.Scan(&d, &s, &en); err != nil {
 			t.Fatal(err)
 		}
@@ -279,7 +284,7 @@ func checkSubstitute(t *testing.T, e *planEnv, rosterID int64, c Candidate, h Ho
 			}
 			continue // the shift they leave for the hole
 		}
-		shifts = append(shifts, shift{d.Time, at(loc, d.Time, minutesOf(s)), at(loc, d.Time, minutesOf(en))})
+		shifts = append(shifts, shift{d.Time, s.On(d.Time, loc), en.On(d.Time, loc)})
 	}
 	rows.Close()
 	slices.SortFunc(shifts, func(a, b shift) int { return a.start.Compare(b.start) })

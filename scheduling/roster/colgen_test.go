@@ -116,6 +116,9 @@ func TestRepairCaps(t *testing.T) {
 // small random models whose optimum is found by enumerating every roster,
 // and checks that it ends with that optimum and proves it.
 func TestTreeProvesOptimum(t *testing.T) {
+	if testing.Short() {
+		t.Skip("single-threaded exhaustive check; minutes under the race detector (the plain test run has it)")
+	}
 	rng := rand.New(rand.NewPCG(31, 32))
 	proved, branched := 0, 0
 	for trial := range 80 {

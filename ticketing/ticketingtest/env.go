@@ -1,9 +1,12 @@
 // Package ticketingtest gives tests a real, isolated Turno: a fresh migrated database with the demo office
-// seeded, a settable clock, signed-in users and an HTTP server with the same middleware as turno serve.
+// seeded (by the demo seeder, cmd/turno/demo), a settable clock, signed-in users and an HTTP server with the
+// same middleware as turno serve. It is for tests only: production code never imports it.
 package ticketingtest
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,8 +18,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/crypto/bcrypt"
 
+	"turno/cmd/turno/demo"
 	"turno/internal/auth"
-	"turno/internal/database"
+	"turno/internal/database/dbtest"
 	"turno/internal/web"
 	"turno/ticketing"
 )
@@ -27,6 +31,8 @@ type Env struct {
 	Store  *ticketing.Store
 	Auth   *auth.Store
 	Office *ticketing.Office // the seeded demo office
+	// Planning, when a test sets it, is handed to the staff API (scheduling's contracts and preferences).
+	Planning ticketing.StaffPlanning
 
 	mu  sync.Mutex
 	now time.Time // zero: the real clock
@@ -35,11 +41,11 @@ type Env struct {
 // New creates a database for the test from the migrated template and seeds the demo office into it.
 func New(tb testing.TB) *Env {
 	tb.Helper()
-	pool := database.NewTestPool(tb)
+	pool := dbtest.NewPool(tb)
 	e := &Env{Pool: pool, Store: ticketing.NewStore(pool), Auth: auth.NewStore(pool)}
 	e.Auth.Cost = bcrypt.MinCost
 	e.Store.Now = e.Now
-	o, err := ticketing.SeedDemo(context.Background(), e.Store, e.Auth)
+	o, err := demo.SeedOffice(context.Background(), e.Store, e.Auth)
 	if err != nil {
 		tb.Fatalf("seed demo office: %v", err)
 	}
@@ -74,7 +80,7 @@ func (e *Env) Advance(d time.Duration) {
 // Login signs a user in and returns the bearer token.
 func (e *Env) Login(tb testing.TB, username string) string {
 	tb.Helper()
-	token, _, err := e.Auth.Login(context.Background(), username, ticketing.DemoPassword)
+	token, _, err := e.Auth.Login(context.Background(), username, demo.Password)
 	if err != nil {
 		tb.Fatalf("login %s: %v", username, err)
 	}
@@ -116,8 +122,9 @@ func (e *Env) DeskID(tb testing.TB, number int) int64 {
 func (e *Env) Router(mount ...func(chi.Router)) chi.Router {
 	r := web.NewRouter(e.Auth.Authenticate)
 	e.Auth.Routes(r)
-	(&ticketing.API{Store: e.Store, Auth: e.Auth, IssueLimit: 1000}).Routes(r)
+	(&ticketing.API{Store: e.Store, Auth: e.Auth, IssueLimit: 1000, Planning: e.Planning}).Routes(r)
 	(&ticketing.Pages{Store: e.Store}).Routes(r)
+	(&ticketing.Manage{Store: e.Store}).Routes(r)
 	for _, m := range mount {
 		m(r)
 	}
@@ -154,4 +161,41 @@ func Do(tb testing.TB, method, url, token, body string) *http.Response {
 		tb.Fatalf("%s %s: %v", method, url, err)
 	}
 	return res
+}
+
+// Call sends a request with an optional bearer token and JSON body and returns the status and the decoded
+// JSON body (nil when empty); a body that is not JSON fails the test.
+func Call(tb testing.TB, method, url, token, body string) (int, any) {
+	tb.Helper()
+	res := Do(tb, method, url, token, body)
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	var v any
+	if len(b) > 0 {
+		if err := json.Unmarshal(b, &v); err != nil {
+			tb.Fatalf("%s %s: body is not JSON: %s", method, url, b)
+		}
+	}
+	return res.StatusCode, v
+}
+
+// WantError checks that a request answers status with a JSON error naming field.
+func WantError(tb testing.TB, method, url, token, body string, status int, field string) {
+	tb.Helper()
+	got, v := Call(tb, method, url, token, body)
+	m, _ := v.(map[string]any)
+	e, _ := m["error"].(map[string]any)
+	if got != status || e == nil || e["field"] != field {
+		tb.Errorf("%s %s %s: %d %v; want %d naming %q", method, url, body, got, v, status, field)
+	}
+}
+
+// Count runs a counting query on the test's database.
+func (e *Env) Count(tb testing.TB, sql string, args ...any) int {
+	tb.Helper()
+	var n int
+	if err := e.Pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+		tb.Fatal(err)
+	}
+	return n
 }

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"turno/cmd/turno/demo"
+	"turno/displays"
+	"turno/internal/auth"
+	"turno/internal/config"
+	"turno/internal/cron"
+	"turno/internal/web"
+	"turno/kiosk"
+	"turno/scheduling"
+	"turno/scheduling/demand"
+	"turno/scheduling/plan"
+	"turno/ticketing"
+)
+
+// app is Turno's parts, built once, in one place, from the configuration and the pool: the stores of each
+// owner, the display hub, the roster planner and the cron runner with every job.
+type app struct {
+	cfg  *config.Config
+	log  *slog.Logger
+	pool *pgxpool.Pool
+	base string // public base URL
+
+	tickets *ticketing.Store
+	auth    *auth.Store
+	plans   *scheduling.Store
+	demand  *demand.Store
+	planner *plan.Planner
+	hub     *displays.Hub
+	cron    *cron.Runner
+}
+
+// draftTimeLimit is how long the weekly draft-roster job lets the solver run for each office.
+const draftTimeLimit = 60 * time.Second
+
+// newApp builds the parts. ctx bounds the work they start later (background solves).
+func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, pool *pgxpool.Pool, base string) (*app, error) {
+	a := &app{cfg: cfg, log: log, pool: pool, base: base}
+	a.tickets = ticketing.NewStore(pool)
+	a.auth = auth.NewStore(pool)
+	a.plans = scheduling.NewStore(pool, a.tickets)
+	a.demand = demand.NewStore(pool, a.tickets)
+	a.planner = plan.New(ctx, pool, a.tickets, a.plans, a.demand, log)
+	a.hub = displays.NewHub(a.tickets, displays.Options{Log: log})
+	var err error
+	a.cron, err = cron.NewRunner(cron.Config{Pool: pool, Targets: a.tickets.CronTargets, Log: log}, a.jobs()...)
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// jobs are the background jobs, each defined by the part that owns its work.
+func (a *app) jobs() []cron.Job {
+	return []cron.Job{
+		a.tickets.ExpireJob(),
+		a.demand.ForecastJob(),
+		a.tickets.PurgeJob(
+			ticketing.PurgeStep{What: "expired sign-in sessions deleted", Run: a.auth.PurgeSessions},
+			ticketing.PurgeStep{What: "absence notes cleared", Run: a.plans.PurgeAbsenceNotes},
+			ticketing.PurgeStep{What: "run records deleted", Run: func(ctx context.Context, officeID int64, cutoff, _ time.Time) (int64, error) {
+				return a.cron.Purge(ctx, officeID, cutoff)
+			}},
+		),
+		a.planner.DraftJob(draftTimeLimit),
+	}
+}
+
+// routes mounts every part's API and pages on the shared middleware stack.
+func (a *app) routes() http.Handler {
+	r := web.NewRouter(a.auth.Authenticate, a.cfg.TrustedProxies...)
+	r.Get("/healthz", a.health)
+	a.auth.Routes(r)
+	(&ticketing.API{Store: a.tickets, Auth: a.auth, IssueLimit: a.cfg.IssuePerMinute, Planning: a.plans}).Routes(r)
+	(&ticketing.Pages{Store: a.tickets}).Routes(r)
+	(&ticketing.Manage{Store: a.tickets, Plans: a.plans.Plans}).Routes(r)
+	(&scheduling.API{Store: a.plans, Tickets: a.tickets, Demand: a.demand}).Routes(r)
+	(&scheduling.Pages{Store: a.plans, Tickets: a.tickets, Demand: a.demand, Runs: a.cron.Recent}).Routes(r)
+	a.planner.Routes(r)
+	(&displays.Server{Store: a.tickets, Auth: a.auth, Hub: a.hub}).Routes(r)
+	(&kiosk.Handler{Store: a.tickets, Auth: a.auth, BaseURL: a.base}).Routes(r)
+	r.Get("/", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/desk", http.StatusSeeOther) })
+	return r
+}
+
+// start launches the background work, which runs until ctx ends: the hub's reader and its LISTEN
+// connection, the planner's sweep of rosters left solving by a stopped node, and the cron runner.
+func (a *app) start(ctx context.Context) error {
+	go a.hub.Run(ctx)
+	go a.hub.Listen(ctx, a.pool.Config().ConnConfig)
+	if err := a.planner.Start(ctx); err != nil {
+		return err
+	}
+	a.cron.Start(ctx)
+	return nil
+}
+
+// seedDemo seeds the demo office, adding only what is missing.
+func (a *app) seedDemo(ctx context.Context) error {
+	if _, err := demo.Seed(ctx, demo.Stores{Tickets: a.tickets, Auth: a.auth, Plans: a.plans, Demand: a.demand}, time.Now()); err != nil {
+		return fmt.Errorf("seed demo: %w", err)
+	}
+	return nil
+}
+
+func (a *app) health(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := a.pool.Ping(ctx); err != nil {
+		web.JSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": "database unreachable"})
+		return
+	}
+	web.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
