@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"turno/cmd/turno/demo"
+	"turno/internal/auth"
 	"turno/internal/browsertest"
 	"turno/ticketing/ticketingtest"
 )
@@ -167,4 +168,44 @@ func TestDeskPageFollowsStream(t *testing.T) {
 		t.Fatalf("the desk page did not list %s: %v", tk.Number, err)
 	}
 	t.Logf("ticket issued → listed on the desk page: %v", time.Since(start).Round(time.Millisecond))
+}
+
+// A paired screen whose device is revoked stops reconnecting, says so and goes back to the pairing page
+// (which forgets the dead token), within seconds.
+func TestDisplayPageRevokedInChromium(t *testing.T) {
+	t.Parallel()
+	env := ticketingtest.New(t)
+	n := newTestNode(t, env, Options{Rights: env.Auth})
+	dev, token, err := env.Auth.CreateDevice(context.Background(), env.Office.ID, auth.Display, "Sala 2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := browsertest.New(t, 1280, 720)
+	app := `document.getElementById("display-app")`
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(n.srv.URL+"/display/demo?lang=it&device="+token),
+		browsertest.WaitTrue(app+` && `+app+`.dataset.status === "live"`, 10*time.Second),
+	)
+	if err != nil {
+		browsertest.Screenshot(t, ctx, "display-revoked-failed")
+		t.Fatalf("open the display: %v", err)
+	}
+	start := time.Now()
+	call(t, "DELETE", fmt.Sprintf("%s/api/v1/offices/demo/devices/%d", n.srv.URL, dev.ID), env.Login(t, "manager"), "", http.StatusNoContent, nil)
+	// The page says it has ended, then reloads itself: poll across the navigation.
+	for _, cond := range []string{`!` + app + ` || ` + app + `.dataset.status === "ended"`, `(document.querySelector(".display-problem") || {textContent: ""}).textContent.includes("non è abbinato")`} {
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](cond))
+			if err == nil && ok {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("after the revocation, waiting for %s: %v", cond, err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	t.Logf("revoked → pairing page in %v", time.Since(start).Round(time.Millisecond))
+	browsertest.Screenshot(t, ctx, "display-revoked")
 }

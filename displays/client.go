@@ -3,6 +3,7 @@ package displays
 import (
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -19,6 +20,10 @@ type client struct {
 	// pick chooses what the client gets of an event (nil: nothing); nil pick means every event in full.
 	// It runs under mu, so it may keep state (a phone follows its ticket through transfers).
 	pick func(*event) *websocket.PreparedMessage
+	// addr is the client address whose stream place the client holds (see Hub.admit); "" for none.
+	addr string
+	// ending is set by end: a close frame is on its way and the read loop only waits for the answer.
+	ending atomic.Bool
 
 	mu       sync.Mutex
 	queue    []*websocket.PreparedMessage
@@ -30,8 +35,8 @@ type client struct {
 	floor    int64 // the highest seq the client has been given (or said it has); nothing at or below is sent
 }
 
-func newClient(h *Hub, conn *websocket.Conn, pick func(*event) *websocket.PreparedMessage) *client {
-	return &client{hub: h, conn: conn, pick: pick, starting: true}
+func newClient(h *Hub, conn *websocket.Conn, pick func(*event) *websocket.PreparedMessage, addr string) *client {
+	return &client{hub: h, conn: conn, pick: pick, addr: addr, starting: true}
 }
 
 // start queues what the client gets first (a snapshot, or the events it missed, read from the table) and
@@ -160,19 +165,31 @@ func (c *client) writeLoop() {
 }
 
 // readLoop reads (and discards) what the client sends, so pongs and close frames are processed, and ends
-// the client when the connection fails or stays silent for two ping intervals.
+// the client when the connection fails or stays silent for two ping intervals. When it returns, the
+// connection is closed and the client has left the hub.
 func (c *client) readLoop() {
 	defer func() {
 		c.close()
+		_ = c.conn.Close() // an ended client (see end) is marked closed before its connection is
 		c.hub.unsubscribe(c)
+		c.hub.unhold(c)
+		c.hub.leave(c.addr)
 	}()
 	wait := 2 * c.hub.opt.PingInterval
 	c.conn.SetReadLimit(512)
 	_ = c.conn.SetReadDeadline(time.Now().Add(wait))
-	c.conn.SetPongHandler(func(string) error { return c.conn.SetReadDeadline(time.Now().Add(wait)) })
+	c.conn.SetPongHandler(func(string) error {
+		if c.ending.Load() {
+			return nil // keep the short deadline end set
+		}
+		return c.conn.SetReadDeadline(time.Now().Add(wait))
+	})
 	for {
 		_, r, err := c.conn.NextReader()
 		if err != nil {
+			return
+		}
+		if c.ending.Load() {
 			return
 		}
 		_ = c.conn.SetReadDeadline(time.Now().Add(wait))
@@ -192,6 +209,34 @@ func (c *client) close() {
 	c.mu.Lock()
 	c.closeLocked()
 	c.mu.Unlock()
+}
+
+// closeGrace is how long an ended client has to answer the close frame before its connection is closed.
+const closeGrace = 2 * time.Second
+
+// end ends the client with a close frame carrying code and reason, so the page can tell why and stop
+// reconnecting. Nothing more is sent to it. The connection closes when the client answers the close
+// frame, or after closeGrace: closing at once could turn the close frame into a reset the client never
+// reads.
+func (c *client) end(code int, reason string) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.queue, c.pending = nil, nil
+	c.ending.Store(true)
+	c.mu.Unlock()
+	go func() {
+		// WriteControl may run beside a write of the write loop still under way; it waits its turn.
+		msg := websocket.FormatCloseMessage(code, reason)
+		if err := c.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(c.hub.opt.WriteTimeout)); err != nil {
+			_ = c.conn.Close()
+			return
+		}
+		_ = c.conn.SetReadDeadline(time.Now().Add(closeGrace))
+	}()
 }
 
 // closeLocked closes the connection without waiting: the read loop then fails and unsubscribes the client.

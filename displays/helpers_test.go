@@ -3,6 +3,7 @@ package displays
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -33,12 +34,22 @@ func newTestNode(t *testing.T, env *ticketingtest.Env, opt Options) *testNode {
 // newTestNodeOn is newTestNode with the server's connections passed through wrap (nil: as they are).
 func newTestNodeOn(t *testing.T, env *ticketingtest.Env, opt Options, wrap func(net.Conn) net.Conn) *testNode {
 	t.Helper()
+	var wrapL func(net.Listener) net.Listener
+	if wrap != nil {
+		wrapL = func(l net.Listener) net.Listener { return &wrapListener{Listener: l, wrap: wrap} }
+	}
+	return newTestNodeListening(t, env, opt, wrapL)
+}
+
+// newTestNodeListening is newTestNode with the server's listener wrapped by wrap (nil: as it is).
+func newTestNodeListening(t *testing.T, env *ticketingtest.Env, opt Options, wrap func(net.Listener) net.Listener) *testNode {
+	t.Helper()
 	hub := NewHub(env.Store, opt)
 	srv := httptest.NewUnstartedServer(env.Router(func(r chi.Router) {
 		(&Server{Store: env.Store, Auth: env.Auth, Hub: hub}).Routes(r)
 	}))
 	if wrap != nil {
-		srv.Listener = &wrapListener{Listener: srv.Listener, wrap: wrap}
+		srv.Listener = wrap(srv.Listener)
 	}
 	srv.Start()
 	t.Cleanup(srv.Close)
@@ -192,4 +203,74 @@ func next(t *testing.T, srv *httptest.Server, token string, desk int64) msgTicke
 	var tk msgTicket
 	call(t, "POST", fmt.Sprintf("%s/api/v1/desks/%d/next", srv.URL, desk), token, "{}", http.StatusOK, &tk)
 	return tk
+}
+
+// dialerFrom is a WebSocket dialer whose connections leave from the local address ip (127.0.0.x: every
+// loopback address is this machine, so tests can be several clients).
+func dialerFrom(ip string) *websocket.Dialer {
+	nd := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	return &websocket.Dialer{NetDialContext: nd.DialContext, HandshakeTimeout: 10 * time.Second}
+}
+
+// dialFrom opens a stream from the local address ip; token is a bearer token ("" for none).
+func dialFrom(t *testing.T, srv *httptest.Server, ip, path, token string) (*websocket.Conn, *http.Response, error) {
+	t.Helper()
+	h := http.Header{}
+	if token != "" {
+		h.Set("Authorization", "Bearer "+token)
+	}
+	c, res, err := dialerFrom(ip).Dial(wsURL(srv, path), h)
+	if err == nil {
+		t.Cleanup(func() { c.Close() })
+	}
+	return c, res, err
+}
+
+// clientFrom is an HTTP client whose connections leave from the local address ip.
+func clientFrom(ip string) *http.Client {
+	nd := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DialContext: nd.DialContext}}
+}
+
+// waitClosed reads c until the server closes it and returns the close frame's code and text (1006 and ""
+// when the connection ended without one), failing the test when c is still open after within.
+func waitClosed(t *testing.T, c *websocket.Conn, within time.Duration) (int, string) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	_ = c.SetReadDeadline(deadline)
+	for {
+		_, _, err := c.ReadMessage()
+		if err == nil {
+			continue // events and heartbeats sent before the end
+		}
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) {
+			return ce.Code, ce.Text
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			t.Fatalf("the stream is still open after %v", within)
+		}
+		return websocket.CloseAbnormalClosure, ""
+	}
+}
+
+// stillOpen checks that c is open and live: an event appended now reaches it.
+func stillOpen(t *testing.T, env *ticketingtest.Env, c *websocket.Conn, what string) {
+	t.Helper()
+	tk := issue(t, env, "cie")
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		_, b, err := c.ReadMessage()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		var m msg
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("%s: decode %s: %v", what, b, err)
+		}
+		if m.Type == ticketing.EventIssued && m.Ticket != nil && m.Ticket.ID == tk.ID {
+			return
+		}
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,9 +35,31 @@ type Options struct {
 	// MaxBackfill is the largest gap a reconnecting client is replayed; beyond it the client gets a fresh
 	// snapshot instead (500).
 	MaxBackfill int
+	// Rights answers the periodic re-check of the rights of the node's office streams (auth.Store); nil
+	// leaves only the notifications on auth.RightsChannel to end streams whose right ended.
+	Rights Rights
+	// RightsInterval is how often the node re-checks, in two queries, that the devices and sessions its
+	// office streams were opened with still hold, in case a notification was lost (20s).
+	RightsInterval time.Duration
+	// MaxStreamsPerAddress is how many streams one client address (web.ClientIP, by web.AddressKey) may
+	// hold at a time on this node; more are refused with 429 before the upgrade. Zero takes the default
+	// (100); a negative value lifts the cap.
+	MaxStreamsPerAddress int
+	// MaxConnecting is how many streams may be in their setup at once on this node (the queries that read
+	// the snapshot or the events to replay); more wait their turn for up to ConnectWait and are then
+	// refused with 503. It keeps a connect storm, or every screen reconnecting after a restart, from taking
+	// the database pool and the processors from the kiosks and desks. Zero takes the default (two per
+	// processor, GOMAXPROCS×2: half of the default database pool); a negative value lifts the bound.
+	MaxConnecting int
+	// ConnectWait is how long a stream may wait for its turn to be set up (10s).
+	ConnectWait time.Duration
 	// Log receives the hub's warnings (slog.Default()).
 	Log *slog.Logger
 }
+
+// DefaultMaxStreamsPerAddress is the default of Options.MaxStreamsPerAddress: room for the screens, the
+// desks and the phones on the hall's Wi-Fi of one office behind one NAT, far below what exhausts a node.
+const DefaultMaxStreamsPerAddress = 100
 
 func (o *Options) defaults() {
 	if o.PollInterval <= 0 {
@@ -53,6 +76,18 @@ func (o *Options) defaults() {
 	}
 	if o.MaxBackfill <= 0 {
 		o.MaxBackfill = 500
+	}
+	if o.RightsInterval <= 0 {
+		o.RightsInterval = 20 * time.Second
+	}
+	if o.MaxStreamsPerAddress == 0 {
+		o.MaxStreamsPerAddress = DefaultMaxStreamsPerAddress
+	}
+	if o.MaxConnecting == 0 {
+		o.MaxConnecting = 2 * runtime.GOMAXPROCS(0)
+	}
+	if o.ConnectWait <= 0 {
+		o.ConnectWait = 10 * time.Second
 	}
 	if o.Log == nil {
 		o.Log = slog.Default()
@@ -74,7 +109,19 @@ type Hub struct {
 	allDirty bool           // after a (re)connect of the LISTEN connection: read every office
 	wake     chan struct{}
 
+	rightsMu   sync.Mutex
+	held       map[*client]credential // the office streams and the rights they were opened with
+	notices    map[string]time.Time   // rights announced ended lately, when
+	rightsWake chan struct{}
+
+	addrMu  sync.Mutex
+	streams map[string]int // open streams by client address key
+
+	setup chan struct{} // a token per stream being set up (MaxConnecting); nil: no bound
+
 	dropped   atomic.Int64
+	refused   atomic.Int64
+	busy      atomic.Int64
 	listening atomic.Bool
 	reconnect atomic.Int64
 }
@@ -91,7 +138,13 @@ type feed struct {
 // NewHub returns a hub reading store's events. Run it with Run.
 func NewHub(store *ticketing.Store, opt Options) *Hub {
 	opt.defaults()
-	return &Hub{store: store, opt: opt, feeds: map[int64]*feed{}, dirty: map[int64]bool{}, wake: make(chan struct{}, 1)}
+	var setup chan struct{}
+	if opt.MaxConnecting > 0 {
+		setup = make(chan struct{}, opt.MaxConnecting)
+	}
+	return &Hub{store: store, opt: opt, feeds: map[int64]*feed{}, dirty: map[int64]bool{}, wake: make(chan struct{}, 1),
+		held: map[*client]credential{}, notices: map[string]time.Time{}, rightsWake: make(chan struct{}, 1),
+		streams: map[string]int{}, setup: setup}
 }
 
 // Stats is a snapshot of a hub's counters.
@@ -99,6 +152,8 @@ type Stats struct {
 	Clients    int   // connected clients
 	Offices    int   // offices with at least one client
 	Dropped    int64 // clients dropped because they could not keep up
+	Refused    int64 // streams refused because their address held MaxStreamsPerAddress already
+	Busy       int64 // streams refused because they waited ConnectWait for their turn to be set up
 	Listening  bool  // the LISTEN connection is up
 	Reconnects int64 // times the LISTEN connection was re-established after a failure
 }
@@ -107,7 +162,8 @@ type Stats struct {
 func (h *Hub) Stats() Stats {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	s := Stats{Offices: len(h.feeds), Dropped: h.dropped.Load(), Listening: h.listening.Load(), Reconnects: h.reconnect.Load()}
+	s := Stats{Offices: len(h.feeds), Dropped: h.dropped.Load(), Refused: h.refused.Load(), Busy: h.busy.Load(), Listening: h.listening.Load(),
+		Reconnects: h.reconnect.Load()}
 	for _, f := range h.feeds {
 		f.mu.Lock()
 		s.Clients += len(f.clients)
@@ -195,8 +251,12 @@ func (h *Hub) poke() {
 }
 
 // Run reads and fans out events until ctx ends: it wakes on notifications (see Listen), polls every
-// PollInterval, and pings clients every PingInterval. When ctx ends it disconnects every client.
+// PollInterval, and pings clients every PingInterval. Beside it, the rights of the office streams are
+// re-checked every RightsInterval. When ctx ends it disconnects every client.
 func (h *Hub) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { h.watchRights(ctx) })
 	poll := time.NewTicker(h.opt.PollInterval)
 	defer poll.Stop()
 	ping := time.NewTicker(h.opt.PingInterval)

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"turno/internal/auth"
 	"turno/ticketing"
 )
 
@@ -19,9 +20,10 @@ import (
 const ListenerName = "turno-displays-listener"
 
 // Listen keeps one connection, outside any pool, listening on ticketing.NotifyChannel and wakes the hub on
-// each notification, until ctx ends. When the connection fails it reconnects with back-off and, once
-// listening again, makes the hub read every followed office from the table: notifications sent while it
-// was away are lost, the events are not.
+// each notification, until ctx ends. On the same connection it listens on auth.RightsChannel and ends the
+// streams whose right a notification names. When the connection fails it reconnects with back-off and,
+// once listening again, makes the hub read every followed office from the table and re-check its streams'
+// rights: notifications sent while it was away are lost, the events and the rights are not.
 func (h *Hub) Listen(ctx context.Context, cfg *pgx.ConnConfig) {
 	cfg = cfg.Copy()
 	if cfg.RuntimeParams == nil {
@@ -62,14 +64,17 @@ func (h *Hub) listenOnce(ctx context.Context, cfg *pgx.ConnConfig, again bool) (
 		return false, fmt.Errorf("displays: connect listener: %w", err)
 	}
 	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{ticketing.NotifyChannel}.Sanitize()); err != nil {
-		return false, fmt.Errorf("displays: listen: %w", err)
+	for _, ch := range []string{ticketing.NotifyChannel, auth.RightsChannel} {
+		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{ch}.Sanitize()); err != nil {
+			return false, fmt.Errorf("displays: listen on %s: %w", ch, err)
+		}
 	}
 	h.listening.Store(true)
 	if again {
 		h.reconnect.Add(1)
 	}
-	h.notifyAll() // catch up on whatever happened while not listening
+	h.notifyAll()  // catch up on whatever happened while not listening
+	h.pokeRights() // and on the rights that ended meanwhile
 	for {
 		wctx, cancel := context.WithTimeout(ctx, listenCheck)
 		n, err := conn.WaitForNotification(wctx)
@@ -88,6 +93,10 @@ func (h *Hub) listenOnce(ctx context.Context, cfg *pgx.ConnConfig, again bool) (
 			if err != nil {
 				return true, fmt.Errorf("displays: listener ping: %w", err)
 			}
+			continue
+		}
+		if n.Channel == auth.RightsChannel {
+			h.rightEnded(n.Payload)
 			continue
 		}
 		office, seq, ok := parsePayload(n.Payload)

@@ -27,6 +27,9 @@ type pageConfig struct {
 	Settings Settings               `json:"settings"`
 	Services map[string]pageService `json:"services"`
 	I18n     map[string]string      `json:"i18n"`
+	// Kind is who shows the page, "device" (a paired screen) or "user" (staff signed in): when its right
+	// ends, a screen goes back to the pairing page and a user to the sign-in page.
+	Kind string `json:"kind"`
 }
 
 type pageService struct {
@@ -74,6 +77,10 @@ func (s *Server) displayPage(w http.ResponseWriter, r *http.Request) {
 	p := auth.FromContext(ctx)
 	if err := mayFollow(p, o.ID); err != nil {
 		if p.User == nil && p.Device == nil {
+			if _, err := r.Cookie(auth.DeviceCookie); err == nil {
+				// The screen was paired with a token that no longer works (revoked): forget it.
+				auth.SetCookie(w, r, auth.DeviceCookie, "", 0)
+			}
 			problem(http.StatusUnauthorized, "display.not_paired")
 		} else {
 			problem(http.StatusForbidden, "display.forbidden")
@@ -91,7 +98,10 @@ func (s *Server) displayPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cfg := &pageConfig{Office: o.Slug, TimeZone: o.TimeZone, Lang: lang, Settings: set,
-		Services: map[string]pageService{}, I18n: web.Catalogue(lang, "display.")}
+		Services: map[string]pageService{}, I18n: web.Catalogue(lang, "display."), Kind: "device"}
+	if p.User != nil {
+		cfg.Kind = "user"
+	}
 	for _, sv := range services {
 		cfg.Services[sv.Code] = pageService{Names: sv.Names, Audience: sv.Audience}
 	}

@@ -143,3 +143,37 @@ func TestPatchDisplaySettings(t *testing.T) {
 		t.Fatalf("page after the settings changed: status %d\n%s", res.StatusCode, page)
 	}
 }
+
+// A screen whose token was revoked gets the pairing page, which forgets the dead token; the page of a
+// paired screen says it is one ("kind":"device"), a staff member's says "user".
+func TestDisplayPageForgetsRevokedToken(t *testing.T) {
+	t.Parallel()
+	env := ticketingtest.New(t)
+	n := newTestNode(t, env, Options{})
+	dev, token, err := env.Auth.CreateDevice(t.Context(), env.Office.ID, auth.Display, "Sala 2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := n.srv.URL + "/display/" + demo.OfficeSlug
+	cookie := &http.Cookie{Name: auth.DeviceCookie, Value: token}
+	if res, body := get(t, base, cookie); res.StatusCode != http.StatusOK || !strings.Contains(body, `"kind":"device"`) {
+		t.Fatalf("paired page: status %d\n%s", res.StatusCode, body)
+	}
+	if res, body := get(t, base, &http.Cookie{Name: auth.SessionCookie, Value: env.Login(t, "op1")}); res.StatusCode != http.StatusOK || !strings.Contains(body, `"kind":"user"`) {
+		t.Fatalf("operator's page: status %d\n%s", res.StatusCode, body)
+	}
+	if err := env.Auth.RevokeDevice(t.Context(), env.Office.ID, dev.ID); err != nil {
+		t.Fatal(err)
+	}
+	res, body := get(t, base, cookie)
+	if res.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "non è abbinato") {
+		t.Fatalf("revoked: status %d\n%s", res.StatusCode, body)
+	}
+	var cleared bool
+	for _, c := range res.Cookies() {
+		cleared = cleared || (c.Name == auth.DeviceCookie && c.Value == "" && c.MaxAge < 0)
+	}
+	if !cleared {
+		t.Fatalf("the revoked token's cookie was not cleared: %v", res.Header["Set-Cookie"])
+	}
+}

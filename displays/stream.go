@@ -32,7 +32,7 @@ var staticFiles embed.FS
 // display settings endpoint on r, which must run auth.Store.Authenticate.
 func (s *Server) Routes(r chi.Router) {
 	sub, _ := fs.Sub(staticFiles, "static")
-	r.Handle("/display/static/*", http.StripPrefix("/display/static/", http.FileServer(http.FS(sub))))
+	r.Get("/display/static/*", http.StripPrefix("/display/static/", http.FileServer(http.FS(sub))).ServeHTTP)
 	// The stream needs a caller; mayFollow then checks which callers may follow the office.
 	r.With(s.Store.InOffice(ticketing.SignedIn)).Get("/ws/offices/{office}/events", s.officeEvents)
 	r.Get("/ws/tickets/{code}/events", s.ticketEvents)
@@ -97,14 +97,22 @@ func parseSince(r *http.Request) (int64, bool, error) {
 }
 
 // officeEvents streams an office's events: on connect the events after since (or a snapshot), then live.
+// The stream ends when the right it was opened with ends (see Hub.hold).
 func (s *Server) officeEvents(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	o := ticketing.OfficeOf(r)
-	if err := mayFollow(auth.FromContext(ctx), o.ID); err != nil {
+	p := auth.FromContext(ctx)
+	if err := mayFollow(p, o.ID); err != nil {
 		web.WriteError(w, r, err)
 		return
 	}
-	c, last := s.stream(w, r, o.ID, nil)
+	cred, _ := credentialOf(p) // mayFollow let only a device or a user through
+	slot, leave := s.Hub.enter(w, r)
+	if slot == nil {
+		return
+	}
+	defer leave()
+	c, last := s.stream(w, r, o.ID, nil, slot, &cred)
 	if c == nil {
 		return
 	}
@@ -118,10 +126,12 @@ func (s *Server) officeEvents(w http.ResponseWriter, r *http.Request) {
 }
 
 // stream upgrades the request to a WebSocket and subscribes it to an office's events, passing each through
-// pick (nil: all). When the client asked for the events after ?since= and they can be replayed, it starts
-// the client with them and returns nil. Otherwise it returns the client, still to be started with a
-// snapshot as of last. It answers errors itself and returns nil then too.
-func (s *Server) stream(w http.ResponseWriter, r *http.Request, officeID int64, pick func(*event) *websocket.PreparedMessage) (c *client, last int64) {
+// pick (nil: all). The stream takes the caller's place (slot) over; cred, when not nil, is the right it
+// lives by. When the client asked for the events after ?since= and they can be replayed, it starts the
+// client with them and returns nil. Otherwise it returns the client, still to be started with a snapshot
+// as of last. It answers errors itself and returns nil then too.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, officeID int64, pick func(*event) *websocket.PreparedMessage,
+	slot *streamSlot, cred *credential) (c *client, last int64) {
 	ctx := r.Context()
 	since, hasSince, err := parseSince(r)
 	if err != nil {
@@ -137,9 +147,15 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, officeID int64, 
 	if err != nil {
 		return nil, 0 // the upgrader has answered
 	}
-	c = newClient(s.Hub, conn, pick)
+	c = newClient(s.Hub, conn, pick, slot.take())
+	if cred != nil {
+		// Before subscribing, so that a right that ends from now on ends the stream before its first event.
+		s.Hub.hold(c, *cred)
+	}
 	if last, err = s.Hub.subscribe(officeID, c, dbLast); err != nil {
 		_ = conn.Close()
+		s.Hub.unhold(c)
+		s.Hub.leave(c.addr)
 		return nil, 0
 	}
 	go c.readLoop()

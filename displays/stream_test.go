@@ -97,7 +97,8 @@ func TestSlowClientDropped(t *testing.T) {
 	env := ticketingtest.New(t)
 	// Small kernel buffers on the node's side of every connection, as over a real network, so that a
 	// client that does not read soon makes the node's writes wait.
-	n := newTestNodeOn(t, env, Options{SendQueue: 16, WriteTimeout: 2 * time.Second}, func(c net.Conn) net.Conn {
+	// 101 streams from one address: no per-address cap here.
+	n := newTestNodeOn(t, env, Options{SendQueue: 16, WriteTimeout: 2 * time.Second, MaxStreamsPerAddress: -1}, func(c net.Conn) net.Conn {
 		_ = c.(*net.TCPConn).SetWriteBuffer(4096)
 		return c
 	})

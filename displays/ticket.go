@@ -53,6 +53,12 @@ type ticketStatus struct {
 // ticketEvents streams one ticket's events to whoever holds its public code (the phone page).
 func (s *Server) ticketEvents(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	// Anonymous streams count against their address's cap too, before any query is made for them.
+	slot, leave := s.Hub.enter(w, r)
+	if slot == nil {
+		return
+	}
+	defer leave()
 	code := chi.URLParam(r, "code")
 	t, err := s.Store.TicketByCode(ctx, code) // follows transfers to the ticket the holder is now
 	if err != nil {
@@ -65,7 +71,7 @@ func (s *Server) ticketEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := &ticketFilter{ids: ids, service: t.Service}
-	c, last := s.stream(w, r, t.OfficeID, f.pick)
+	c, last := s.stream(w, r, t.OfficeID, f.pick, slot, nil)
 	if c == nil {
 		return
 	}

@@ -53,8 +53,8 @@ const deviceCookieTTL = 365 * 24 * time.Hour
 type Handler struct {
 	Store *ticketing.Store
 	Auth  *auth.Store
-	// BaseURL is the public address put in QR codes ("https://turno.example.org"); when empty it is taken
-	// from the request.
+	// BaseURL is the public address put in QR codes and printed links ("https://turno.example.org",
+	// TURNO_BASE_URL); when empty it is the router's (web.BaseURL), never the Host the client sent.
 	BaseURL string
 }
 
@@ -62,7 +62,7 @@ type Handler struct {
 // kiosk's static assets. r must run auth.Store.Authenticate (web.NewRouter does).
 func (h *Handler) Routes(r chi.Router) {
 	sub, _ := fs.Sub(staticFiles, "static")
-	r.Handle("/kiosk/static/*", http.StripPrefix("/kiosk/static/", http.FileServer(http.FS(sub))))
+	r.Get("/kiosk/static/*", http.StripPrefix("/kiosk/static/", http.FileServer(http.FS(sub))).ServeHTTP)
 	r.Get("/kiosk/{office}", h.kiosk)
 	r.With(h.Store.InOffice(ticketing.Anyone)).Method(http.MethodGet, "/api/v1/offices/{office}/kiosk", web.Endpoint(h.status))
 	// One route for /t/{code}, /t/{code}.pdf and /t/{code}.png: codes never contain a dot.
@@ -87,11 +87,7 @@ func (h *Handler) base(r *http.Request) string {
 	if h.BaseURL != "" {
 		return strings.TrimRight(h.BaseURL, "/")
 	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
+	return web.BaseURL(r)
 }
 
 // PhoneURL is the address of a ticket's phone page, which its QR code encodes.

@@ -309,6 +309,7 @@ func (h *Handler) ticketPDF(w http.ResponseWriter, r *http.Request, code string)
 	}
 	w.Header().Set("Content-Type", "application/pdf")
 	w.Header().Set("Content-Disposition", fmt.Sprintf("inline; filename=%q", "turno-"+t.Number+".pdf"))
+	web.AllowSameOriginFraming(w) // the kiosk prints it from a hidden frame
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = buf.WriteTo(w)
 }

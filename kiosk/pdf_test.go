@@ -13,8 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-chi/chi/v5"
+
 	"turno/internal/web"
 	"turno/kiosk"
+	"turno/ticketing/ticketingtest"
 )
 
 // requireTools skips the test when a Debian tool it reads the ticket with is missing (CI installs
@@ -68,28 +71,42 @@ func decodeQR(t *testing.T, pdfPath string) string {
 	return strings.TrimSpace(run(t, "zbarimg", "--quiet", "--raw", prefix+".png"))
 }
 
+// The printed and the on-screen QR codes lead to the ticket's phone page at the installation's base URL,
+// whatever Host the request names (a client must not choose where a ticket's link points).
 func TestTicketPDF(t *testing.T) {
 	t.Parallel()
 	requireTools(t, "pdftoppm", "zbarimg", "pdfinfo")
-	_, srv := newServer(t)
+	const base = "https://turno.example.org"
+	env := ticketingtest.New(t)
+	srv := env.Server(t, func(r chi.Router) { (&kiosk.Handler{Store: env.Store, Auth: env.Auth, BaseURL: base + "/"}).Routes(r) })
 	c := pairedClient(t, srv)
 	_, tk := issue(t, c, srv.URL, "pdf", `{"service":"cie","lang":"it"}`)
 	code := tk["code"].(string)
-	want := srv.URL + "/t/" + code
+	want := base + "/t/" + code
 	dir := t.TempDir()
+	get := func(path string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+		req.Host = "evil.example"
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
 
 	for _, tc := range []struct {
 		query   string
 		widthMM float64
 	}{{"", 80}, {"?paper=80", 80}, {"?paper=58", 58}} {
-		res, err := http.Get(srv.URL + "/t/" + code + ".pdf" + tc.query)
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := get("/t/" + code + ".pdf" + tc.query)
 		body, _ := io.ReadAll(res.Body)
 		res.Body.Close()
 		if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "application/pdf" {
 			t.Fatalf("%s: %d %s", tc.query, res.StatusCode, res.Header.Get("Content-Type"))
+		}
+		if xfo := res.Header.Get("X-Frame-Options"); xfo != "SAMEORIGIN" {
+			t.Errorf("%s: X-Frame-Options %q, want SAMEORIGIN (the kiosk prints from a frame)", tc.query, xfo)
 		}
 		path := filepath.Join(dir, "ticket"+strings.NewReplacer("?", "-", "=", "-").Replace(tc.query)+".pdf")
 		if err := os.WriteFile(path, body, 0o644); err != nil {
@@ -109,10 +126,7 @@ func TestTicketPDF(t *testing.T) {
 	}
 
 	// The on-screen QR code says the same.
-	res, err := http.Get(srv.URL + "/t/" + code + ".png")
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := get("/t/" + code + ".png")
 	png, _ := io.ReadAll(res.Body)
 	res.Body.Close()
 	pngPath := filepath.Join(dir, "qr.png")

@@ -8,6 +8,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"turno/cmd/turno/demo"
 	"turno/internal/browsertest"
 )
 
@@ -51,7 +52,7 @@ func TestManagePagesInChromium(t *testing.T) {
 		chromedp.Navigate(f.url+"/manage/absences?lang=it"),
 		chromedp.WaitVisible(chromedp.CSS(`#username`)),
 		chromedp.SendKeys(chromedp.CSS(`#username`), "manager"),
-		chromedp.SendKeys(chromedp.CSS(`#password`), "demo"),
+		chromedp.SendKeys(chromedp.CSS(`#password`), demo.Password),
 		chromedp.Submit(chromedp.CSS(`#password`)),
 		chromedp.WaitVisible(chromedp.CSS(`#absence-form`)),
 		ready,

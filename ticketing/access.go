@@ -19,6 +19,9 @@ const (
 	Anyone Access = iota
 	// SignedIn needs a user or a device; the route checks what each may do.
 	SignedIn
+	// Members needs a user who works in the office (its staff, its managers, administrators of it) or a
+	// device of the office.
+	Members
 	// Managers needs a manager of the office or an administrator.
 	Managers
 )
@@ -51,8 +54,13 @@ func (a Access) check(p auth.Principal, o *Office) error {
 	if p.User == nil && p.Device == nil {
 		return web.Unauthorized("sign in or use a device token")
 	}
-	if a == Managers && !auth.CanManage(p.User, o.ID) {
+	switch {
+	case a == Managers && !auth.CanManage(p.User, o.ID):
 		return web.Forbidden("other_office", "you do not manage office %q", o.Slug)
+	case a == Members && p.User != nil && !auth.WorksIn(p.User, o.ID):
+		return web.Forbidden("other_office", "you do not work in office %q", o.Slug)
+	case a == Members && p.Device != nil && p.Device.OfficeID != o.ID:
+		return web.Forbidden("other_office", "this device belongs to another office")
 	}
 	return nil
 }
@@ -96,7 +104,7 @@ func (s *Store) ManagedOffice(r *http.Request) (*Office, []*Office, error) {
 		return nil, nil, web.Forbidden("other_office", "you do not manage office %q", o.Slug)
 	}
 	var all []*Office
-	if u.Role == auth.Admin {
+	if u.Role == auth.Admin && u.AllOffices {
 		if all, err = s.Offices(ctx); err != nil {
 			return nil, nil, err
 		}

@@ -54,7 +54,7 @@ func (a *API) Routes(r chi.Router) {
 			q, err := a.Store.Queue(r.Context(), o)
 			return web.OK(map[string]any{"office": o.Slug, "services": q}, err)
 		}))
-		r.With(a.Store.InOffice(SignedIn)).Method("GET", o+"/desks", web.Endpoint(func(r *http.Request) (int, any, error) {
+		r.With(a.Store.InOffice(Members)).Method("GET", o+"/desks", web.Endpoint(func(r *http.Request) (int, any, error) {
 			return web.OK(a.Store.Desks(r.Context(), OfficeOf(r).ID))
 		}))
 		r.With(issueLimit(limit), a.Store.InOffice(Anyone)).Method("POST", o+"/tickets", web.Endpoint(a.issue))
@@ -67,11 +67,14 @@ func (a *API) Routes(r chi.Router) {
 	const dk = "/api/v1/desks/{desk}"
 	r.Group(func(r chi.Router) {
 		r.Use(auth.RequireRole(auth.Operator, auth.Manager, auth.Admin))
-		r.Method("GET", dk, a.atDesk(false, func(ctx context.Context, desk int64, _ *auth.User, _ *deskBody) (any, error) {
+		r.Method("GET", dk, a.atDesk(false, func(ctx context.Context, desk int64, u *auth.User, _ *deskBody) (any, error) {
+			if err := a.Store.deskOfOffice(ctx, desk, u); err != nil {
+				return nil, err
+			}
 			return a.Store.DeskState(ctx, desk)
 		}))
-		r.Method("GET", dk+"/waiting", a.atDesk(false, func(ctx context.Context, desk int64, _ *auth.User, _ *deskBody) (any, error) {
-			if _, err := a.Store.Desk(ctx, desk); err != nil {
+		r.Method("GET", dk+"/waiting", a.atDesk(false, func(ctx context.Context, desk int64, u *auth.User, _ *deskBody) (any, error) {
+			if err := a.Store.deskOfOffice(ctx, desk, u); err != nil {
 				return nil, err
 			}
 			list, err := a.Store.WaitingForDesk(ctx, desk, 200)
@@ -94,9 +97,6 @@ func (a *API) Routes(r chi.Router) {
 			return t, err
 		}))
 		r.Method("POST", dk+"/call", a.atDesk(true, func(ctx context.Context, desk int64, u *auth.User, b *deskBody) (any, error) {
-			if b.Ticket <= 0 {
-				return nil, web.InvalidField("ticket", "ticket (the ticket id) is required")
-			}
 			return a.Store.CallTicket(ctx, desk, u.ID, b.Ticket)
 		}))
 		r.Method("POST", dk+"/recall", a.atDesk(true, func(ctx context.Context, desk int64, u *auth.User, _ *deskBody) (any, error) {
@@ -184,6 +184,9 @@ func (a *API) atDesk(decode bool, act func(ctx context.Context, deskID int64, u 
 		}
 		if out == nil {
 			return http.StatusNoContent, nil, nil
+		}
+		if t, ok := out.(*Ticket); ok {
+			out = t.forStaff()
 		}
 		return http.StatusOK, out, nil
 	}

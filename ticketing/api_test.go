@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"turno/cmd/turno/demo"
 	"turno/ticketing/ticketingtest"
 )
 
@@ -46,6 +47,7 @@ func TestBadInputIsRefusedAndWritesNothing(t *testing.T) {
 	env := ticketingtest.New(t)
 	srv := env.Server(t)
 	op1, op2 := env.Login(t, "op1"), env.Login(t, "op2")
+	manager := env.Login(t, "manager")
 	desk1, desk3 := env.DeskID(t, 1), env.DeskID(t, 3)
 	res := ticketingtest.Do(t, "POST", srv.URL+"/api/v1/desks/"+itoa(desk1)+"/open", op1, "")
 	res.Body.Close()
@@ -114,6 +116,26 @@ func TestBadInputIsRefusedAndWritesNothing(t *testing.T) {
 		{"unknown ticket code", func() *http.Response {
 			return ticketingtest.Do(t, "GET", srv.URL+"/api/v1/tickets/zzzzzzzzzzzzzzzz", "", "")
 		}, 404, "unknown_ticket"},
+		// What PostgreSQL would refuse is refused at the edge, before any handler runs.
+		{"NUL byte in a path parameter", func() *http.Response {
+			return ticketingtest.Do(t, "POST", srv.URL+"/api/v1/tickets/ab%00cd/cancel", "", "")
+		}, 400, "invalid_path"},
+		{"invalid UTF-8 in a path parameter", func() *http.Response {
+			return ticketingtest.Do(t, "GET", srv.URL+"/api/v1/offices/de%ffmo/queue", "", "")
+		}, 400, "invalid_path"},
+		{"NUL byte in a JSON string", func() *http.Response { return issue(`{"service":"cie\u0000"}`) }, 422, "invalid_service"},
+		{"NUL byte in a staff name", func() *http.Response {
+			return ticketingtest.Do(t, "POST", srv.URL+"/api/v1/offices/demo/staff", manager, `{"code":"S99","full_name":"Mario\u0000Rossi"}`)
+		}, 422, "invalid_full_name"},
+		{"integer out of the column's range", func() *http.Response {
+			return ticketingtest.Do(t, "PUT", srv.URL+"/api/v1/offices/demo/services/cie", manager, `{"sort_order":3000000000}`)
+		}, 422, "invalid_sort_order"},
+		{"integer out of int64", func() *http.Response {
+			return ticketingtest.Do(t, "POST", srv.URL+"/api/v1/desks/"+itoa(desk1)+"/call", op1, `{"ticket":99999999999999999999}`)
+		}, 422, "invalid_ticket"},
+		{"body over the limit", func() *http.Response {
+			return ticketingtest.Do(t, "PUT", srv.URL+"/api/v1/offices/demo/services/cie", manager, `{"names":{"it":"`+strings.Repeat("x", 2<<20)+`"}}`)
+		}, 413, "body_too_large"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { expectError(t, c.do(), c.status, c.code) })
@@ -169,7 +191,7 @@ func TestLoginAndDeskFlowOverHTTP(t *testing.T) {
 	srv := env.Server(t)
 	expectError(t, ticketingtest.Do(t, "POST", srv.URL+"/api/v1/login", "", `{"username":"op1","password":"wrong"}`), 401, "unauthorized")
 
-	res := ticketingtest.Do(t, "POST", srv.URL+"/api/v1/login", "", `{"username":"op1","password":"demo"}`)
+	res := ticketingtest.Do(t, "POST", srv.URL+"/api/v1/login", "", `{"username":"op1","password":"`+demo.Password+`"}`)
 	var login struct {
 		Token string
 		User  struct{ Username, Role string }

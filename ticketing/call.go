@@ -88,6 +88,9 @@ func (s *Store) CallNext(ctx context.Context, deskID, userID int64) (*Ticket, er
 func (s *Store) CallTicket(ctx context.Context, deskID, userID, ticketID int64) (*Ticket, error) {
 	var called *Ticket
 	err := s.withDesk(ctx, deskID, userID, func(tx pgx.Tx, ds *deskSession, now time.Time) error {
+		if ticketID <= 0 {
+			return web.InvalidField("ticket", "ticket (the ticket id) is required")
+		}
 		if err := ds.readyToCall(ctx, tx, now); err != nil {
 			return err
 		}

@@ -129,6 +129,8 @@ func (sv *Service) check() error {
 		return web.InvalidField("expected_handling_seconds", "expected_handling_seconds must be between 1 and 86400")
 	case sv.WaitTargetSeconds < 1 || sv.WaitTargetSeconds > 86400:
 		return web.InvalidField("wait_target_seconds", "wait_target_seconds must be between 1 and 86400")
+	case sv.SortOrder < -1_000_000 || sv.SortOrder > 1_000_000:
+		return web.InvalidField("sort_order", "sort_order must be between -1000000 and 1000000")
 	}
 	return nil
 }

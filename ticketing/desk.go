@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"turno/internal/auth"
 	"turno/internal/web"
 )
 
@@ -200,11 +201,11 @@ func (s *Store) NoShow(ctx context.Context, deskID, userID int64) (*Ticket, erro
 // waiting ticket with the same number that keeps the original issue time, so they do not start over. It
 // returns the new ticket.
 func (s *Store) Transfer(ctx context.Context, deskID, userID int64, service string) (*Ticket, error) {
-	if service == "" {
-		return nil, web.InvalidField("service", "service is required")
-	}
 	var next *Ticket
 	_, err := s.ticketAction(ctx, deskID, userID, []Status{Called, Serving}, func(ctx context.Context, tx pgx.Tx, t *Ticket, now time.Time) (EventType, error) {
+		if service == "" {
+			return "", web.InvalidField("service", "service is required")
+		}
 		var svcID int64
 		var active bool
 		err := tx.QueryRow(ctx, `SELECT id, active FROM services WHERE office_id = $1 AND code = $2`, t.OfficeID, service).Scan(&svcID, &active)
@@ -289,10 +290,10 @@ func (s *Store) ticketAction(ctx context.Context, deskID, userID int64, statuses
 // Pause puts the desk on pause with a reason (break, back-office work…); it calls nothing until resumed.
 func (s *Store) Pause(ctx context.Context, deskID, userID int64, reason string) (*DeskState, error) {
 	reason = strings.TrimSpace(reason)
-	if reason == "" || len(reason) > 200 {
-		return nil, web.InvalidField("reason", "a reason of 1–200 characters is required")
-	}
 	err := s.withDesk(ctx, deskID, userID, func(tx pgx.Tx, ds *deskSession, now time.Time) error {
+		if reason == "" || len(reason) > 200 {
+			return web.InvalidField("reason", "a reason of 1–200 characters is required")
+		}
 		if ds.pausedAt != nil {
 			return web.Conflict("desk_paused", "desk %d is already paused", ds.desk.Number)
 		}
@@ -362,9 +363,11 @@ func (s *Store) DeskState(ctx context.Context, deskID int64) (*DeskState, error)
 	var curID int64
 	err = s.pool.QueryRow(ctx, `SELECT id FROM tickets WHERE desk_id = $1 AND status IN ('called', 'serving')`, deskID).Scan(&curID)
 	if err == nil {
-		if st.Current, err = ticketByID(ctx, s.pool, curID); err != nil {
+		cur, err := ticketByID(ctx, s.pool, curID)
+		if err != nil {
 			return nil, err
 		}
+		st.Current = cur.forStaff()
 	} else if !errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("ticketing: desk state: %w", err)
 	}
@@ -385,3 +388,16 @@ func (s *Store) DeskOfUser(ctx context.Context, userID int64) (int64, error) {
 }
 
 func deskRef(d *Desk) *DeskRef { return &DeskRef{ID: d.ID, Number: d.Number, Name: d.Name} }
+
+// deskOfOffice checks that the desk exists (404) and that u works in its office (403): staff of one
+// office never see another office's desks.
+func (s *Store) deskOfOffice(ctx context.Context, deskID int64, u *auth.User) error {
+	d, err := s.Desk(ctx, deskID)
+	if err != nil {
+		return err
+	}
+	if !auth.WorksIn(u, d.OfficeID) {
+		return web.Forbidden("other_office", "desk %d is in an office you do not work in", deskID)
+	}
+	return nil
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"turno/cmd/turno/demo"
 	"turno/internal/browsertest"
 	"turno/ticketing/ticketingtest"
 )
@@ -30,7 +31,7 @@ func TestDeskPageInChromium(t *testing.T) {
 		chromedp.Navigate(srv.URL+"/desk?lang=it"), // headless Chromium asks for en-US
 		chromedp.WaitVisible(chromedp.CSS(`#username`)),
 		chromedp.SendKeys(chromedp.CSS(`#username`), "op1"),
-		chromedp.SendKeys(chromedp.CSS(`#password`), "demo"),
+		chromedp.SendKeys(chromedp.CSS(`#password`), demo.Password),
 		chromedp.Submit(chromedp.CSS(`#password`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-open-desk]`)),
 		wait(`document.readyState === "complete"`), // desk.js is deferred: its handlers attach at load

@@ -87,9 +87,9 @@ func TestIdempotencyKeyOverHTTP(t *testing.T) {
 	t.Parallel()
 	env := ticketingtest.New(t)
 	srv := env.Server(t)
-	issue := func() *http.Response {
-		req, _ := http.NewRequest("POST", srv.URL+"/api/v1/offices/demo/tickets", strings.NewReader(`{"service":"cie"}`))
-		req.Header.Set("Authorization", "Bearer demo-kiosk")
+	issueAs := func(token, body string) *http.Response {
+		req, _ := http.NewRequest("POST", srv.URL+"/api/v1/offices/demo/tickets", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Idempotency-Key", "tap-7f3a")
 		res, err := http.DefaultClient.Do(req)
@@ -98,6 +98,7 @@ func TestIdempotencyKeyOverHTTP(t *testing.T) {
 		}
 		return res
 	}
+	issue := func() *http.Response { return issueAs("demo-kiosk", `{"service":"cie"}`) }
 	var first, second struct{ ID int64 }
 	decode(t, issue(), 201, &first)
 	res := issue()
@@ -107,5 +108,17 @@ func TestIdempotencyKeyOverHTTP(t *testing.T) {
 	decode(t, res, 200, &second)
 	if first.ID == 0 || first.ID != second.ID {
 		t.Fatalf("first %d, replay %d: want the same ticket", first.ID, second.ID)
+	}
+	// The same key with another request is refused and writes nothing.
+	before := takeSnapshot(t, env)
+	expectError(t, issueAs("demo-kiosk", `{"service":"certificati"}`), 422, "idempotency_key_reused")
+	if after := takeSnapshot(t, env); after != before {
+		t.Errorf("a reused key wrote: %+v → %+v", before, after)
+	}
+	// The key belongs to its issuer: a staff member issuing with the same key gets a ticket of their own.
+	var staffs struct{ ID int64 }
+	decode(t, issueAs(env.Login(t, "op1"), `{"service":"cie"}`), 201, &staffs)
+	if staffs.ID == first.ID {
+		t.Errorf("another issuer's key returned the kiosk's ticket %d", first.ID)
 	}
 }

@@ -45,7 +45,7 @@ func newLoadOffice(tb testing.TB, env *ticketingtest.Env, slug string, n int) *l
 		must(tb, func() error { return s.SaveDesk(ctx, d) })
 		st := &ticketing.Staff{OfficeID: o.ID, Code: fmt.Sprintf("L%03d", i), FullName: fmt.Sprintf("Operator %d", i), Active: true, Skills: skills}
 		must(tb, func() error { return s.SaveStaff(ctx, st) })
-		uid, err := env.Auth.CreateUser(ctx, auth.NewUser{Username: fmt.Sprintf("%s-op%d", slug, i), Password: "secret",
+		uid, err := env.Auth.CreateUser(ctx, auth.NewUser{Username: fmt.Sprintf("%s-op%d", slug, i), Password: "vento di marzo 27",
 			Role: auth.Operator, OfficeID: o.ID, StaffID: st.ID}, false)
 		if err != nil {
 			tb.Fatalf("create user: %v", err)

@@ -1,10 +1,14 @@
 package ticketing
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"net/http"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -61,7 +65,7 @@ func (s *Store) IssueIn(ctx context.Context, office *Office, req IssueRequest) (
 		return nil, false, err
 	}
 	if req.IdempotencyKey != "" {
-		if t, err := s.byIdempotencyKey(ctx, req.OfficeID, req.IdempotencyKey); err != nil || t != nil {
+		if t, err := s.replay(ctx, req); err != nil || t != nil {
 			return t, false, err
 		}
 	}
@@ -77,7 +81,7 @@ func (s *Store) IssueIn(ctx context.Context, office *Office, req IssueRequest) (
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.ConstraintName == "tickets_idempotency" {
 		// A concurrent request with the same key won the race: return its ticket.
-		t, err := s.byIdempotencyKey(ctx, req.OfficeID, req.IdempotencyKey)
+		t, err := s.replay(ctx, req)
 		return t, false, err
 	}
 	if err != nil {
@@ -147,13 +151,14 @@ func (s *Store) insertTicket(ctx context.Context, office *Office, svc *Service, 
 		var id int64
 		err = tx.QueryRow(ctx, `
 			INSERT INTO tickets (office_id, service_id, code, prefix, number, label, local_day, status, priority_id, lang,
-				issued_at, queued_at, idempotency_key, issued_by_device, issued_by_user, appointment_at,
+				issued_at, queued_at, idempotency_key, request_hash, issued_by_device, issued_by_user, appointment_at,
 				checked_in_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, 'waiting', $8, $9, $10::timestamptz, $10::timestamptz, NULLIF($11, ''), NULLIF($12, 0),
-				NULLIF($13, 0), $14, CASE WHEN $14::timestamptz IS NOT NULL THEN $10::timestamptz END)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, 'waiting', $8, $9, $10::timestamptz, $10::timestamptz, NULLIF($11, ''),
+				CASE WHEN $11 <> '' THEN $15::bytea END, NULLIF($12, 0), NULLIF($13, 0), $14,
+				CASE WHEN $14::timestamptz IS NOT NULL THEN $10::timestamptz END)
 			RETURNING id`,
 			office.ID, svc.ID, newCode(), svc.Prefix, n, Label(svc.Prefix, n), day, priorityID, req.Lang, now,
-			req.IdempotencyKey, req.DeviceID, req.UserID, req.AppointmentAt).Scan(&id)
+			req.IdempotencyKey, req.DeviceID, req.UserID, req.AppointmentAt, req.fingerprint()).Scan(&id)
 		if err != nil {
 			return err
 		}
@@ -165,14 +170,36 @@ func (s *Store) insertTicket(ctx context.Context, office *Office, svc *Service, 
 	return t, err
 }
 
-func (s *Store) byIdempotencyKey(ctx context.Context, officeID int64, key string) (*Ticket, error) {
-	t, err := scanTicket(s.pool.QueryRow(ctx, `SELECT `+ticketColumns+ticketFrom+`
-		WHERE t.office_id = $1 AND t.idempotency_key = $2`, officeID, key))
+// fingerprint identifies what an issue request asks for, so that a replayed Idempotency-Key can be told
+// from a key reused for another request.
+func (req *IssueRequest) fingerprint() []byte {
+	at := ""
+	if req.AppointmentAt != nil {
+		at = req.AppointmentAt.UTC().Format(time.RFC3339Nano)
+	}
+	h := sha256.Sum256([]byte(strings.Join([]string{req.Service, req.Priority, req.Lang, at}, "\x00")))
+	return h[:]
+}
+
+// replay returns the ticket the request's issuer already made with its Idempotency-Key, or nil. The key
+// belongs to its issuer (a kiosk or a staff member): another issuer's key is another ticket. The same key
+// with another request is a 422.
+func (s *Store) replay(ctx context.Context, req IssueRequest) (*Ticket, error) {
+	var hash []byte
+	row := s.pool.QueryRow(ctx, `SELECT `+ticketColumns+`, t.request_hash`+ticketFrom+`
+		WHERE t.office_id = $1 AND t.idempotency_key = $2
+		  AND coalesce(t.issued_by_device, 0) = $3 AND coalesce(t.issued_by_user, 0) = $4`,
+		req.OfficeID, req.IdempotencyKey, req.DeviceID, req.UserID)
+	t, err := scanTicket(row, &hash)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("ticketing: ticket by idempotency key: %w", err)
+	}
+	if hash != nil && !bytes.Equal(hash, req.fingerprint()) {
+		return nil, &web.Error{Status: http.StatusUnprocessableEntity, Code: "idempotency_key_reused",
+			Message: "this Idempotency-Key was used for another request; use a new key for a new ticket"}
 	}
 	return t, s.fillEstimate(ctx, t)
 }

@@ -27,7 +27,7 @@ type Pages struct {
 // Routes mounts /desk and its script.
 func (p *Pages) Routes(r chi.Router) {
 	static, _ := fs.Sub(staticFiles, "static")
-	r.Handle("/desk/static/*", http.StripPrefix("/desk/static/", http.FileServer(http.FS(static))))
+	r.Get("/desk/static/*", http.StripPrefix("/desk/static/", http.FileServer(http.FS(static))).ServeHTTP)
 	r.With(auth.RequirePage).Get("/desk", p.desk)
 }
 

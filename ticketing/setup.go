@@ -47,6 +47,7 @@ func (a *API) setupRoutes(r chi.Router, prefix string) {
 	e("GET", "/devices", func(r *http.Request) (int, any, error) { return web.OK(a.Auth.Devices(r.Context(), OfficeOf(r).ID)) })
 	e("POST", "/devices", a.createDevice)
 	e("DELETE", "/devices/{device}", a.revokeDevice)
+	a.userRoutes(r, prefix)
 }
 
 // putSettings changes the office's settings; fields left out keep their values, and the slug stays.

@@ -41,8 +41,8 @@ type DeskRef struct {
 type Ticket struct {
 	ID            int64             `json:"id"`
 	OfficeID      int64             `json:"-"`
-	Code          string            `json:"code"`
-	Number        string            `json:"number"` // "A023"
+	Code          string            `json:"code,omitempty"` // only to whoever issued or holds the ticket
+	Number        string            `json:"number"`         // "A023"
 	ServiceID     int64             `json:"-"`
 	Service       string            `json:"service"`
 	ServiceNames  map[string]string `json:"service_names"`
@@ -62,6 +62,14 @@ type Ticket struct {
 	EstimatedWaitSeconds *int      `json:"estimated_wait_seconds"`
 	LocalDay             time.Time `json:"-"`
 	StaffID              int64     `json:"-"`
+}
+
+// forStaff is the ticket as desk responses carry it: without the public code, which would let an
+// operator (or whoever reads their screen) follow or cancel the citizen's ticket.
+func (t *Ticket) forStaff() *Ticket {
+	c := *t
+	c.Code = ""
+	return &c
 }
 
 // TicketSummary is what events and screens carry of a ticket: no public code, no personal data.
@@ -89,14 +97,15 @@ const ticketColumns = `t.id, t.office_id, t.code, t.label, t.service_id, s.code,
 const ticketFrom = ` FROM tickets t JOIN services s ON s.id = t.service_id
 	LEFT JOIN priority_categories pc ON pc.id = t.priority_id LEFT JOIN desks d ON d.id = t.desk_id`
 
-func scanTicket(row pgx.Row) (*Ticket, error) {
+// scanTicket reads a row of ticketColumns, and then into extra the row's further columns, if any.
+func scanTicket(row pgx.Row, extra ...any) (*Ticket, error) {
 	t := &Ticket{}
 	var deskID *int64
 	var deskNumber *int
 	var deskName *string
-	err := row.Scan(&t.ID, &t.OfficeID, &t.Code, &t.Number, &t.ServiceID, &t.Service, &t.ServiceNames, &t.Status,
+	err := row.Scan(append([]any{&t.ID, &t.OfficeID, &t.Code, &t.Number, &t.ServiceID, &t.Service, &t.ServiceNames, &t.Status,
 		&t.Priority, &t.Lang, &t.IssuedAt, &t.CalledAt, &t.StartedAt, &t.FinishedAt, &deskID, &deskNumber, &deskName,
-		&t.Recalls, &t.TransferredTo, &t.LocalDay, &t.StaffID)
+		&t.Recalls, &t.TransferredTo, &t.LocalDay, &t.StaffID}, extra...)...)
 	if err != nil {
 		return nil, err
 	}

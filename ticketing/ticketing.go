@@ -43,7 +43,7 @@ type queryer interface {
 // collect scans every row with scan.
 func collect[T any](rows pgx.Rows, scan func(pgx.Row) (T, error)) ([]T, error) {
 	defer rows.Close()
-	var out []T
+	out := []T{} // an empty list is [] in JSON, not null
 	for rows.Next() {
 		v, err := scan(rows)
 		if err != nil {

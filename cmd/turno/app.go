@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 
 	"turno/cmd/turno/demo"
 	"turno/displays"
+	"turno/docs"
 	"turno/internal/auth"
 	"turno/internal/config"
 	"turno/internal/cron"
@@ -50,7 +52,8 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, pool *pgx
 	a.plans = scheduling.NewStore(pool, a.tickets)
 	a.demand = demand.NewStore(pool, a.tickets)
 	a.planner = plan.New(ctx, pool, a.tickets, a.plans, a.demand, log)
-	a.hub = displays.NewHub(a.tickets, displays.Options{Log: log})
+	a.hub = displays.NewHub(a.tickets, displays.Options{Log: log, Rights: a.auth,
+		MaxStreamsPerAddress: cmp.Or(cfg.MaxStreamsPerAddress, -1)}) // 0 in the settings: no cap
 	var err error
 	a.cron, err = cron.NewRunner(cron.Config{Pool: pool, Targets: a.tickets.CronTargets, Log: log}, a.jobs()...)
 	if err != nil {
@@ -77,8 +80,15 @@ func (a *app) jobs() []cron.Job {
 
 // routes mounts every part's API and pages on the shared middleware stack.
 func (a *app) routes() http.Handler {
-	r := web.NewRouter(a.auth.Authenticate, a.cfg.TrustedProxies...)
+	r := web.NewSiteRouter(a.auth.Authenticate, web.Site{BaseURL: a.base, TrustedProxies: a.cfg.TrustedProxies, FrameAncestors: a.cfg.FrameAncestors})
 	r.Get("/healthz", a.health)
+	doc := openAPI()
+	r.Method("GET", docs.JSONPath, docs.ServeJSON(doc))
+	if page, err := docs.NewAPIDocsPage(doc); err == nil {
+		r.Method("GET", "/api/docs", page)
+	} else {
+		a.log.Error("the API documentation page cannot be built", "err", err)
+	}
 	a.auth.Routes(r)
 	(&ticketing.API{Store: a.tickets, Auth: a.auth, IssueLimit: a.cfg.IssuePerMinute, Planning: a.plans}).Routes(r)
 	(&ticketing.Pages{Store: a.tickets}).Routes(r)
@@ -116,6 +126,7 @@ func (a *app) health(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := a.pool.Ping(ctx); err != nil {
+		w.Header().Set("Retry-After", "5")
 		web.JSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": "database unreachable"})
 		return
 	}

@@ -27,6 +27,18 @@ func benchmarks() map[string]func(ctx context.Context, args []string) error {
 			opt.Node = []string{self, "serve"} // this binary's serve command is the node under test
 			return bench.Displays(ctx, os.Stdout, opt)
 		},
+		"storm": func(ctx context.Context, args []string) error {
+			opt, err := bench.ParseStorm(args)
+			if err != nil {
+				return err
+			}
+			self, err := os.Executable()
+			if err != nil {
+				return fmt.Errorf("bench storm: %w", err)
+			}
+			opt.Node = []string{self, "serve"} // this binary's serve command is the node under test
+			return bench.Storm(ctx, os.Stdout, opt)
+		},
 		"roster-office": func(ctx context.Context, args []string) error {
 			opt, err := bench.ParseRosterOffice(args)
 			if err != nil {

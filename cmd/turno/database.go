@@ -32,7 +32,8 @@ func openDatabase(ctx context.Context, cfg *config.Config, log *slog.Logger) (*p
 		}
 		dsn = cluster.URL("turno")
 	}
-	pool, err := database.Open(ctx, dsn)
+	pool, err := database.OpenWith(ctx, dsn, database.PoolSettings{MaxConns: cfg.DBMaxConns, MinConns: cfg.DBMinConns,
+		MaxConnLifetime: cfg.DBMaxConnLifetime, MaxConnIdleTime: cfg.DBMaxConnIdleTime})
 	if err != nil {
 		stopCluster()
 		return nil, nil, err

@@ -8,11 +8,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
-	"time"
 
 	"turno/cmd/turno/demo"
 	"turno/internal/config"
+	"turno/internal/web"
 )
 
 func runServe(ctx context.Context, args []string) error {
@@ -22,6 +23,9 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	defer stop()
 	slog.SetDefault(log)
+	if msg := cfg.BaseURLWarning(); msg != "" {
+		log.Warn(msg)
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
@@ -35,20 +39,23 @@ func runServe(ctx context.Context, args []string) error {
 			return err
 		}
 	}
+	a.planner.MaxSolves = cfg.MaxSolves
 	if err := a.start(ctx); err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           a.routes(),
-		ReadHeaderTimeout: 10 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return ctx },
-	}
+	srv := newHTTPServer(ctx, cfg, a.routes())
+	logLimits(log, srv, a)
 	log.Info("turno listening", "addr", ln.Addr().String(), "url", a.base)
 	if cfg.Demo {
 		printDemoURLs(a.base)
 	}
+	// At most MaxConnsPerAddress connections per client address; the trusted proxies are exempt.
+	limited, err := web.LimitConnsPerAddress(ln, cfg.MaxConnsPerAddress, cfg.TrustedProxies...)
+	if err != nil {
+		return err
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(limited) }()
 	select {
 	case err := <-errc:
 		return err
@@ -62,6 +69,35 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	a.planner.Wait()
 	return nil
+}
+
+// newHTTPServer returns the HTTP server of handler with the configured limits. ReadHeaderTimeout cuts off a
+// client that sends its headers slowly (slowloris), ReadTimeout one that sends its body slowly, IdleTimeout
+// closes idle keep-alive connections, and WriteTimeout bounds the time from the end of the headers to the
+// end of the answer. None of them reaches a WebSocket stream: hijacking a connection clears its deadlines
+// (net/http) and the stream sets its own (displays). A handler that legitimately needs longer than
+// WriteTimeout extends its own deadline with http.ResponseController.
+func newHTTPServer(ctx context.Context, cfg *config.Config, handler http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    cfg.MaxHeaderBytes,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+}
+
+// logLimits logs the limits this node runs with, those sized from the machine included.
+func logLimits(log *slog.Logger, srv *http.Server, a *app) {
+	pc := a.pool.Config()
+	log.Info("limits", "cpus", runtime.NumCPU(),
+		"db_max_conns", pc.MaxConns, "db_min_conns", pc.MinConns,
+		"db_max_conn_lifetime", pc.MaxConnLifetime, "db_max_conn_idle_time", pc.MaxConnIdleTime,
+		"max_solves", a.planner.Slots(),
+		"http_read_header_timeout", srv.ReadHeaderTimeout, "http_read_timeout", srv.ReadTimeout,
+		"http_write_timeout", srv.WriteTimeout, "http_idle_timeout", srv.IdleTimeout, "http_max_header_bytes", srv.MaxHeaderBytes)
 }
 
 func baseURL(cfg *config.Config, addr net.Addr) string {

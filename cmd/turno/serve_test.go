@@ -124,7 +124,7 @@ func TestUserAdd(t *testing.T) {
 	if out, err := run("", "demo"); err != nil {
 		t.Fatalf("turno demo: %v\n%s", err, out)
 	}
-	if out, err := run("s3cret-pw\n", "user", "add", "--username", "clerk", "--role", "operator", "--office", "demo", "--staff", "S08", "--password-stdin"); err != nil {
+	if out, err := run("sette lune storte 42\n", "user", "add", "--username", "clerk", "--role", "operator", "--office", "demo", "--staff", "S08", "--password-stdin"); err != nil {
 		t.Fatalf("user add: %v\n%s", err, out)
 	}
 	if out, err := run("pw\n", "user", "add", "--username", "boss", "--role", "king", "--password-stdin"); err == nil || !strings.Contains(out, "role") {
@@ -136,7 +136,7 @@ func TestUserAdd(t *testing.T) {
 	}
 	defer pool.Close()
 	a := auth.NewStore(pool)
-	if _, u, err := a.Login(context.Background(), "clerk", "s3cret-pw"); err != nil || u.Role != auth.Operator || u.StaffID == 0 {
+	if _, u, err := a.Login(context.Background(), "clerk", "sette lune storte 42"); err != nil || u.Role != auth.Operator || u.StaffID == 0 {
 		t.Fatalf("clerk signs in: %+v, %v", u, err)
 	}
 	if _, _, err := a.Login(context.Background(), "boss", "pw"); err == nil {

@@ -195,13 +195,59 @@
     if (ev.ticket) refreshQueueSoon();
   }
 
+  // When the screen's right ends (its device revoked, or the session of the staff user showing it ended)
+  // the server closes the stream with code 1008 and refuses to reopen it. A browser cannot tell a refused
+  // reconnection from a network failure, so while offline the page asks who it is: a 401 from /api/v1/me
+  // means the right is gone. The page then stops reconnecting, says so, and goes back to the pairing page
+  // (the sign-in page for a user) instead of retrying forever.
+  let sub = null;
+  let ended = false;
+  let probeTimer = null;
+  function end() {
+    if (ended) return;
+    ended = true;
+    clearTimeout(probeTimer);
+    if (sub) sub.close();
+    app.dataset.status = "ended";
+    const banner = $("d-offline");
+    banner.textContent = t(cfg.i18n && cfg.i18n["display.revoked"] ? "display.revoked" : "display.not_paired");
+    banner.hidden = false;
+    document.body.classList.add("offline");
+    setTimeout(() => {
+      if (cfg.kind === "user") {
+        location.replace("/login?next=" + encodeURIComponent(location.pathname + location.search));
+      } else {
+        location.replace(location.pathname + location.search); // the pairing page
+      }
+    }, 3000);
+  }
+  async function probe() {
+    probeTimer = null;
+    if (ended || app.dataset.status === "live") return;
+    try {
+      const res = await fetch("/api/v1/me", { credentials: "same-origin", cache: "no-store" });
+      if (res.status === 401) { end(); return; }
+    } catch (e) { /* the server is unreachable: keep reconnecting */ }
+    if (!ended && app.dataset.status !== "live") probeTimer = setTimeout(probe, 15000);
+  }
+
+  // status is "live" or "offline" (and "ended" with a reason, from a client that reports the close frame).
   function onStatus(s) {
+    if (ended) return;
+    if (s === "ended") { end(); return; }
     app.dataset.status = s;
     $("d-offline").hidden = s === "live";
     document.body.classList.toggle("offline", s !== "live");
-    if (s === "live") refreshQueueSoon();
+    if (s === "live") {
+      clearTimeout(probeTimer);
+      probeTimer = null;
+      refreshQueueSoon();
+    } else if (!probeTimer) {
+      // Spread a hall's screens over a second or two.
+      probeTimer = setTimeout(probe, 500 + Math.random() * 1500);
+    }
   }
 
   app.dataset.ready = "1";
-  window.TurnoEvents.connect("/ws/offices/" + cfg.office + "/events", onEvent, onStatus);
+  sub = window.TurnoEvents.connect("/ws/offices/" + cfg.office + "/events", onEvent, onStatus);
 })();

@@ -2,8 +2,10 @@ package auth
 
 import (
 	"embed"
+	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,13 +21,17 @@ var templates embed.FS
 var loginPage = web.NewPage(templates, "templates/login.html")
 
 // Routes mounts sign-in and sign-out: the JSON API (/api/v1/login, /api/v1/logout, /api/v1/me) and the
-// login page (/login). Login is rate-limited per client address and per (normalised) username, the same
-// way for the JSON and the form sign-in.
+// login page (/login). Both sign-ins go through the same limits (LoginFrom), kept in the database per
+// normalised username and per client address (web.ClientIP), so that every node shares them; an in-memory
+// cap of 60 attempts a minute per address and node stands before them against floods.
 func (s *Store) Routes(r chi.Router) {
-	l := &loginLimits{perUser: httprate.NewRateLimiter(10, time.Minute)}
-	limited := r.With(httprate.LimitBy(20, time.Minute, clientKey))
-	limited.Post("/api/v1/login", l.api(s))
-	limited.Post("/login", l.form(s))
+	limited := r.With(httprate.LimitBy(60, time.Minute, clientKey,
+		httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) {
+			web.WriteError(w, r, &web.Error{Status: http.StatusTooManyRequests, Code: "too_many_requests",
+				Message: "too many sign-in attempts from this address; wait a minute"})
+		})))
+	limited.Post("/api/v1/login", s.apiLogin)
+	limited.Post("/login", s.formLogin)
 	r.Get("/login", s.showLogin)
 	r.Post("/api/v1/logout", s.logout)
 	r.Post("/logout", s.logout)
@@ -38,58 +44,57 @@ func clientKey(r *http.Request) (string, error) { return "ip:" + web.ClientIP(r)
 // NormalizeUsername is how usernames are compared: trimmed and lower case.
 func NormalizeUsername(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
-// loginLimits counts sign-in attempts per username, whichever way they come.
-type loginLimits struct{ perUser *httprate.RateLimiter }
-
-// tooMany reports (and answers) a username over its limit.
-func (l *loginLimits) tooMany(w http.ResponseWriter, r *http.Request, username string) bool {
-	return l.perUser.RespondOnLimit(w, r, "user:"+username)
+func (s *Store) apiLogin(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}
+	if err := web.Decode(r, &body, false); err != nil {
+		web.WriteError(w, r, err)
+		return
+	}
+	if strings.TrimSpace(body.Username) == "" || body.Password == "" {
+		web.WriteError(w, r, web.Invalid("missing_credentials", "username and password are required"))
+		return
+	}
+	token, u, err := s.LoginFrom(r.Context(), body.Username, body.Password, web.ClientIP(r))
+	var le *LimitError
+	if errors.As(err, &le) {
+		w.Header().Set("Retry-After", strconv.Itoa(le.RetryAfter()))
+		web.WriteError(w, r, le.web(web.RequestLang(r, web.StaffLangs)))
+		return
+	}
+	if err != nil {
+		web.WriteError(w, r, err)
+		return
+	}
+	SetCookie(w, r, SessionCookie, token, SessionTTL)
+	web.JSON(w, http.StatusOK, map[string]any{"token": token, "user": u})
 }
 
-func (l *loginLimits) api(s *Store) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		var body struct {
-			Username string `json:"username"`
-			Password string `json:"password"`
-		}
-		if err := web.Decode(r, &body, false); err != nil {
+func (s *Store) formLogin(w http.ResponseWriter, r *http.Request) {
+	next := safeNext(r.PostFormValue("next"))
+	token, _, err := s.LoginFrom(r.Context(), r.PostFormValue("username"), r.PostFormValue("password"), web.ClientIP(r))
+	if err != nil {
+		data := map[string]any{"Next": next, "Username": r.PostFormValue("username")}
+		v := &web.View{Title: "login", Body: "login", Status: http.StatusUnauthorized, Data: data}
+		var le *LimitError
+		switch {
+		case errors.As(err, &le):
+			v.Lang = web.RequestLang(r, web.StaffLangs)
+			v.Status, data["Message"] = http.StatusTooManyRequests, le.web(v.Lang).Message
+			w.Header().Set("Retry-After", strconv.Itoa(le.RetryAfter()))
+		case errors.Is(err, ErrBadCredentials):
+			data["Failed"] = true
+		default:
 			web.WriteError(w, r, err)
 			return
 		}
-		if body.Username == "" || body.Password == "" {
-			web.WriteError(w, r, web.Invalid("missing_credentials", "username and password are required"))
-			return
-		}
-		username := NormalizeUsername(body.Username)
-		if l.tooMany(w, r, username) {
-			return
-		}
-		token, u, err := s.Login(r.Context(), username, body.Password)
-		if err != nil {
-			web.WriteError(w, r, err)
-			return
-		}
-		SetCookie(w, r, SessionCookie, token, SessionTTL)
-		web.JSON(w, http.StatusOK, map[string]any{"token": token, "user": u})
+		loginPage.Render(w, r, v)
+		return
 	}
-}
-
-func (l *loginLimits) form(s *Store) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		next := safeNext(r.PostFormValue("next"))
-		username := NormalizeUsername(r.PostFormValue("username"))
-		if l.tooMany(w, r, username) {
-			return
-		}
-		token, _, err := s.Login(r.Context(), username, r.PostFormValue("password"))
-		if err != nil {
-			loginPage.Render(w, r, &web.View{Title: "login", Body: "login", Status: http.StatusUnauthorized,
-				Data: map[string]any{"Next": next, "Failed": true, "Username": r.PostFormValue("username")}})
-			return
-		}
-		SetCookie(w, r, SessionCookie, token, SessionTTL)
-		http.Redirect(w, r, next, http.StatusSeeOther)
-	}
+	SetCookie(w, r, SessionCookie, token, SessionTTL)
+	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 func (s *Store) showLogin(w http.ResponseWriter, r *http.Request) {

@@ -57,7 +57,9 @@ func (s *Store) Authenticate(next http.Handler) http.Handler {
 					web.WriteError(w, r, err)
 					return
 				}
-				p.User = u
+				if u != nil {
+					p.User, p.Session = u, HashToken(c.Value)
+				}
 			}
 			if c, err := r.Cookie(DeviceCookie); err == nil && p.User == nil {
 				d, err := s.DeviceByToken(ctx, c.Value)
@@ -75,7 +77,7 @@ func (s *Store) Authenticate(next http.Handler) http.Handler {
 func (s *Store) resolve(ctx context.Context, token string) (Principal, error) {
 	u, err := s.UserByToken(ctx, token)
 	if err != nil || u != nil {
-		return Principal{User: u}, err
+		return Principal{User: u, Session: HashToken(token)}, err
 	}
 	d, err := s.DeviceByToken(ctx, token)
 	return Principal{Device: d}, err
@@ -116,22 +118,34 @@ func joinRoles(roles []Role) string {
 	return strings.Join(s, " or ")
 }
 
-// CanManage reports whether u may manage office officeID: admins everywhere, managers in their office.
+// CanManage reports whether u may manage office officeID: an administrator of every office, or an
+// administrator or a manager of that office. A user without an office (from before all_offices) manages
+// nothing.
 func CanManage(u *User, officeID int64) bool {
-	if u == nil {
+	if u == nil || officeID == 0 {
 		return false
 	}
-	return u.Role == Admin || (u.Role == Manager && (u.OfficeID == 0 || u.OfficeID == officeID))
+	switch u.Role {
+	case Admin:
+		return u.AllOffices || u.OfficeID == officeID
+	case Manager:
+		return u.OfficeID == officeID
+	}
+	return false
 }
 
-// WorksIn reports whether u belongs to office officeID (admins belong everywhere).
+// WorksIn reports whether u belongs to office officeID: it is the user's office, or the user is an
+// administrator of every office.
 func WorksIn(u *User, officeID int64) bool {
-	return u != nil && (u.Role == Admin || u.OfficeID == 0 || u.OfficeID == officeID)
+	if u == nil || officeID == 0 {
+		return false
+	}
+	return u.OfficeID == officeID || (u.Role == Admin && u.AllOffices)
 }
 
 // SetCookie sets an HttpOnly, SameSite=Lax cookie for the whole site.
 func SetCookie(w http.ResponseWriter, r *http.Request, name, value string, ttl time.Duration) {
-	c := &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil}
+	c := &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: web.IsHTTPS(r)}
 	if ttl > 0 {
 		c.MaxAge = int(ttl.Seconds())
 	} else {

@@ -23,6 +23,25 @@ type Config struct {
 	ShutdownTimeout time.Duration // grace period for in-flight requests at shutdown
 	LogLevel        string        // debug, info, warn, error
 	TrustedProxies  []string      // CIDRs of reverse proxies whose X-Forwarded-For is believed
+	FrameAncestors  []string      // origins that may show the hall display in a frame (none by default)
+
+	// Limits: the HTTP server's timeouts and header size, the database pool, the roster solves. A zero
+	// timeout means none; a zero DBMaxConns or MaxSolves is sized from the machine.
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	MaxHeaderBytes    int
+	DBMaxConns        int
+	DBMinConns        int
+	DBMaxConnLifetime time.Duration
+	DBMaxConnIdleTime time.Duration
+	MaxSolves         int
+
+	// Per client address: concurrent WebSocket streams (by the client's address, through trusted proxies)
+	// and concurrent connections (by the TCP peer, trusted proxies exempt). Zero: no cap.
+	MaxStreamsPerAddress int
+	MaxConnsPerAddress   int
 }
 
 // Option describes one setting.
@@ -43,7 +62,7 @@ var Options = []Option{
 	{"TURNO_DATA_DIR", "data-dir", "./data", "directory for the private PostgreSQL cluster",
 		func(c *Config, v string) error { c.DataDir = v; return nil }},
 	{"TURNO_BASE_URL", "base-url", "", "public base URL used in printed links and QR codes (default http://localhost:PORT)",
-		func(c *Config, v string) error { c.BaseURL = v; return nil }},
+		func(c *Config, v string) (err error) { c.BaseURL, err = baseURL(v); return err }},
 	{"TURNO_DEMO", "demo", "false", "seed the demo office at start",
 		func(c *Config, v string) (err error) { c.Demo, err = strconv.ParseBool(v); return err }},
 	{"TURNO_ISSUE_PER_MINUTE", "", "30", "tickets one kiosk may request per minute",
@@ -54,6 +73,32 @@ var Options = []Option{
 		func(c *Config, v string) error { c.LogLevel = v; return nil }},
 	{"TURNO_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated CIDRs of the reverse proxies in front of Turno, whose X-Forwarded-For gives the client's address (e.g. 127.0.0.1/32)",
 		func(c *Config, v string) (err error) { c.TrustedProxies, err = cidrs(v); return err }},
+	{"TURNO_FRAME_ANCESTORS", "", "", "comma-separated origins that may show the hall display (/display/…) in a frame, e.g. https://www.comune.example.it; no other page may be framed",
+		func(c *Config, v string) (err error) { c.FrameAncestors, err = origins(v); return err }},
+	{"TURNO_HTTP_READ_HEADER_TIMEOUT", "", "10s", "time a client has to send a request's headers; a slow (slowloris) client is cut off after it",
+		func(c *Config, v string) (err error) { c.ReadHeaderTimeout, err = duration(v); return err }},
+	{"TURNO_HTTP_READ_TIMEOUT", "", "30s", "time a client has to send a whole request, body included",
+		func(c *Config, v string) (err error) { c.ReadTimeout, err = duration(v); return err }},
+	{"TURNO_HTTP_WRITE_TIMEOUT", "", "60s", "time to answer a request once its headers are read; WebSocket streams are not bound by it",
+		func(c *Config, v string) (err error) { c.WriteTimeout, err = duration(v); return err }},
+	{"TURNO_HTTP_IDLE_TIMEOUT", "", "90s", "how long an idle keep-alive connection stays open; keep it above the proxy's upstream keep-alive (nginx 60s)",
+		func(c *Config, v string) (err error) { c.IdleTimeout, err = duration(v); return err }},
+	{"TURNO_HTTP_MAX_HEADER_BYTES", "", "32768", "largest request header accepted (431 above it)",
+		func(c *Config, v string) (err error) { c.MaxHeaderBytes, err = count(v, 1024); return err }},
+	{"TURNO_DB_MAX_CONNS", "", "0", "database connections this node opens at most; 0: 2 per CPU, at least 4 and at most 32 (nodes × this must stay below the server's max_connections)",
+		func(c *Config, v string) (err error) { c.DBMaxConns, err = count(v, 0); return err }},
+	{"TURNO_DB_MIN_CONNS", "", "2", "database connections this node keeps open when idle",
+		func(c *Config, v string) (err error) { c.DBMinConns, err = count(v, 0); return err }},
+	{"TURNO_DB_MAX_CONN_LIFETIME", "", "1h", "age after which a database connection is replaced",
+		func(c *Config, v string) (err error) { c.DBMaxConnLifetime, err = duration(v); return err }},
+	{"TURNO_DB_MAX_CONN_IDLE_TIME", "", "5m", "idle time after which a database connection beyond TURNO_DB_MIN_CONNS is closed",
+		func(c *Config, v string) (err error) { c.DBMaxConnIdleTime, err = duration(v); return err }},
+	{"TURNO_MAX_SOLVES", "", "0", "roster solves this node runs at once, each on two threads (more wait in the queue); 0: one per 4 CPUs, at least 1",
+		func(c *Config, v string) (err error) { c.MaxSolves, err = count(v, 0); return err }},
+	{"TURNO_MAX_STREAMS_PER_ADDRESS", "", "100", "live WebSocket streams (screens, desks, phones) one client address may hold on a node, counted behind trusted proxies by the forwarded address; more get 429; 0: no cap",
+		func(c *Config, v string) (err error) { c.MaxStreamsPerAddress, err = count(v, 0); return err }},
+	{"TURNO_MAX_CONNS_PER_ADDRESS", "", "256", "concurrent TCP connections one peer address may hold on a node; more are refused at accept; trusted proxies are exempt (cap per client on the proxy); 0: no cap",
+		func(c *Config, v string) (err error) { c.MaxConnsPerAddress, err = count(v, 0); return err }},
 }
 
 // Load reads defaults, then the environment, then flags from args (for those options that have one). The
@@ -115,4 +160,28 @@ func cidrs(v string) ([]string, error) {
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// duration parses a non-negative duration such as 30s or 5m.
+func duration(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, err
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("%s is negative", v)
+	}
+	return d, nil
+}
+
+// count parses a whole number of at least least.
+func count(v string, least int) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, err
+	}
+	if n < least {
+		return 0, fmt.Errorf("%d is below %d", n, least)
+	}
+	return n, nil
 }

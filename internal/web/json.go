@@ -10,9 +10,6 @@ import (
 	"strings"
 )
 
-// maxBody bounds every JSON request body.
-const maxBody = 1 << 20
-
 // JSON writes v as a JSON response with the given status.
 func JSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -23,13 +20,14 @@ func JSON(w http.ResponseWriter, status int, v any) {
 	}
 }
 
-// Decode reads a JSON request body into v. Unknown fields, trailing data, a wrong content type and bodies
-// over 1 MiB are refused with a 400 *Error. An empty body decodes as {} when allowEmpty is true.
+// Decode reads a JSON request body into v. Unknown fields, trailing data and a wrong content type are
+// refused with a 400 *Error, a body over MaxBody with 413, a value of the wrong type or a text with a NUL
+// byte with a 422 naming the field. An empty body decodes as {} when allowEmpty is true.
 func Decode(r *http.Request, v any, allowEmpty bool) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Message: "send the body as application/json"}
 	}
-	return decode(io.LimitReader(r.Body, maxBody+1), v, allowEmpty)
+	return decode(io.LimitReader(r.Body, MaxBody+1), v, allowEmpty)
 }
 
 // decode reads one JSON value into v, refusing unknown fields and trailing data.
@@ -37,6 +35,10 @@ func decode(rd io.Reader, v any, allowEmpty bool) error {
 	dec := json.NewDecoder(rd)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return bodyError(err)
+		}
 		if errors.Is(err, io.EOF) {
 			if allowEmpty {
 				return nil
@@ -51,6 +53,9 @@ func decode(rd io.Reader, v any, allowEmpty bool) error {
 	}
 	if dec.More() {
 		return Invalid("malformed_json", "the request body has data after the JSON object")
+	}
+	if err := checkStrings(reflect.ValueOf(v), ""); err != nil {
+		return err
 	}
 	return nil
 }

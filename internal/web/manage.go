@@ -102,7 +102,7 @@ func RenderManage(w http.ResponseWriter, r *http.Request, p *Page, user string, 
 	}
 	var e *Error
 	if !errors.As(err, &e) {
-		slog.ErrorContext(r.Context(), "manage page failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		slog.ErrorContext(r.Context(), "manage page failed", "method", r.Method, "path", RedactPath(r.URL.Path), "err", err)
 		e = &Error{Status: http.StatusInternalServerError, Code: "internal", Message: Translate(lang, "error.internal")}
 	}
 	m.Page, v.Status = e.Message, e.Status

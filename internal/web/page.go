@@ -60,7 +60,10 @@ func (v *View) T(key string) string { return Translate(v.Lang, key) }
 // Dir is the text direction of the view's language.
 func (v *View) Dir() string { return Direction(v.Lang) }
 
-// Render writes the page with data in the request's language.
+// Render writes the page with data in the request's language, under the pages' Content-Security-Policy:
+// no inline script or style (a page's code and styles are files under its static/ directory, and its
+// data for scripts a <script type="application/json"> block, which is not run), nothing from another
+// origin, no framing (but of the hall display by the origins the Site allows).
 func (p *Page) Render(w http.ResponseWriter, r *http.Request, v *View) {
 	if v.Lang == "" {
 		v.Lang = RequestLang(r, StaffLangs)
@@ -70,7 +73,7 @@ func (p *Page) Render(w http.ResponseWriter, r *http.Request, v *View) {
 	}
 	var buf bytes.Buffer
 	if err := p.t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
-		slog.ErrorContext(r.Context(), "render page", "path", r.URL.Path, "err", err)
+		slog.ErrorContext(r.Context(), "render page", "path", RedactPath(r.URL.Path), "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
@@ -78,6 +81,7 @@ func (p *Page) Render(w http.ResponseWriter, r *http.Request, v *View) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Referrer-Policy", "same-origin")
+	w.Header().Set("Content-Security-Policy", pagePolicy(r))
 	status := v.Status
 	if status == 0 {
 		status = http.StatusOK

@@ -11,24 +11,34 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 )
 
-// NewRouter returns a router with the middleware every Turno server runs, in order: the client's address
-// (ClientIP), panic recovery, request log, refusal of cross-origin writes (net/http.CrossOriginProtection:
-// a browser's cross-site POST is rejected, same-origin pages and non-browser API clients pass), the
-// language cookie, and authenticate, which puts the caller in the request context. It also serves /static/.
-//
-// trustedProxies are the CIDRs of the reverse proxies in front of Turno (TURNO_TRUSTED_PROXIES): only a
-// request arriving from one of them has its X-Forwarded-For read for the client's address. With none,
-// the address is the TCP peer's and forwarded headers are ignored, so a client cannot choose its own.
+// NewRouter is NewSiteRouter for a site of which only the trusted proxies are known: no base URL (links
+// point to DefaultBaseURL) and no origin may frame the hall display.
 func NewRouter(authenticate func(http.Handler) http.Handler, trustedProxies ...string) chi.Router {
+	return NewSiteRouter(authenticate, Site{TrustedProxies: trustedProxies})
+}
+
+// NewSiteRouter returns a router with the middleware every Turno server runs, in order: the headers of
+// every response (nosniff, Referrer-Policy, X-Frame-Options, HSTS over https; see Site), the client's
+// address (ClientIP), panic recovery, request log (secrets redacted, see RedactPath), the check of the
+// request's input, refusal of cross-origin writes (net/http.CrossOriginProtection: a browser's
+// cross-site POST is rejected, same-origin pages and non-browser API clients pass), the language cookie,
+// and authenticate, which puts the caller in the request context. It also serves /static/.
+//
+// site.TrustedProxies are the CIDRs of the reverse proxies in front of Turno (TURNO_TRUSTED_PROXIES):
+// only a request arriving from one of them has its X-Forwarded-For read for the client's address and its
+// X-Forwarded-Proto for https. With none, the address is the TCP peer's and forwarded headers are
+// ignored, so a client cannot choose its own.
+func NewSiteRouter(authenticate func(http.Handler) http.Handler, site Site) chi.Router {
 	r := chi.NewRouter()
 	clientIP := middleware.ClientIPFromRemoteAddr
-	if len(trustedProxies) > 0 {
-		clientIP = middleware.ClientIPFromXFF(trustedProxies...)
+	if len(site.TrustedProxies) > 0 {
+		clientIP = middleware.ClientIPFromXFF(site.TrustedProxies...)
 	}
-	r.Use(clientIP, middleware.Recoverer, requestLog)
+	r.Use(newEdge(site).headers)
+	r.Use(clientIP, middleware.Recoverer, requestLog, checkInput)
 	r.Use(http.NewCrossOriginProtection().Handler)
 	r.Use(langCookie, authenticate)
-	r.Handle("/static/*", Static())
+	r.Get("/static/*", Static().ServeHTTP)
 	return r
 }
 
@@ -36,12 +46,15 @@ func NewRouter(authenticate func(http.Handler) http.Handler, trustedProxies ...s
 func langCookie(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if l := r.URL.Query().Get("lang"); l != "" && HasLang(l) && r.Method == http.MethodGet {
-			http.SetCookie(w, &http.Cookie{Name: "turno_lang", Value: l, Path: "/", MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode})
+			http.SetCookie(w, &http.Cookie{Name: "turno_lang", Value: l, Path: "/", MaxAge: 365 * 24 * 3600,
+				SameSite: http.SameSiteLaxMode, Secure: IsHTTPS(r)})
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
+// requestLog logs every request but those for static files and health checks at debug level, with its
+// path redacted (RedactPath): the paths of tickets and calendar feeds carry their secrets.
 func requestLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -50,7 +63,7 @@ func requestLog(next http.Handler) http.Handler {
 		if strings.HasPrefix(r.URL.Path, "/static/") || r.URL.Path == "/healthz" {
 			return
 		}
-		slog.Debug("request", "method", r.Method, "path", r.URL.Path, "status", ww.Status(), "duration", time.Since(start))
+		slog.Debug("request", "method", r.Method, "path", RedactPath(r.URL.Path), "status", ww.Status(), "duration", time.Since(start))
 	})
 }
 

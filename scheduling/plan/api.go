@@ -74,7 +74,8 @@ type createRequest struct {
 // MaxTimeLimit bounds the solve time a request may ask for.
 const MaxTimeLimit = 600
 
-// apiCreate validates a roster request and starts solving it in the background: 202 with the roster's URL.
+// apiCreate validates a roster request and queues its solve: 202 with the roster's URL, its status
+// (queued or solving) and, while queued, its place in the queue.
 func (pl *Planner) apiCreate(r *http.Request) (int, any, error) {
 	var req createRequest
 	if err := web.Decode(r, &req, false); err != nil {
@@ -88,7 +89,15 @@ func (pl *Planner) apiCreate(r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusAccepted, map[string]any{"id": id, "status": "solving", "url": "/api/v1/rosters/" + strconv.FormatInt(id, 10)}, nil
+	status, position, err := pl.queueState(r.Context(), id)
+	if err != nil {
+		return 0, nil, err
+	}
+	body := map[string]any{"id": id, "status": status, "url": "/api/v1/rosters/" + strconv.FormatInt(id, 10)}
+	if position > 0 {
+		body["queue_position"] = position
+	}
+	return http.StatusAccepted, body, nil
 }
 
 func (req createRequest) period() (Period, error) {

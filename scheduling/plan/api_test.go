@@ -7,11 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"turno/cmd/turno/demo"
 	"turno/internal/auth"
 )
 
 func authUser(name string, officeID int64) auth.NewUser {
-	return auth.NewUser{Username: name, Password: "demo", Role: auth.Manager, OfficeID: officeID}
+	return auth.NewUser{Username: name, Password: demo.Password, Role: auth.Manager, OfficeID: officeID}
 }
 
 // TestRosterBadInput: a period longer than 12 weeks, a bad date, a bad time limit, another office's
@@ -42,7 +43,7 @@ func TestRosterBadInput(t *testing.T) {
 	if st := e.call(t, "POST", "/api/v1/offices/demo/rosters", manager, `{"from":"2026-06-08","to":"2026-08-30","time_limit_seconds":1}`, &ok); st != http.StatusAccepted {
 		t.Errorf("12 weeks: status %d, want 202", st)
 	}
-	e.Planner.Wait()
+	e.settle(t)
 	var n int
 	if err := e.Pool.QueryRow(ctx, `SELECT count(*) FROM rosters`).Scan(&n); err != nil || n != 1 {
 		t.Errorf("%d rosters stored (%v), want only the valid one", n, err)

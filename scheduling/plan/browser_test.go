@@ -10,6 +10,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"turno/cmd/turno/demo"
 	"turno/internal/browsertest"
 )
 
@@ -40,7 +41,7 @@ func TestWeekGridInChromium(t *testing.T) {
 		chromedp.Navigate(fmt.Sprintf("%s/manage/rosters/%d?lang=it", e.Server.URL, v.ID)),
 		chromedp.WaitVisible(chromedp.CSS(`#username`)),
 		chromedp.SendKeys(chromedp.CSS(`#username`), "manager"),
-		chromedp.SendKeys(chromedp.CSS(`#password`), "demo"),
+		chromedp.SendKeys(chromedp.CSS(`#password`), demo.Password),
 		chromedp.Submit(chromedp.CSS(`#password`)),
 		chromedp.WaitVisible(chromedp.CSS(`#week-grid`)),
 		wait(`document.querySelectorAll("svg.coverage").length >= 6`),

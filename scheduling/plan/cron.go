@@ -10,7 +10,8 @@ import (
 )
 
 // DraftJob returns the weekly job that drafts the roster of the week after next for every office that has
-// shift templates and contracted staff: Mondays at 04:00 office time, solving for timeLimit. An office
+// shift templates and contracted staff: Mondays at 04:00 office time, it queues a roster to be solved for
+// timeLimit (the queue bounds how many solve at once, see queue.go) and records where it stands. An office
 // that already has a roster (not failed) for that week is left alone.
 func (pl *Planner) DraftJob(timeLimit time.Duration) cron.Job {
 	return cron.Job{Name: "draft-roster", Spec: "0 4 * * 1", Run: func(ctx context.Context, t cron.Target, at time.Time) (string, error) {
@@ -41,11 +42,7 @@ func (pl *Planner) draftWeekAfterNext(ctx context.Context, o *ticketing.Office, 
 	if !plannable {
 		return "no shift templates or contracted staff", nil
 	}
-	id, res, err := pl.SolveNow(ctx, o, Period{From: from, To: to, TimeLimit: limit, Seed: uint64(from.Unix())})
-	if err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("draft roster %d for %s: feasible %v, shortfall %d", id, from.Format(time.DateOnly), res.Feasible, res.Shortfall), nil
+	return pl.draft(ctx, o, Period{From: from, To: to, TimeLimit: limit, Seed: uint64(from.Unix())})
 }
 
 // plannable reports whether an office has an active shift template and an active staff member with a

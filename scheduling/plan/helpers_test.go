@@ -39,6 +39,9 @@ type planEnv struct {
 	*ticketingtest.Env
 	Planner *Planner
 	Server  *httptest.Server
+	Plans   *scheduling.Store
+	Demand  *demand.Store
+	stops   []stopper
 }
 
 func newPlanEnv(t *testing.T) *planEnv {
@@ -51,11 +54,60 @@ func newPlanEnv(t *testing.T) *planEnv {
 	if err := demo.SeedPlanning(ctx, stores, env.Office, testNow); err != nil {
 		t.Fatalf("seed demo planning data: %v", err)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	pl := New(ctx, env.Pool, env.Store, plans, forecast, nil)
+	e := &planEnv{Env: env, Plans: plans, Demand: forecast}
+	e.Planner = e.node(t, 0)
+	e.Server = env.Server(t, func(r chi.Router) { e.Planner.Routes(r) })
+	return e
+}
+
+// node starts another planner on the environment's database, as another node would run it, with
+// maxSolves slots (0: the machine's default) and a short queue poll. It stops when the test ends; stop
+// stops it earlier and waits for its solves.
+func (e *planEnv) node(t *testing.T, maxSolves int) *Planner {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pl := New(ctx, e.Pool, e.Store, e.Plans, e.Demand, nil)
+	pl.MaxSolves, pl.QueuePoll = maxSolves, 100*time.Millisecond
+	if err := pl.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.stops = append(e.stops, stopper{pl, cancel})
 	t.Cleanup(func() { cancel(); pl.Wait() })
-	srv := env.Server(t, func(r chi.Router) { pl.Routes(r) })
-	return &planEnv{Env: env, Planner: pl, Server: srv}
+	return pl
+}
+
+type stopper struct {
+	pl     *Planner
+	cancel context.CancelFunc
+}
+
+// stop stops a node started with node and waits until its dispatcher and solves have ended.
+func (e *planEnv) stop(pl *Planner) {
+	for _, s := range e.stops {
+		if s.pl == pl {
+			s.cancel()
+			pl.Wait()
+		}
+	}
+}
+
+// settle waits until no roster is queued or solving.
+func (e *planEnv) settle(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		var n int
+		if err := e.Pool.QueryRow(context.Background(), `SELECT count(*) FROM rosters WHERE status IN ('queued', 'solving')`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d rosters still queued or solving after 2 minutes", n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // call sends a JSON request and decodes the JSON answer into out (when not nil); it returns the status.
@@ -78,7 +130,7 @@ type apiError struct {
 	}
 }
 
-// solveRoster creates a roster through the API and waits until it is no longer solving.
+// solveRoster creates a roster through the API and waits until it is no longer queued or solving.
 func (e *planEnv) solveRoster(t *testing.T, token string, from time.Time, days, seconds int) *RosterView {
 	t.Helper()
 	var created struct{ ID int64 }
@@ -93,7 +145,7 @@ func (e *planEnv) solveRoster(t *testing.T, token string, from time.Time, days, 
 		if st := e.call(t, "GET", fmt.Sprintf("/api/v1/rosters/%d", created.ID), token, "", &v); st != http.StatusOK {
 			t.Fatalf("get roster: status %d", st)
 		}
-		if v.Status != "solving" {
+		if v.Status != "solving" && v.Status != "queued" {
 			if v.Status != "draft" {
 				t.Fatalf("roster ended %s: %s", v.Status, v.Error)
 			}

@@ -128,13 +128,10 @@ func (pl *Planner) IssueFeedToken(ctx context.Context, staffID int64) (string, e
 	return "/ical/staff/" + token + ".ics", nil
 }
 
-func feedURL(r *http.Request, path string) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host + path
-}
+// feedURL is the address of a calendar feed: the installation's base URL (TURNO_BASE_URL, through the
+// router's web.Site), never the Host the client sent, which would hand out links to wherever the client
+// said.
+func feedURL(r *http.Request, path string) string { return web.BaseURL(r) + path }
 
 // apiMyFeedToken issues the signed-in staff member a new calendar feed URL.
 func (pl *Planner) apiMyFeedToken(r *http.Request) (int, any, error) {

@@ -114,7 +114,7 @@ func (pl *Planner) listView(r *http.Request, o *ticketing.Office) (*listView, er
 	for _, ro := range list {
 		row := listRow{Roster: ro}
 		var res Result
-		if ro.Status != "solving" && ro.Status != "failed" && json.Unmarshal(ro.Result, &res) == nil {
+		if !unsolved(ro.Status) && json.Unmarshal(ro.Result, &res) == nil {
 			row.Summary = &res
 		}
 		d.Rows = append(d.Rows, row)
@@ -238,14 +238,15 @@ func (pl *Planner) pageRoster(w http.ResponseWriter, r *http.Request) {
 func (pl *Planner) rosterView(r *http.Request, m *web.Manage, ro *Roster) (*rosterView, error) {
 	ctx := r.Context()
 	q := r.URL.Query()
-	v := &rosterView{Roster: ro, Kinds: scheduling.AbsenceKinds, Error: q.Get("error"), Flash: q.Get("done"), Solving: ro.Status == "solving"}
+	v := &rosterView{Roster: ro, Kinds: scheduling.AbsenceKinds, Error: q.Get("error"), Flash: q.Get("done"),
+		Solving: ro.Status == "solving" || ro.Status == "queued"}
 	var progress []ProgressEntry
 	_ = json.Unmarshal(ro.Progress, &progress) // a progress the page cannot read is not shown
 	if len(progress) > 8 {
 		progress = progress[len(progress)-8:]
 	}
 	v.Progress = progress
-	if ro.Status == "solving" || ro.Status == "failed" {
+	if unsolved(ro.Status) {
 		return v, nil
 	}
 	var res Result
@@ -571,6 +572,6 @@ func pageFailure(r *http.Request, err error) (int, string) {
 	if errors.As(err, &we) {
 		return we.Status, we.Message
 	}
-	slog.ErrorContext(r.Context(), "page failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	slog.ErrorContext(r.Context(), "page failed", "method", r.Method, "path", web.RedactPath(r.URL.Path), "err", err)
 	return http.StatusInternalServerError, web.Translate(web.RequestLang(r, web.StaffLangs), "error.internal")
 }

@@ -18,12 +18,15 @@ import (
 const pdfLang = "it"
 
 func (pl *Planner) apiPDF(w http.ResponseWriter, r *http.Request) {
+	// A twelve-week roster of a large office renders for a while: the answer gets more than the server's
+	// WriteTimeout (TURNO_HTTP_WRITE_TIMEOUT). A writer that cannot extend it keeps the server's.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(pdfWriteTime))
 	ro, err := pl.managedRoster(r)
 	if err != nil {
 		web.WriteError(w, r, err)
 		return
 	}
-	if ro.Status == "solving" || ro.Status == "failed" {
+	if unsolved(ro.Status) {
 		web.WriteError(w, r, web.Conflict("not_solved", "the roster is %s", ro.Status))
 		return
 	}
@@ -42,6 +45,9 @@ func (pl *Planner) apiPDF(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	_, _ = w.Write(b)
 }
+
+// pdfWriteTime is how long the roster PDF may take from the request to the last byte.
+const pdfWriteTime = 3 * time.Minute
 
 // PDF renders the roster for the notice board: A4 landscape, one ISO week a page, one row per person
 // and one column per day, each cell with the shift, its times and skill group (or the absence).

@@ -27,9 +27,18 @@ const solveLease = 45 * time.Second
 // Planner solves, stores and serves rosters. It owns the rosters, their assignments and changes, and the
 // staff's calendar feed tokens; it reads offices, staff and the calendar through ticketing, templates,
 // contracts, absences and preferences through scheduling, and the forecast through demand.
+//
+// Solves go through a queue that is the rosters table (see queue.go): a roster waits 'queued' until a
+// node with a free solve slot claims it, one solve per office at a time.
 type Planner struct {
 	// Threads is the number of solver threads per solve; zero means the solver's default (2).
 	Threads int
+	// MaxSolves is how many solves this node runs at once; zero means DefaultMaxSolves for this machine.
+	// Set it before Start.
+	MaxSolves int
+	// QueuePoll is how often the node looks for rosters queued on other nodes or waiting for their
+	// office's solve to end elsewhere; zero means DefaultQueuePoll. Set it before Start.
+	QueuePoll time.Duration
 
 	pool    *pgxpool.Pool
 	tickets *ticketing.Store // also the clock for what depends on today (upcoming shifts, feeds)
@@ -38,18 +47,28 @@ type Planner struct {
 	log     *slog.Logger
 	base    context.Context // outlives requests: background solves run in it
 	wg      sync.WaitGroup
+
+	kick      chan struct{} // wakes the dispatcher: a roster was queued or a slot freed here
+	mu        sync.Mutex
+	started   bool // the dispatcher runs: this node claims queued rosters
+	stopped   bool // the dispatcher has ended: no more claims
+	running   int  // solves running on this node
+	repairing chan struct{}
 }
 
 // New returns a planner on pool whose background solves run until ctx ends; log nil means slog.Default.
+// It solves nothing until Start.
 func New(ctx context.Context, pool *pgxpool.Pool, tickets *ticketing.Store, plans *scheduling.Store, forecast *demand.Store, log *slog.Logger) *Planner {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Planner{pool: pool, tickets: tickets, plans: plans, demand: forecast, log: log, base: ctx}
+	return &Planner{pool: pool, tickets: tickets, plans: plans, demand: forecast, log: log, base: ctx,
+		kick: make(chan struct{}, 1), repairing: make(chan struct{}, 1)}
 }
 
 // Start marks failed the rosters a stopped node left solving and keeps doing so every minute until ctx
-// ends, so that a solve whose node died is never shown as running for ever.
+// ends, so that a solve whose node died is never shown as running for ever; and it starts the
+// dispatcher, which claims queued rosters while this node has a free solve slot, until ctx ends.
 func (pl *Planner) Start(ctx context.Context) error {
 	if n, err := pl.FailOrphans(ctx); err != nil {
 		return err
@@ -70,12 +89,18 @@ func (pl *Planner) Start(ctx context.Context) error {
 			}
 		}
 	}()
+	pl.mu.Lock()
+	pl.started = true
+	pl.mu.Unlock()
+	pl.wg.Add(1)
+	go pl.dispatch(ctx)
 	return nil
 }
 
 func (pl *Planner) now() time.Time { return pl.tickets.Now() }
 
-// Wait waits for the background solves started so far (tests, shutdown).
+// Wait waits for the dispatcher, once its context has ended, and for the solves started so far (tests,
+// shutdown).
 func (pl *Planner) Wait() { pl.wg.Wait() }
 
 // Period is a roster request.
@@ -106,8 +131,9 @@ func validatePeriod(from, to time.Time) error {
 }
 
 // StartSolve validates the period, builds the office model (so that an office that cannot be planned
-// is refused at once), stores a roster in status solving and solves it in the background. It returns
-// the roster id; progress is appended to the roster while it solves, and it ends draft or failed.
+// is refused at once) and queues a roster for it: this node claims it at once when it has a free solve
+// slot and the office no solve running, any node later otherwise. It returns the roster id; the roster
+// is queued, then solving (progress is appended to it), and ends draft or failed.
 func (pl *Planner) StartSolve(ctx context.Context, o *ticketing.Office, per Period, userID *int64) (int64, error) {
 	if err := validatePeriod(per.From, per.To); err != nil {
 		return 0, err
@@ -116,22 +142,18 @@ func (pl *Planner) StartSolve(ctx context.Context, o *ticketing.Office, per Peri
 	if err != nil {
 		return 0, err
 	}
-	p, err := Build(in)
-	if err != nil {
+	if _, err := Build(in); err != nil {
 		return 0, web.Invalid("not_plannable", "%v", err)
 	}
 	if len(in.Staff) == 0 {
 		return 0, web.Invalid("not_plannable", "the office has no active staff with a contract")
 	}
-	id, err := pl.createRoster(ctx, o.ID, per.From, per.To, userID, time.Now().Add(solveLease))
+	id, err := pl.enqueue(ctx, o.ID, per, userID)
 	if err != nil {
 		return 0, err
 	}
-	pl.wg.Add(1)
-	go func() {
-		defer pl.wg.Done()
-		pl.solve(pl.base, id, p, per)
-	}()
+	pl.fill()
+	pl.wake() // in case the dispatcher held the free slot while looking before the roster was stored
 	return id, nil
 }
 
@@ -283,37 +305,4 @@ func (pl *Planner) reexplain(ctx context.Context, id int64) error {
 	}
 	_, err = pl.pool.Exec(ctx, `UPDATE rosters SET result = $2 WHERE id = $1`, id, b)
 	return err
-}
-
-// SolveNow plans a period synchronously (the weekly cron job): it stores the roster, solves it and
-// leaves it as a draft (or failed), and returns its id.
-func (pl *Planner) SolveNow(ctx context.Context, o *ticketing.Office, per Period) (int64, *Result, error) {
-	if err := validatePeriod(per.From, per.To); err != nil {
-		return 0, nil, err
-	}
-	in, err := pl.Load(ctx, o, per.From, per.To)
-	if err != nil {
-		return 0, nil, err
-	}
-	p, err := Build(in)
-	if err != nil {
-		return 0, nil, err
-	}
-	id, err := pl.createRoster(ctx, o.ID, per.From, per.To, nil, time.Now().Add(solveLease))
-	if err != nil {
-		return 0, nil, err
-	}
-	pl.solve(ctx, id, p, per)
-	r, err := pl.Roster(ctx, id)
-	if err != nil {
-		return id, nil, err
-	}
-	if r.Status != "draft" {
-		return id, nil, fmt.Errorf("plan: roster %d %s: %s", id, r.Status, r.Error)
-	}
-	var res Result
-	if err := json.Unmarshal(r.Result, &res); err != nil {
-		return id, nil, err
-	}
-	return id, &res, nil
 }

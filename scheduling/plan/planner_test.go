@@ -27,11 +27,7 @@ func TestStartFailsOrphans(t *testing.T) {
 		VALUES ($1, '2026-06-15', '2026-06-21', 'solving', now() + interval '1 minute') RETURNING id`, e.Office.ID).Scan(&live); err != nil {
 		t.Fatal(err)
 	}
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	if err := e.Planner.Start(sctx); err != nil {
-		t.Fatal(err)
-	}
+	e.node(t, 0) // another node starts: it sweeps
 	for id, want := range map[int64]string{orphan: "failed", live: "solving"} {
 		r, err := e.Planner.Roster(ctx, id)
 		if err != nil {
@@ -43,7 +39,8 @@ func TestStartFailsOrphans(t *testing.T) {
 	}
 }
 
-// TestDraftJob: the weekly job drafts the week after next once; a second run leaves it alone.
+// TestDraftJob: the weekly job queues the draft of the week after next once, which the queue solves; a
+// second run leaves it alone.
 func TestDraftJob(t *testing.T) {
 	t.Parallel()
 	e := newPlanEnv(t)
@@ -53,9 +50,19 @@ func TestDraftJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !strings.Contains(detail, "draft roster") {
+		t.Errorf("detail %q does not name the queued roster", detail)
+	}
 	var status, from, to string
-	if err := e.Pool.QueryRow(ctx, `SELECT status, starts_on::text, ends_on::text FROM rosters`).Scan(&status, &from, &to); err != nil {
-		t.Fatal(err)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if err := e.Pool.QueryRow(ctx, `SELECT status, starts_on::text, ends_on::text FROM rosters`).Scan(&status, &from, &to); err != nil {
+			t.Fatal(err)
+		}
+		if (status != "queued" && status != "solving") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	if status != "draft" || from != "2026-06-22" || to != "2026-06-28" {
 		t.Errorf("drafted %s roster %s..%s (%s), want a draft for 2026-06-22..28", status, from, to, detail)

@@ -33,6 +33,8 @@ type Roster struct {
 	Progress    json.RawMessage `json:"progress,omitempty"`
 	Result      json.RawMessage `json:"result,omitempty"`
 	Error       string          `json:"error,omitempty"`
+	// QueuePosition is the roster's place in the solve queue while it is queued (1 is next), else 0.
+	QueuePosition int `json:"queue_position,omitempty"`
 }
 
 // Assignment is one staff member's shift on one day of a roster.
@@ -64,13 +66,20 @@ type Change struct {
 	ChangedAt   time.Time `json:"changed_at"`
 }
 
-const rosterColumns = `id, office_id, starts_on, ends_on, status, version, parent_id, created_at, published_at, progress, result, coalesce(error, '')`
+// unsolved reports whether a roster in status has no result yet (queued, solving) or will have none
+// (failed).
+func unsolved(status string) bool {
+	return status == "queued" || status == "solving" || status == "failed"
+}
+
+const rosterColumns = `id, office_id, starts_on, ends_on, status, version, parent_id, created_at, published_at, progress, result,
+	coalesce(error, ''), ` + queuePositionSQL
 
 func scanRoster(row pgx.Row) (*Roster, error) {
 	var r Roster
 	var from, to pgtype.Date
 	if err := row.Scan(&r.ID, &r.OfficeID, &from, &to, &r.Status, &r.Version, &r.ParentID, &r.CreatedAt, &r.PublishedAt,
-		&r.Progress, &r.Result, &r.Error); err != nil {
+		&r.Progress, &r.Result, &r.Error, &r.QueuePosition); err != nil {
 		return nil, err
 	}
 	r.From, r.To = from.Time.Format(time.DateOnly), to.Time.Format(time.DateOnly)
@@ -93,7 +102,7 @@ func (pl *Planner) Roster(ctx context.Context, id int64) (*Roster, error) {
 func (pl *Planner) Rosters(ctx context.Context, officeID int64) ([]*Roster, error) {
 	rows, err := pl.pool.Query(ctx, `SELECT id, office_id, starts_on, ends_on, status, version, parent_id, created_at,
 			published_at, '[]'::jsonb, jsonb_build_object('objective', result->'objective', 'feasible', result->'feasible',
-			'shortfall', result->'shortfall', 'uncovered', result->'uncovered'), coalesce(error, '')
+			'shortfall', result->'shortfall', 'uncovered', result->'uncovered'), coalesce(error, ''), `+queuePositionSQL+`
 		FROM rosters WHERE office_id = $1 ORDER BY starts_on DESC, id DESC LIMIT 200`, officeID)
 	if err != nil {
 		return nil, fmt.Errorf("plan: rosters: %w", err)
@@ -235,17 +244,6 @@ func (pl *Planner) changes(ctx context.Context, where string, args ...any) ([]Ch
 		out = append(out, c.Change)
 	}
 	return out, nil
-}
-
-// createRoster inserts a roster in status solving.
-func (pl *Planner) createRoster(ctx context.Context, officeID int64, from, to time.Time, userID *int64, deadline time.Time) (int64, error) {
-	var id int64
-	err := pl.pool.QueryRow(ctx, `INSERT INTO rosters (office_id, starts_on, ends_on, status, created_by, solving_until)
-		VALUES ($1, $2, $3, 'solving', $4, $5) RETURNING id`, officeID, from, to, userID, deadline).Scan(&id)
-	if err != nil {
-		return 0, fmt.Errorf("plan: create roster: %w", err)
-	}
-	return id, nil
 }
 
 // appendProgress adds progress entries to a solving roster.

@@ -343,6 +343,26 @@ func (pl *Planner) ApplyProposal(ctx context.Context, ro *Roster, absenceID, sta
 	return pl.changes(ctx, `c.roster_id = $1 AND c.absence_id = $2 AND c.day = $3`, ro.ID, absenceID, day)
 }
 
+// repairWait is how long a repair waits for the node's repair slot before it is refused.
+const repairWait = 10 * time.Second
+
+// repairSlot takes the node's one repair slot, waiting up to repairWait: a repair runs the solver in the
+// request, outside the queue (a manager waits for it), so a node runs one at a time besides its queued
+// solves. The caller runs release when the solver is done.
+func (pl *Planner) repairSlot(ctx context.Context) (release func(), err error) {
+	t := time.NewTimer(repairWait)
+	defer t.Stop()
+	select {
+	case pl.repairing <- struct{}{}:
+		return func() { <-pl.repairing }, nil
+	case <-t.C:
+		return nil, &web.Error{Status: http.StatusTooManyRequests, Code: "repair_busy",
+			Message: "another repair is running on this server; try again in a few seconds"}
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 // RepairMinimal repairs the roster around an absence with the solver: the absent member's overlapped
 // shifts are removed, and the solver, starting from that roster, re-covers the demand while every day
 // changed from the current roster costs changeWeight, so it changes as few assignments as it can.
@@ -364,7 +384,12 @@ func (pl *Planner) RepairMinimal(ctx context.Context, ro *Roster, absenceID int6
 		}
 	}
 	p.repairMode(ref)
+	release, err := pl.repairSlot(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out, err := p.Solve(ctx, SolveOptions{TimeLimit: limit, Seed: uint64(absenceID), Threads: pl.Threads, Initial: initial})
+	release()
 	if err != nil {
 		return nil, err
 	}

@@ -17,10 +17,16 @@
       opts.body = JSON.stringify(body);
     }
     const res = await fetch(path, opts);
+    if (res.status === 401) signIn(); // the session ended (signed out elsewhere, or the user disabled)
     if (res.status === 204) return null;
     const data = await res.json().catch(() => ({}));
     if (!res.ok) throw new Error((data.error && data.error.message) || res.statusText);
     return data;
+  }
+
+  // signIn leaves a desk whose session has ended for the sign-in page, which brings the operator back.
+  function signIn() {
+    location.href = "/login?next=" + encodeURIComponent("/desk");
   }
 
   function showError(err) {
@@ -135,7 +141,10 @@
   if (window.TurnoEvents) {
     let soon = null;
     const refreshSoon = () => { clearTimeout(soon); soon = setTimeout(refresh, 100); };
-    window.TurnoEvents.connect("/ws/offices/" + office + "/events", refreshSoon, (s) => { if (s === "live") refreshSoon(); });
+    window.TurnoEvents.connect("/ws/offices/" + office + "/events", refreshSoon, (s) => {
+      if (s === "live") refreshSoon();
+      if (s === "ended") signIn();
+    });
   }
   refresh();
   setInterval(refresh, window.TurnoEvents ? 15000 : 3000);

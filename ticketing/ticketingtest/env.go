@@ -131,9 +131,10 @@ func (e *Env) Router(mount ...func(chi.Router)) chi.Router {
 	return r
 }
 
-// Server starts an HTTP server on Router(mount...) and closes it when the test ends.
+// Server starts an HTTP server on Router(mount...) and closes it when the test ends. Its responses are
+// validated against the API document (ValidateResponses).
 func (e *Env) Server(tb testing.TB, mount ...func(chi.Router)) *httptest.Server {
-	srv := httptest.NewServer(e.Router(mount...))
+	srv := httptest.NewServer(ValidateResponses(tb, e.Router(mount...)))
 	tb.Cleanup(srv.Close)
 	return srv
 }

@@ -143,7 +143,8 @@ func benchRun(ctx context.Context, opt DisplaysOptions, n int) (*benchResult, er
 		return nil, err
 	}
 	defer drop()
-	node, err := startNode(ctx, opt.Node, dsn)
+	// The clients come from 8 addresses only: lift the per-address caps.
+	node, err := startNode(ctx, opt.Node, dsn, "TURNO_MAX_STREAMS_PER_ADDRESS=0", "TURNO_MAX_CONNS_PER_ADDRESS=0")
 	if err != nil {
 		return nil, err
 	}
@@ -284,7 +285,9 @@ type benchNode struct {
 	stderr *bytes.Buffer
 }
 
-func startNode(ctx context.Context, argv []string, dsn string) (*benchNode, error) {
+// startNode starts a node (turno serve --demo) on the database dsn, with env added to its environment, and
+// waits until it answers.
+func startNode(ctx context.Context, argv []string, dsn string, env ...string) (*benchNode, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -293,11 +296,11 @@ func startNode(ctx context.Context, argv []string, dsn string) (*benchNode, erro
 	l.Close()
 	args := append(slices.Clone(argv[1:]), "--demo", "--addr", addr)
 	cmd := exec.CommandContext(ctx, argv[0], args...)
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+dsn, "TURNO_LOG_LEVEL=warn")
+	cmd.Env = append(append(os.Environ(), "DATABASE_URL="+dsn, "TURNO_LOG_LEVEL=warn"), env...)
 	n := &benchNode{cmd: cmd, addr: addr, stderr: &bytes.Buffer{}}
 	cmd.Stderr = &limitedWriter{w: n.stderr, n: 64 << 10}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("bench displays: start node: %w", err)
+		return nil, fmt.Errorf("bench: start node: %w", err)
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -310,7 +313,7 @@ func startNode(ctx context.Context, argv []string, dsn string) (*benchNode, erro
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			n.stop()
-			return nil, fmt.Errorf("bench displays: node did not start: %s", n.stderr.String())
+			return nil, fmt.Errorf("bench: node did not start: %s", n.stderr.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

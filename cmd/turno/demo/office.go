@@ -23,8 +23,9 @@ const (
 	DisplayToken = "demo-display"
 )
 
-// Password is the password of every demo user.
-const Password = "demo"
+// Password is the password of every demo user. It passes the password rules (auth.CheckPassword), as
+// every password must, but it is public: the demo is not for real data.
+const Password = "turno-demo-2026"
 
 type demoService struct {
 	agency, code, audience, category, prefix, it, en string
@@ -194,9 +195,9 @@ var demoStaff = []ticketing.Staff{
 }
 
 // SeedOffice creates what is missing of the demo office: the office itself, agencies, services, desks,
-// priority categories, opening hours, ten staff, users admin, manager and op1…op6 (password "demo") and
-// the demo kiosk and display. What exists is left as it is: a manager's edits, changed passwords and
-// revoked devices survive a restart with --demo. The office keeps realistic opening hours for planning but
+// priority categories, opening hours, ten staff, users admin (of every office), manager and op1…op6
+// (password Password) and the demo kiosk and display. What exists is left as it is: a manager's edits,
+// changed passwords and revoked devices survive a restart with --demo. The office keeps realistic opening hours for planning but
 // issues tickets around the clock so the demo works at any hour.
 func SeedOffice(ctx context.Context, s *ticketing.Store, a *auth.Store) (*ticketing.Office, error) {
 	o, err := seedOfficeRow(ctx, s)
@@ -321,7 +322,7 @@ func seedStaff(ctx context.Context, s *ticketing.Store, o *ticketing.Office) (ma
 // a revoked device stays revoked.
 func seedAccounts(ctx context.Context, a *auth.Store, o *ticketing.Office, staffIDs map[string]int64) error {
 	users := []auth.NewUser{
-		{Username: "admin", Role: auth.Admin, DisplayName: "Amministratore"},
+		{Username: "admin", Role: auth.Admin, DisplayName: "Amministratore", AllOffices: true},
 		{Username: "manager", Role: auth.Manager, DisplayName: "Responsabile sportello", OfficeID: o.ID, StaffID: staffIDs["S07"]},
 	}
 	for i := 1; i <= 6; i++ {

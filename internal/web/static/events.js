@@ -7,7 +7,9 @@
 // onEvent(ev) gets every event once, in order ({"seq","type","at","ticket":{...},"desk":{...}}), and the
 // "snapshot" message the server sends when there is no history to replay. onStatus("live" | "offline")
 // follows the connection. After a drop it reconnects with exponential back-off and jitter, asking for the
-// events after the last seq it saw (?since=N), and ignores any seq it has already had.
+// events after the last seq it saw (?since=N), and ignores any seq it has already had. When the server
+// ends the stream because its right ended (close code 1008: a revoked device, a signed-out session, a
+// disabled user) it does not reconnect: onStatus("ended", reason).
 "use strict";
 (function () {
   const maxDelay = 30000;
@@ -68,10 +70,16 @@
         }
         try { onEvent(ev); } catch (e) { console.error(e); }
       };
-      ws.onclose = () => {
+      ws.onclose = (ev) => {
         ws = null;
         clearTimeout(silenceTimer);
         if (closed) return;
+        if (ev && ev.code === 1008) {
+          closed = true;
+          status = "ended";
+          if (onStatus) onStatus("ended", ev.reason);
+          return;
+        }
         setStatus("offline");
         // A connection that lasted a while resets the back-off; one refused at once keeps growing it.
         if (openedAt && Date.now() - openedAt > 10000) attempt = 0;

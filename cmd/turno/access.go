@@ -1,0 +1,226 @@
+package main
+
+import (
+	"strings"
+
+	"turno/docs"
+)
+
+// who is a set of kinds of callers (principals) of the authorization table.
+type who uint16
+
+// The principals the authorization table distinguishes. A route about an office (or one of its desks,
+// rosters, staff) is tried by each of them in access_test.go against the demo office.
+const (
+	byAnonymous    who = 1 << iota // no credential
+	byKiosk                        // the office's kiosk
+	byDisplay                      // the office's hall display
+	byDeskOperator                 // an operator of the office signed in to the desk in the path
+	byOtherDesk                    // an operator of the office signed in to another desk
+	byNoDesk                       // an operator of the office at no desk
+	byManager                      // a manager of the office
+	byAdmin                        // an administrator of every office
+	byOtherOffice                  // a manager of another office
+
+	everyone  = byAnonymous | byKiosk | byDisplay | staff | byOtherOffice
+	operators = byDeskOperator | byOtherDesk | byNoDesk
+	staff     = operators | byManager | byAdmin // users who work in the office
+	users     = staff | byOtherOffice
+	managers  = byManager | byAdmin
+	devices   = byKiosk | byDisplay
+)
+
+// principalNames name the principals in the table, the tests and the OpenAPI document.
+var principalNames = []struct {
+	who  who
+	name string
+}{
+	{byAnonymous, "anonymous"}, {byKiosk, "kiosk"}, {byDisplay, "display"}, {byDeskOperator, "operator at the desk"},
+	{byOtherDesk, "operator at another desk"}, {byNoDesk, "operator at no desk"}, {byManager, "manager"},
+	{byAdmin, "administrator"}, {byOtherOffice, "staff of another office"},
+}
+
+// names lists the principals of a set.
+func (w who) names() []string {
+	var out []string
+	for _, p := range principalNames {
+		if w&p.who != 0 {
+			out = append(out, p.name)
+		}
+	}
+	return out
+}
+
+// access is one route of the authorization table: who may call it. Every route the router serves has
+// exactly one entry (access_test.go walks the router), and the test calls each route as every principal:
+// those in allow must get past authorization, the others must be refused (401, 403, or the sign-in page
+// for pages; 404 for those in hidden, whom the route does not tell that the thing exists).
+type access struct {
+	method, path string
+	allow        who
+	hidden       who
+}
+
+// accessTable is the authorization table: route × principal. It is the one place that says who may do
+// what; the routes enforce it (auth.RequireRole, ticketing.InOffice, the desk session, device kinds) and
+// the test proves they do.
+func accessTable() []access {
+	const o = "/api/v1/offices/{office}"
+	const d = "/api/v1/desks/{desk}"
+	const ro = "/api/v1/rosters/{id:[0-9]+}"
+	t := []access{
+		// Platform and sign-in.
+		{"GET", "/", everyone, 0},
+		{"GET", "/healthz", everyone, 0},
+		{"GET", "/static/*", everyone, 0},
+		{"GET", "/login", everyone, 0},
+		{"POST", "/login", everyone, 0},
+		{"POST", "/logout", everyone, 0},
+		{"POST", "/api/v1/login", everyone, 0},
+		{"POST", "/api/v1/logout", everyone, 0},
+		{"GET", "/api/v1/me", devices | users, 0},
+		{"GET", "/api/v1/openapi.json", everyone, 0},
+		{"GET", "/api/docs", everyone, 0},
+
+		// The public face of an office and its tickets: the code in the path is the holder's secret.
+		{"GET", "/api/v1/offices", everyone, 0},
+		{"GET", o + "/services", everyone, 0},
+		{"GET", o + "/priorities", everyone, 0},
+		{"GET", o + "/queue", everyone, 0},
+		{"GET", o + "/kiosk", everyone, 0},
+		{"GET", "/api/v1/tickets/{code}", everyone, 0},
+		{"POST", "/api/v1/tickets/{code}/cancel", everyone, 0},
+		{"GET", "/ws/tickets/{code}/events", everyone, 0},
+		{"GET", "/t/{code}", everyone, 0},
+		{"GET", "/kiosk/static/*", everyone, 0},
+		{"GET", "/kiosk/{office}", everyone, 0},
+		{"GET", "/display/static/*", everyone, 0},
+		{"GET", "/display/{office}", everyone, 0},
+		{"GET", "/ical/staff/{token}", everyone, 0},
+
+		// Inside the office: its devices and staff.
+		{"POST", o + "/tickets", byKiosk | staff, 0},
+		{"GET", o + "/desks", devices | staff, 0},
+		{"GET", "/ws/offices/{office}/events", byDisplay | staff, 0},
+		{"GET", "/desk", users, 0},
+		{"GET", "/desk/static/*", everyone, 0},
+		{"GET", d, staff, 0},
+		{"GET", d + "/waiting", staff, 0},
+		{"POST", d + "/open", operators | byManager, 0},
+		{"GET", "/api/v1/me/shifts", users, 0},
+		{"POST", "/api/v1/me/feed-token", users, 0},
+		{"GET", "/me/shifts", users, 0},
+		{"POST", "/me/shifts/feed", users, 0},
+	}
+	// The desk's own operator only.
+	for _, a := range []string{"close", "next", "call", "recall", "start", "finish", "no-show", "pause", "resume", "transfer"} {
+		t = append(t, access{"POST", d + "/" + a, byDeskOperator, 0})
+	}
+	// The office's managers: the office-setup and planning API, device settings, rosters and pages.
+	for _, r := range []struct{ method, path string }{
+		{"GET", "/settings"}, {"PUT", "/settings"},
+		{"GET", "/agencies"}, {"POST", "/agencies"}, {"PUT", "/agencies/{code}"},
+		{"POST", "/services"}, {"PUT", "/services/{code}"},
+		{"POST", "/desks"}, {"PUT", "/desks/{number}"},
+		{"POST", "/priorities"}, {"PUT", "/priorities/{code}"},
+		{"GET", "/staff"}, {"POST", "/staff"}, {"GET", "/staff/{id}"}, {"PUT", "/staff/{id}"},
+		{"PUT", "/staff/{id}/contract"}, {"GET", "/staff/{id}/preferences"}, {"PUT", "/staff/{id}/preferences"},
+		{"POST", "/staff/{id}/feed-token"}, {"GET", "/contracts"},
+		{"GET", "/opening-hours"}, {"PUT", "/opening-hours"},
+		{"GET", "/exceptions"}, {"POST", "/exceptions"}, {"DELETE", "/exceptions/{day}"}, {"GET", "/holidays"},
+		{"GET", "/users"}, {"POST", "/users/{id}/unlock"}, {"POST", "/users/{id}/disable"}, {"POST", "/users/{id}/enable"},
+		{"GET", "/devices"}, {"POST", "/devices"}, {"DELETE", "/devices/{device}"}, {"PATCH", "/devices/{device}"},
+		{"GET", "/shift-templates"}, {"POST", "/shift-templates"}, {"PUT", "/shift-templates/{id}"},
+		{"GET", "/absences"}, {"POST", "/absences"}, {"DELETE", "/absences/{id}"},
+		{"GET", "/demand"}, {"POST", "/demand/refresh"}, {"PUT", "/demand/overrides"}, {"DELETE", "/demand/overrides"},
+		{"GET", "/planning-settings"}, {"PUT", "/planning-settings"},
+		{"GET", "/rosters"}, {"POST", "/rosters"},
+	} {
+		t = append(t, access{r.method, o + r.path, managers, 0})
+	}
+	for _, r := range []struct{ method, path string }{
+		{"GET", ro}, {"GET", ro + ".pdf"}, {"POST", ro + "/publish"}, {"POST", ro + "/absences"},
+		{"GET", ro + "/substitutions"}, {"POST", ro + "/repair"},
+	} {
+		t = append(t, access{r.method, r.path, managers, 0})
+	}
+	// Manager pages: without ?office= a manager of another office sees their own office, so the pages
+	// themselves are open to every manager; what they show is checked by the office they resolve.
+	for _, p := range []string{"/manage", "/manage/catalogue", "/manage/staff", "/manage/hours", "/manage/templates",
+		"/manage/absences", "/manage/demand", "/manage/rosters"} {
+		t = append(t, access{"GET", p, managers | byOtherOffice, 0})
+	}
+	t = append(t,
+		access{"POST", "/manage/rosters", managers | byOtherOffice, 0},
+		access{"GET", "/manage/staff/{id}", managers, byOtherOffice},
+	)
+	for _, p := range []string{"", "/publish", "/absence", "/apply", "/repair"} {
+		method := "POST"
+		if p == "" {
+			method = "GET"
+		}
+		t = append(t, access{method, "/manage/rosters/{id:[0-9]+}" + p, managers, 0})
+	}
+	return t
+}
+
+// accessMarkdown renders the authorization table for docs/security.md: one row per route, a column per
+// principal.
+func accessMarkdown() string {
+	var b strings.Builder
+	b.WriteString("| route |")
+	for _, p := range principalNames {
+		b.WriteString(" " + p.name + " |")
+	}
+	b.WriteString("\n|---|")
+	for range principalNames {
+		b.WriteString(":-:|")
+	}
+	b.WriteString("\n")
+	for _, e := range accessTable() {
+		b.WriteString("| `" + e.method + " " + e.path + "` |")
+		for _, p := range principalNames {
+			switch {
+			case e.allow&p.who != 0:
+				b.WriteString(" ✓ |")
+			case e.hidden&p.who != 0:
+				b.WriteString(" 404 |")
+			default:
+				b.WriteString(" |")
+			}
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// principalsOf returns the authorization table's entry for a route of the OpenAPI document (method and
+// route in OpenAPI form), or false.
+func principalsOf(method, route string) (access, bool) {
+	for _, e := range accessTable() {
+		if e.method == method && docs.PathFromChi(e.path) == route {
+			return e, true
+		}
+	}
+	return access{}, false
+}
+
+// openAPI is the OpenAPI document with each operation's principals, from the authorization table, as
+// "x-principals" (and "x-principals-not-told" for those answered 404).
+func openAPI() []byte {
+	routes := map[string]string{}
+	for _, op := range docs.Operations() {
+		routes[op.Method+" "+op.Path] = op.Route
+	}
+	return docs.OpenAPIWith(func(method, path string) map[string]any {
+		e, ok := principalsOf(method, routes[method+" "+path])
+		if !ok {
+			return nil
+		}
+		out := map[string]any{"x-principals": e.allow.names()}
+		if e.hidden != 0 {
+			out["x-principals-not-told"] = e.hidden.names()
+		}
+		return out
+	})
+}

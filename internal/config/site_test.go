@@ -1,0 +1,61 @@
+package config
+
+import (
+	"flag"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestBaseURLSetting(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                            "",
+		"https://turno.example.org/":  "https://turno.example.org",
+		"http://localhost:8080":       "http://localhost:8080",
+		"https://comune.example.it/q": "https://comune.example.it/q",
+	} {
+		if got, err := baseURL(in); err != nil || got != want {
+			t.Errorf("baseURL(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"turno.example.org", "ftp://x.org", "https://", "https://x.org/?a=1", "https://u:p@x.org", "/relative"} {
+		if got, err := baseURL(bad); err == nil {
+			t.Errorf("baseURL(%q) = %q, want an error", bad, got)
+		}
+	}
+}
+
+func TestFrameAncestorsSetting(t *testing.T) {
+	t.Setenv("TURNO_FRAME_ANCESTORS", " https://www.comune.example.it/ , http://intranet:8080")
+	c, _, err := Load(flag.NewFlagSet("t", flag.ContinueOnError), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"https://www.comune.example.it", "http://intranet:8080"}; !slices.Equal(c.FrameAncestors, want) {
+		t.Errorf("FrameAncestors = %q, want %q", c.FrameAncestors, want)
+	}
+	for _, bad := range []string{"*", "'self'", "www.comune.example.it", "https://x.org/page", "https://x.org; script-src *", "javascript:alert(1)"} {
+		if got, err := origins(bad); err == nil {
+			t.Errorf("origins(%q) = %q, want an error", bad, got)
+		}
+	}
+}
+
+func TestBaseURLWarning(t *testing.T) {
+	for _, tc := range []struct {
+		c    Config
+		want string // a word of the warning; "" for none
+	}{
+		{Config{Demo: true}, ""},
+		{Config{}, "TURNO_BASE_URL is not set"},
+		{Config{BaseURL: "https://turno.example.org"}, ""},
+		{Config{BaseURL: "http://localhost:8080"}, ""},
+		{Config{BaseURL: "http://127.0.0.1:8080"}, ""},
+		{Config{BaseURL: "http://turno.comune.example.it"}, "plain http"},
+	} {
+		got := tc.c.BaseURLWarning()
+		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+			t.Errorf("%+v: warning %q, want one with %q", tc.c, got, tc.want)
+		}
+	}
+}
