@@ -23,7 +23,7 @@ TEST_TIMEOUT ?= 30m
 # Where `make run` looks for PostgreSQL's server binaries (as internal/database does), besides PATH.
 PG_BIN_GLOB ?= /usr/lib/postgresql/*/bin
 
-.PHONY: build run demo-reset postgres test lint fmt-check gotest bench clean
+.PHONY: build run demo-reset postgres test lint fmt-check gotest bench screenshots clean
 # Stages run in the order written, and the first failure stops the rest.
 .NOTPARALLEL:
 
@@ -77,6 +77,13 @@ GOTEST = $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
 RACETEST = $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(RACE_FLAGS) $(RACE_PKGS)
 gotest: build
 	./$(BIN) cluster exec --data-dir $(TEST_DATA_DIR) -- sh -ec '$(GOTEST)$(if $(strip $(RACE_PKGS)),; $(RACETEST))'
+
+# Screenshots of every kind of page at its screen's size (kiosk 1080×1920, hall 1920×1080, desk 1366×768,
+# phone 390×844, /manage 1440×900) into docs/screenshots, from the demo office in Chromium (cmd/turno's
+# TestScreenshots), against TEST_DATABASE_URL or the private test cluster.
+screenshots: build
+	./$(BIN) cluster exec --data-dir $(TEST_DATA_DIR) -- sh -ec \
+	  'TURNO_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run "^TestScreenshots$$" ./cmd/turno'
 
 # The ticketing benchmark (issue and call-next with 10,000 waiting tickets across 20 offices).
 bench:

@@ -16,22 +16,27 @@ import (
 	"turno/ticketing/ticketingtest"
 )
 
-// speechProbe replaces speech synthesis with a recorder: every announcement's text, and "OVERLAP" if one
-// starts while another is being spoken. Each "speaks" for 300 ms.
+// speechProbe installs an Italian voice and replaces speech synthesis with a recorder: every
+// announcement's text, "OVERLAP" if one starts while another is being spoken, and what the big box shows
+// when each starts. Each "speaks" for 300 ms.
 const speechProbe = `(() => {
   window.__spoken = [];
+  window.__boxAtSpeak = [];
   let speaking = false;
+  window.speechSynthesis.getVoices = () => [{ lang: "it-IT", name: "Probe", localService: true }];
   window.speechSynthesis.speak = (u) => {
     if (!u.text.trim()) return;
     if (speaking) window.__spoken.push("OVERLAP");
     speaking = true;
     window.__spoken.push(u.text);
+    window.__boxAtSpeak.push(document.getElementById("d-current-number").textContent);
     setTimeout(() => { speaking = false; u.onend && u.onend(); }, 300);
   };
+  window.speechSynthesis.dispatchEvent(new Event("voiceschanged"));
   window.__statuses = [];
   new MutationObserver(() => window.__statuses.push(document.getElementById("display-app").dataset.status))
     .observe(document.getElementById("display-app"), { attributes: true, attributeFilter: ["data-status"] });
-  return true;
+  return document.getElementById("display-app").dataset.audio === "on";
 })()`
 
 // The hall display, paired by its link, shows a call made through the API at once, announces every call
@@ -55,7 +60,10 @@ func TestDisplayPageInChromium(t *testing.T) {
 		wait(`document.getElementById("display-app") && document.getElementById("display-app").dataset.status === "live"`),
 	)
 	if err == nil {
-		_, err = chromedp.Run(ctx, chromedp.Evaluate[bool](speechProbe))
+		var voiced bool
+		if voiced, err = chromedp.Run(ctx, chromedp.Evaluate[bool](speechProbe)); err == nil && !voiced {
+			err = fmt.Errorf("the page found no Italian voice")
+		}
 	}
 	if err != nil {
 		browsertest.Screenshot(t, ctx, "display-failed")
@@ -77,19 +85,24 @@ func TestDisplayPageInChromium(t *testing.T) {
 		t.Fatalf("current desk %q (%v), want Sportello 1", desk, err)
 	}
 
-	// A recall and another call right after: three announcements, one after the other, none skipped.
+	// A recall and another call right after: three announcements, one after the other, none skipped, each
+	// spoken while the big box shows it.
 	call(t, "POST", fmt.Sprintf("%s/api/v1/desks/%d/recall", n.srv.URL, desk1), tok1, "{}", http.StatusOK, nil)
 	second := next(t, n.srv, tok2, desk2)
-	if err := chromedp.Do(ctx, wait(`window.__spoken.length >= 3`)); err != nil {
+	if err := chromedp.Do(ctx, browsertest.WaitTrue(`window.__spoken.length >= 3`, 30*time.Second)); err != nil {
 		t.Fatalf("announcements: %v", err)
 	}
 	spoken, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__spoken`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"Numero C 1, sportello 1", "Numero C 1, sportello 1", "Numero C 2, sportello 2"}
+	want := []string{"Numero C 1, sportello 1", "Richiamo: numero C 1, sportello 1", "Numero C 2, sportello 2"}
 	if strings.Join(spoken, "|") != strings.Join(want, "|") || called.Number != "C001" || second.Number != "C002" {
 		t.Fatalf("spoken %q, want %q", spoken, want)
+	}
+	boxes, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__boxAtSpeak`))
+	if err != nil || strings.Join(boxes, "|") != "C001|C001|C002" {
+		t.Fatalf("the box showed %q while these were spoken (%v)", boxes, err)
 	}
 	calls, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#d-calls`)))
 	if err != nil || !strings.Contains(calls, "C001") {
@@ -104,7 +117,7 @@ func TestDisplayPageInChromium(t *testing.T) {
 	err = chromedp.Do(ctx,
 		wait(current+` === "`+third.Number+`"`),
 		wait(`window.__statuses.includes("offline") && document.getElementById("display-app").dataset.status === "live"`),
-		wait(`window.__spoken.length >= 4`),
+		browsertest.WaitTrue(`window.__spoken.length >= 4`, 20*time.Second),
 	)
 	if err != nil {
 		browsertest.Screenshot(t, ctx, "display-failed")
@@ -207,5 +220,5 @@ func TestDisplayPageRevokedInChromium(t *testing.T) {
 		}
 	}
 	t.Logf("revoked → pairing page in %v", time.Since(start).Round(time.Millisecond))
-	browsertest.Screenshot(t, ctx, "display-revoked")
+	browsertest.ScreenshotViewport(t, ctx, "display-revoked")
 }

@@ -27,8 +27,8 @@ func (h *Hub) admit(w http.ResponseWriter, r *http.Request) *streamSlot {
 			h.addrMu.Unlock()
 			h.refused.Add(1)
 			w.Header().Set("Retry-After", strconv.Itoa(int(h.opt.PingInterval.Seconds())))
-			web.WriteError(w, r, &web.Error{Status: http.StatusTooManyRequests, Code: "too_many_streams",
-				Message: "too many open streams from your address (at most " + strconv.Itoa(max) + ")"})
+			web.WriteError(w, r, web.Errorf(http.StatusTooManyRequests, "too_many_streams",
+				"too many open streams from your address (at most %d)", max))
 			return nil
 		}
 		h.streams[addr]++

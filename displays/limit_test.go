@@ -209,17 +209,25 @@ func TestConnectStormCapped(t *testing.T) {
 		return limiter.Open("127.0.0.1") == maxConns && limiter.Refused()-refusedBefore == stormSockets-maxConns
 	})
 	sample()
-	// Those the server closed read EOF (after a 429) at once; those it holds stay silent.
-	open := 0
+	// Those the server closed read a 429 and EOF; those it holds stay silent. All are read at once, with a
+	// deadline long enough for a close still on its way not to pass for a held connection.
+	var held atomic.Int64
+	var reads sync.WaitGroup
+	deadline := time.Now().Add(5 * time.Second)
 	for _, c := range raw {
-		_ = c.SetReadDeadline(time.Now().Add(time.Millisecond))
-		var b [1]byte
-		if _, err := c.Read(b[:]); err != nil {
-			if ne, ok := err.(net.Error); ok && ne.Timeout() {
-				open++
+		reads.Add(1)
+		go func() {
+			defer reads.Done()
+			_ = c.SetReadDeadline(deadline)
+			if _, err := io.Copy(io.Discard, c); err != nil {
+				if ne, ok := err.(net.Error); ok && ne.Timeout() {
+					held.Add(1)
+				}
 			}
-		}
+		}()
 	}
+	reads.Wait()
+	open := int(held.Load())
 	t.Logf("%d TCP connections from 127.0.0.1: %d held by the server, %d refused; at most %d held at any time",
 		stormSockets, open, limiter.Refused()-refusedBefore, maxHeld.Load())
 	if open > maxConns || maxHeld.Load() > maxConns {

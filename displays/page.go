@@ -21,12 +21,14 @@ const pairingTTL = 400 * 24 * time.Hour
 
 // pageConfig is what display.js starts from.
 type pageConfig struct {
-	Office   string                 `json:"office"`
-	TimeZone string                 `json:"time_zone"`
-	Lang     string                 `json:"lang"`
-	Settings Settings               `json:"settings"`
-	Services map[string]pageService `json:"services"`
-	I18n     map[string]string      `json:"i18n"`
+	Office     string                 `json:"office"`
+	OfficeName string                 `json:"office_name"`
+	TimeZone   string                 `json:"time_zone"`
+	Lang       string                 `json:"lang"`   // the screen's, from its settings: text, clock and voice
+	Layout     Layout                 `json:"layout"` // Settings.Layout or the default
+	Settings   Settings               `json:"settings"`
+	Services   map[string]pageService `json:"services"`
+	I18n       map[string]string      `json:"i18n"`
 	// Kind is who shows the page, "device" (a paired screen) or "user" (staff signed in): when its right
 	// ends, a screen goes back to the pairing page and a user to the sign-in page.
 	Kind string `json:"kind"`
@@ -49,9 +51,9 @@ type pageView struct {
 // token does not stay in the address bar.
 func (s *Server) displayPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	lang := web.RequestLang(r, web.StaffLangs)
+	// Until the screen is known, its pages speak the language of whoever is setting it up.
 	o := ticketing.OfficeOf(r)
-	view := &web.View{Lang: lang, Title: o.Name, Body: "display"}
+	view := &web.View{Lang: web.RequestLang(r, web.StaffLangs), Title: o.Name, Body: "display"}
 	problem := func(status int, key string) {
 		view.Status, view.Data = status, &pageView{Office: o, Title: o.Name, Problem: key}
 		displayPage.Render(w, r, view)
@@ -67,7 +69,7 @@ func (s *Server) displayPage(w http.ResponseWriter, r *http.Request) {
 			problem(http.StatusForbidden, "display.bad_token")
 			return
 		}
-		auth.SetCookie(w, r, auth.DeviceCookie, token, pairingTTL)
+		auth.SetCookie(w, r, auth.DeviceCookieOf(auth.Display), token, pairingTTL)
 		q.Del("device")
 		u := *r.URL
 		u.RawQuery = q.Encode()
@@ -77,9 +79,11 @@ func (s *Server) displayPage(w http.ResponseWriter, r *http.Request) {
 	p := auth.FromContext(ctx)
 	if err := mayFollow(p, o.ID); err != nil {
 		if p.User == nil && p.Device == nil {
-			if _, err := r.Cookie(auth.DeviceCookie); err == nil {
-				// The screen was paired with a token that no longer works (revoked): forget it.
-				auth.SetCookie(w, r, auth.DeviceCookie, "", 0)
+			for _, name := range []string{auth.DeviceCookieOf(auth.Display), auth.DeviceCookie} {
+				if _, err := r.Cookie(name); err == nil {
+					// The screen was paired with a token that no longer works (revoked): forget it.
+					auth.SetCookie(w, r, name, "", 0)
+				}
 			}
 			problem(http.StatusUnauthorized, "display.not_paired")
 		} else {
@@ -97,7 +101,14 @@ func (s *Server) displayPage(w http.ResponseWriter, r *http.Request) {
 		web.WriteError(w, r, err)
 		return
 	}
-	cfg := &pageConfig{Office: o.Slug, TimeZone: o.TimeZone, Lang: lang, Settings: set,
+	// The screen speaks its own language (the hall's, set by the manager), not its browser's.
+	lang := set.screenLang(o)
+	layout := set.Layout
+	if layout == "" {
+		layout = LayoutCallsQueue
+	}
+	view.Lang, view.Langs = lang, Langs
+	cfg := &pageConfig{Office: o.Slug, OfficeName: o.Name, TimeZone: o.TimeZone, Lang: lang, Layout: layout, Settings: set,
 		Services: map[string]pageService{}, I18n: web.Catalogue(lang, "display."), Kind: "device"}
 	if p.User != nil {
 		cfg.Kind = "user"

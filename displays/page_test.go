@@ -47,7 +47,7 @@ func TestDisplayPagePairing(t *testing.T) {
 	}
 	var cookie *http.Cookie
 	for _, c := range res.Cookies() {
-		if c.Name == auth.DeviceCookie {
+		if c.Name == auth.DeviceCookieOf(auth.Display) {
 			cookie = c
 		}
 	}
@@ -123,6 +123,8 @@ func TestPatchDisplaySettings(t *testing.T) {
 		"desks":     `{"settings":{"desks":[42]}}`,
 		"services":  `{"settings":{"services":["nope"]}}`,
 		"calls":     `{"settings":{"calls":99}}`,
+		"lang":      `{"settings":{"lang":"de"}}`,
+		"layout":    `{"settings":{"layout":"mosaic"}}`,
 		"settings":  `{}`,
 	} {
 		var e struct{ Error struct{ Field string } }

@@ -3,6 +3,7 @@ package displays
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -15,7 +16,7 @@ import (
 )
 
 // Settings are what one hall screen shows. They live in the display device's settings and the page's query
-// parameters override them (?audiences=business&desks=5,6), so one token can serve several screens.
+// parameters override them (?audiences=business&desks=5,6&lang=en), so one token can serve several screens.
 type Settings struct {
 	// Audiences, Services and Desks narrow the calls and queues shown: e.g. the businesses' hall shows
 	// audience "business" and desks 5 and 6. Empty means all.
@@ -24,8 +25,62 @@ type Settings struct {
 	Desks     []int    `json:"desks,omitempty"`    // desk numbers
 	Title     string   `json:"title,omitempty"`    // heading; the office's name when empty
 	Calls     int      `json:"calls,omitempty"`    // recent calls listed, 4–10 (7)
-	Voice     *bool    `json:"voice,omitempty"`    // spoken announcement (on)
+	Voice     *bool    `json:"voice,omitempty"`    // spoken announcement (on), in the screen's language
 	Chime     *bool    `json:"chime,omitempty"`    // chime before it (on)
+	// Lang is the screen's language, for its text and its voice: one of Langs. Empty means the office's
+	// default language, never the language the screen's browser asks for.
+	Lang string `json:"lang,omitempty"`
+	// Layout is what the screen shows: one of Layouts; empty means LayoutCallsQueue.
+	Layout Layout `json:"layout,omitempty"`
+}
+
+// Layout is the arrangement of a hall screen.
+type Layout string
+
+// The layouts of a hall screen.
+const (
+	LayoutCallsQueue Layout = "calls_queue" // the current call, the last calls and the waiting counts
+	LayoutCalls      Layout = "calls"       // the current call and the last calls only
+	LayoutQueue      Layout = "queue"       // the waiting counts only (calls are still announced)
+)
+
+// Layouts are the valid layouts, the default first. The label of each is the translation key
+// "display.layout_" + its value.
+var Layouts = []Layout{LayoutCallsQueue, LayoutCalls, LayoutQueue}
+
+// Langs are the languages a hall screen can be set to: the kiosk's (web.CitizenLangs), each with a
+// display.<lang>.json catalogue.
+var Langs = web.CitizenLangs
+
+// screenLang is the language a screen speaks: its setting, else the office's default language.
+func (s *Settings) screenLang(o *ticketing.Office) string {
+	if s.Lang != "" {
+		return s.Lang
+	}
+	if o.Lang != "" {
+		return o.Lang
+	}
+	return "it"
+}
+
+// ParseSettings decodes a hall screen's settings from a JSON object, as PATCH
+// /api/v1/offices/{office}/devices/{device} takes them in "settings", and validates them against the
+// office's services and desks. Errors are *web.Error: 400 "malformed_json" for a body that is not a JSON
+// object or has a field Settings does not have, 422 "invalid_<field>" (Field set: audiences, services,
+// desks, title, calls, voice, chime, lang or layout) for a bad value.
+func ParseSettings(b []byte, services []*ticketing.Service, desks []*ticketing.Desk) (Settings, error) {
+	var s Settings
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil || fields == nil {
+		return s, web.Invalid("malformed_json", "settings must be a JSON object")
+	}
+	if err := web.TakeFields(fields, &s); err != nil {
+		return s, err
+	}
+	if len(fields) > 0 {
+		return s, web.Invalid("malformed_json", "settings have no field %q", slices.Sorted(maps.Keys(fields))[0])
+	}
+	return s, s.Validate(services, desks)
 }
 
 // deviceSettings reads a display's stored settings; unknown keys are ignored.
@@ -55,7 +110,7 @@ func (s *Settings) override(q url.Values) error {
 	flag := func(k string) (*bool, error) {
 		b, err := strconv.ParseBool(q.Get(k))
 		if err != nil {
-			return nil, web.InvalidField(k, "%s must be 1 or 0", k)
+			return nil, web.InvalidField(k, "%s must be 1 or 0", web.Term(k))
 		}
 		return &b, nil
 	}
@@ -94,11 +149,18 @@ func (s *Settings) override(q url.Values) error {
 			return err
 		}
 	}
+	if q.Has("lang") {
+		s.Lang = q.Get("lang")
+	}
+	if q.Has("layout") {
+		s.Layout = Layout(q.Get("layout"))
+	}
 	return nil
 }
 
-// validate checks s against the office's catalogue.
-func (s *Settings) validate(services []*ticketing.Service, desks []*ticketing.Desk) error {
+// Validate checks s against the office's services and desks; an error is a 422 *web.Error naming the field
+// at fault.
+func (s *Settings) Validate(services []*ticketing.Service, desks []*ticketing.Desk) error {
 	for _, a := range s.Audiences {
 		if a != ticketing.Citizen && a != ticketing.Business {
 			return web.InvalidField("audiences", "audience %q is not citizen or business", a)
@@ -119,6 +181,12 @@ func (s *Settings) validate(services []*ticketing.Service, desks []*ticketing.De
 	}
 	if s.Calls != 0 && (s.Calls < 4 || s.Calls > 10) {
 		return web.InvalidField("calls", "calls must be a number from 4 to 10")
+	}
+	if s.Lang != "" && !slices.ContainsFunc(Langs, func(l web.Language) bool { return l.Code == s.Lang }) {
+		return web.InvalidField("lang", "lang must be one of it, en, fr, es, ro, sq, ar, zh, uk")
+	}
+	if s.Layout != "" && !slices.Contains(Layouts, s.Layout) {
+		return web.InvalidField("layout", "layout must be calls_queue, calls or queue")
 	}
 	return nil
 }
@@ -157,5 +225,5 @@ func (s *Server) checkSettings(ctx context.Context, officeID int64, set *Setting
 	if err != nil {
 		return nil, err
 	}
-	return services, set.validate(services, desks)
+	return services, set.Validate(services, desks)
 }

@@ -50,7 +50,7 @@ var upgrader = websocket.Upgrader{
 	WriteBufferPool: &sync.Pool{},
 	CheckOrigin:     sameOrigin,
 	Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
-		web.WriteError(w, r, &web.Error{Status: status, Code: "websocket", Message: reason.Error()})
+		web.WriteError(w, r, web.Errorf(status, "websocket", "the WebSocket handshake failed: %s", reason.Error()))
 	},
 }
 
@@ -203,8 +203,9 @@ type officeSnapshot struct {
 	Queue []ticketing.QueueLine `json:"queue"`
 }
 
-// snapshotCalls is how many recent calls (one per ticket, newest first) a snapshot carries.
-const snapshotCalls = 8
+// snapshotCalls is how many recent calls (one per ticket, newest first) a snapshot carries: enough for the
+// big box and the longest list of last calls a screen may show (Settings.Calls, up to 10).
+const snapshotCalls = 11
 
 func (s *Server) officeSnapshot(ctx context.Context, o *ticketing.Office, seq int64) (*websocket.PreparedMessage, error) {
 	calls, err := s.Store.RecentCalls(ctx, o, seq, snapshotCalls)

@@ -3,6 +3,7 @@ package kiosk_test
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/go-chi/chi/v5"
 
+	"turno/cmd/turno/demo"
 	"turno/displays"
 	"turno/internal/browsertest"
 	"turno/internal/web"
@@ -192,7 +194,7 @@ func TestKioskInChromium(t *testing.T) {
 	if _, err := env.Store.CallNext(context.Background(), desk, env.UserID(t, "op1")); err != nil {
 		t.Fatal(err)
 	}
-	step("see the call", wait(`!document.getElementById("p-called").hidden && document.getElementById("p-desk").textContent === "Sportello 1"`))
+	step("see the call", wait(`!document.getElementById("p-called").hidden && document.getElementById("p-desk").textContent === "1"`))
 	shot(t, ctx, "phone-390x844-called")
 
 	// A service the office switched off is shown greyed out and cannot be taken; a closed office says when
@@ -280,6 +282,29 @@ func TestPhonePageLive(t *testing.T) {
 	if err != nil {
 		t.Fatalf("phone page never went live: %v", err)
 	}
+	// Live regions only for what changes (the status, the call, a failed cancel), not the connection; the
+	// focus never falls to the page's body when the control that had it disappears.
+	live, err := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("[aria-live], [role=status], [role=alert]")].map((e) => e.id).sort().join(" ")`))
+	if err != nil || live != "p-called p-cancel-error p-status" {
+		t.Errorf("phone live regions = %q (%v), want p-called p-cancel-error p-status", live, err)
+	}
+	focus := func(sel string) string {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
+			t.Fatalf("tap %s: %v", sel, err)
+		}
+		id, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.id || document.activeElement.tagName`))
+		return id
+	}
+	if got := focus("#p-cancel"); got != "p-confirm-text" {
+		t.Errorf("after tapping cancel the focus is on %q, want the question", got)
+	}
+	if got := focus("#p-cancel-no"); got != "p-cancel" {
+		t.Errorf("after keeping the ticket the focus is on %q, want the cancel button", got)
+	}
+	if got := focus("#p-alert"); got != "p-alert-on" {
+		t.Errorf("after turning the alert on the focus is on %q, want its confirmation", got)
+	}
 	desk := env.DeskID(t, 4)
 	if _, err := env.Store.OpenDesk(context.Background(), desk, env.UserID(t, "op4"), env.StaffID(t, "op4")); err != nil {
 		t.Fatal(err)
@@ -288,7 +313,7 @@ func TestPhonePageLive(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Polling is off while the stream is live, so the call can only arrive through the stream.
-	err = chromedp.Do(ctx, browsertest.WaitTrue(`!document.getElementById("p-called").hidden && document.getElementById("p-desk").textContent === "Sportello 4"`, 10*time.Second))
+	err = chromedp.Do(ctx, browsertest.WaitTrue(`!document.getElementById("p-called").hidden && document.getElementById("p-desk").textContent === "4"`, 10*time.Second))
 	if err != nil {
 		t.Fatalf("the call did not reach the live phone page: %v", err)
 	}
@@ -296,4 +321,312 @@ func TestPhonePageLive(t *testing.T) {
 		t.Errorf("status in Ukrainian = %q", s)
 	}
 	shot(t, ctx, "phone-390x844-uk-live-called")
+}
+
+// focusedHeading is the text of the screen's heading when it has the focus, else what has the focus.
+const focusedHeading = `(() => {
+	const a = document.activeElement;
+	if (a && a.tagName === "H1" && document.getElementById("k-screen").contains(a)) return a.textContent;
+	return "not the heading: " + (a ? a.tagName + "." + a.className + " " + a.textContent.slice(0, 40) : "nothing");
+})()`
+
+// controlsAbove lists the visible controls whose top is in the upper half of the screen, and ends with how
+// many controls it checked.
+const controlsAbove = `(() => {
+	const half = innerHeight / 2;
+	const all = [...document.querySelectorAll('button, input, select, a[href], [tabindex]:not([tabindex="-1"])')].filter((e) => {
+		const r = e.getBoundingClientRect();
+		return r.width > 0 && r.height > 0;
+	});
+	const above = all.filter((e) => e.getBoundingClientRect().top < half - 1)
+		.map((e) => e.tagName + "[" + (e.dataset.action || e.dataset.lang || e.dataset.service || e.dataset.key || e.dataset.audience || e.dataset.priority || e.id) + "]");
+	return above.join(", ") + " of " + all.length;
+})()`
+
+// bringClipped lists the what-to-bring texts that do not fit in their box or stick out of their card.
+const bringClipped = `[...document.querySelectorAll(".k-service-bring, .k-ticket-bring")].filter((e) => {
+	const r = e.getBoundingClientRect(), card = (e.closest(".k-service") || e.closest(".k-ticket")).getBoundingClientRect();
+	return e.scrollHeight > e.clientHeight + 1 || e.scrollWidth > e.clientWidth + 1 ||
+		r.bottom > card.bottom + 1 || r.right > card.right + 1 || r.left < card.left - 1;
+}).map((e) => e.textContent.slice(0, 30)).join(" | ")`
+
+// TestKioskAccessibleInChromium walks the kiosk at 1080×1920 as a screen-reader user and as a wheelchair
+// user would: each new screen puts the focus on its heading, only small regions are live, the on-screen
+// keyboard's keys have names, "printing" appears only once the ticket exists, what to bring is never cut
+// off, and the lowered layout keeps every control in the lower half of the screen until the ticket.
+func TestKioskAccessibleInChromium(t *testing.T) {
+	t.Parallel()
+	env := ticketingtest.New(t)
+	bg := context.Background()
+	sv, err := env.Store.ServiceByCode(bg, env.Office.ID, "certificati")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv.WhatToBring = map[string]string{
+		"it": "Documento d'identità valido e codice fiscale; per un'altra persona: delega firmata e copia del documento " +
+			"del delegante; per i certificati storici: anno e comune di residenza dell'epoca; marca da bollo da 16 euro " +
+			"se il certificato non è esente.",
+	}
+	if err := env.Store.SaveService(bg, sv); err != nil {
+		t.Fatal(err)
+	}
+	f := &flaky{next: env.Router(func(r chi.Router) { (&kiosk.Handler{Store: env.Store, Auth: env.Auth}).Routes(r) })}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	ctx := browsertest.New(t, 1080, 1920)
+	wait := func(js string) chromedp.Action[chromedp.Void] { return browsertest.WaitTrue(js, 10*time.Second) }
+	js := func(expr string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
+		if err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		return s
+	}
+	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			shot(t, ctx, "failed")
+			t.Fatalf("%s: %v (screen: %q)", what, err, js(`document.body.innerText`))
+		}
+	}
+	// click retries a click whose node the kiosk re-rendered between the query and the click (the ticket
+	// screen redraws when printing ends).
+	click := func(sel string) chromedp.Action[chromedp.Void] {
+		return func(ctx context.Context, tg *chromedp.Target) (v chromedp.Void, err error) {
+			for range 3 {
+				if v, err = chromedp.Click(chromedp.CSS(sel))(ctx, tg); err == nil || !strings.Contains(err.Error(), "Could not find node") {
+					return v, err
+				}
+			}
+			return v, err
+		}
+	}
+	tr := func(key string) string { return web.Translate("it", key) }
+	heading := func(when, want string) {
+		t.Helper()
+		if got := js(focusedHeading); !strings.Contains(got, want) {
+			t.Errorf("%s: focus on %q, want the heading %q", when, got, want)
+		}
+	}
+	allLow := func(when string) {
+		t.Helper()
+		got := js(controlsAbove)
+		if above, n, _ := strings.Cut(got, " of "); above != "" || n == "0" {
+			t.Errorf("%s, lowered layout: controls in the upper half: %s", when, got)
+		}
+		if r := js(`String(document.getElementById("k-screen").getBoundingClientRect().bottom <= innerHeight)`); r != "true" {
+			t.Errorf("%s, lowered layout: the screen's controls do not end within the window", when)
+		}
+	}
+
+	step("open the kiosk", chromedp.EmulateViewport(1080, 1920), chromedp.Navigate(srv.URL+"/kiosk/demo?device=demo-kiosk"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-audience="citizen"]`)))
+	heading("first screen", tr("kiosk.choose_audience"))
+	// Live regions: the offline banner and the small status region, never the whole screen.
+	if got := js(`[...document.querySelectorAll("[aria-live], [role=status], [role=alert], [role=log]")].map((e) => e.id).sort().join(" ")`); got != "k-offline k-status" {
+		t.Errorf("live regions = %q, want only k-offline and k-status", got)
+	}
+	step("choose citizens", click(`[data-audience="citizen"]`), chromedp.WaitVisible(chromedp.CSS(`[data-service="certificati"]`)))
+	heading("services", tr("kiosk.audience.citizen"))
+	if got := js(bringClipped); got != "" {
+		t.Errorf("what to bring cut off on the services screen: %s", got)
+	}
+	if got := js(`document.querySelector('[data-service="certificati"] .k-service-bring').textContent`); !strings.HasSuffix(got, "non è esente.") {
+		t.Errorf("what to bring on the card = %q, want the whole text", got)
+	}
+	step("open the keyboard and type", click(`[data-action="keyboard"]`), click(`[data-key="C"]`), click(`[data-key="E"]`),
+		wait(`!!document.querySelector('[data-service="certificati"]') && !document.querySelector('[data-service="tributi"]')`))
+	if got := js(`document.activeElement.dataset.key || document.activeElement.tagName`); got != "E" {
+		t.Errorf("after a letter of the on-screen keyboard the focus is on %q, want the key", got)
+	}
+	if got := js(`document.querySelector('[data-key="space"]').getAttribute("aria-label")`); got != tr("kiosk.key_space") {
+		t.Errorf("space key's name = %q", got)
+	}
+	step("switch to English", click(`[data-lang="en"]`), wait(`document.documentElement.lang === "en"`))
+	if got := js(`document.querySelector('[data-key="space"]').getAttribute("aria-label")`); got != web.Translate("en", "kiosk.key_space") {
+		t.Errorf("English space key's name = %q", got)
+	}
+	step("back to Italian, clear", click(`[data-lang="it"]`), click(`[data-action="clear"]`), click(`[data-action="keyboard"]`),
+		chromedp.WaitVisible(chromedp.CSS(`[data-service="tributi"]`)))
+	step("choose a service", click(`[data-service="certificati"]`), chromedp.WaitVisible(chromedp.CSS(`[data-priority=""]`)))
+	heading("priority", tr("kiosk.priority_title"))
+
+	// While the network is down no ticket exists: the kiosk asks for one and never says it is printing.
+	f.mode.Store(cutBefore)
+	step("take a ticket with the network down", click(`[data-priority=""]`),
+		wait(`!!document.getElementById("k-retry") && !document.getElementById("k-retry").hidden`))
+	heading("issuing", tr("kiosk.requesting"))
+	if strings.Contains(js(`document.body.innerText`), tr("kiosk.printing")) {
+		t.Errorf("the kiosk says it is printing before the ticket exists")
+	}
+	step("the status region says why", wait(`document.getElementById("k-status").textContent === `+strconvQuote(tr("kiosk.offline_retry"))))
+	f.mode.Store(cutNone)
+	step("the network returns", wait(`!!document.getElementById("k-ticket-number")`))
+	number := js(`document.getElementById("k-ticket-number").textContent`)
+	heading("ticket", tr("kiosk.your_number")+" "+number)
+	if got := js(`document.getElementById("k-take").textContent.trim()`); got != tr("kiosk.printing") && got != tr("kiosk.take_ticket") {
+		t.Errorf("ticket screen says %q, want printing or take your ticket", got)
+	}
+	if got := js(bringClipped); got != "" {
+		t.Errorf("what to bring cut off on the ticket: %s", got)
+	}
+	step("done", click(`[data-action="done"]`), chromedp.WaitVisible(chromedp.CSS(`[data-audience="citizen"]`)))
+	heading("back home", tr("kiosk.choose_audience"))
+
+	// The lowered layout, from the first screen to the ticket.
+	normalFont := parsePx(js(`getComputedStyle(document.body).fontSize`))
+	step("lower the controls", click(`#k-low`), wait(`document.body.classList.contains("k-low")`))
+	shot(t, ctx, "kiosk-1080x1920-it-lowered-audience")
+	allLow("audience")
+	if low := parsePx(js(`getComputedStyle(document.body).fontSize`)); low < normalFont*1.15 {
+		t.Errorf("lowered layout text is %v px, normal %v px: want larger", low, normalFont)
+	}
+	if c := js(`getComputedStyle(document.querySelector(".k-audience-name")).color`); c != "rgb(0, 0, 0)" {
+		t.Errorf("lowered layout text colour %s, want black on white", c)
+	}
+	if got := js(`document.getElementById("k-low-label").textContent`); got != tr("kiosk.low.hide") {
+		t.Errorf("lowered layout button says %q", got)
+	}
+	step("choose citizens, lowered", click(`[data-audience="citizen"]`), chromedp.WaitVisible(chromedp.CSS(`[data-service="certificati"]`)),
+		click(`[data-action="keyboard"]`), chromedp.WaitVisible(chromedp.CSS(`[data-key="space"]`)))
+	shot(t, ctx, "kiosk-1080x1920-it-lowered-services")
+	allLow("services with the keyboard")
+	if got := js(bringClipped); got != "" {
+		t.Errorf("what to bring cut off in the lowered layout: %s", got)
+	}
+	step("choose a service, lowered", click(`[data-action="keyboard"]`), click(`[data-service="certificati"]`),
+		chromedp.WaitVisible(chromedp.CSS(`[data-priority=""]`)))
+	allLow("priority")
+	step("take a ticket, lowered", click(`[data-priority=""]`), wait(`!!document.getElementById("k-ticket-number")`))
+	shot(t, ctx, "kiosk-1080x1920-it-lowered-ticket")
+	allLow("ticket")
+	step("done: the layout is normal again", click(`[data-action="done"]`), wait(`!document.body.classList.contains("k-low")`),
+		chromedp.WaitVisible(chromedp.CSS(`[data-audience="citizen"]`)))
+	if got := js(`document.getElementById("k-low-label").textContent`); got != tr("kiosk.low.show") {
+		t.Errorf("after the ticket the lowered layout button says %q", got)
+	}
+	heading("home after the lowered ticket", tr("kiosk.choose_audience"))
+}
+
+func strconvQuote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// TestKioskOfflineReload reloads a kiosk while its server is down: the service worker answers with the
+// offline page in the kiosk's language, which reopens the kiosk when the server is back.
+func TestKioskOfflineReload(t *testing.T) {
+	t.Parallel()
+	env := ticketingtest.New(t)
+	handler := env.Router(func(r chi.Router) { (&kiosk.Handler{Store: env.Store, Auth: env.Auth}).Routes(r) })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	srv := &http.Server{Handler: handler}
+	go srv.Serve(ln)
+	defer srv.Close()
+	ctx := browsertest.New(t, 1080, 1920)
+	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			shot(t, ctx, "failed")
+			text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+			t.Fatalf("%s: %v (page: %q)", what, err, text)
+		}
+	}
+	wait := func(js string, d time.Duration) chromedp.Action[chromedp.Void] { return browsertest.WaitTrue(js, d) }
+
+	step("open the kiosk", chromedp.EmulateViewport(1080, 1920), chromedp.Navigate("http://"+addr+"/kiosk/demo?device=demo-kiosk"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-audience="citizen"]`)),
+		wait(`document.documentElement.dataset.offlineReady === "true" && !!navigator.serviceWorker.controller`, 20*time.Second))
+	step("switch to English", chromedp.Click(chromedp.CSS(`[data-lang="en"]`)), wait(`document.documentElement.lang === "en"`, 5*time.Second))
+	srv.Close()
+	step("reload with the server down", chromedp.Reload(), wait(`document.documentElement.dataset.offlinePage === "ready"`, 20*time.Second))
+	shot(t, ctx, "kiosk-1080x1920-en-offline-reload")
+	page, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.lang + "|" + document.getElementById("k-office").textContent + "|" +
+		document.getElementById("k-offline-title").textContent + "|" + (document.activeElement && document.activeElement.id)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "en|" + env.Office.Name + "|" + web.Translate("en", "kiosk.offline_page.title") + "|k-offline-title"; page != want {
+		t.Errorf("offline page = %q, want %q", page, want)
+	}
+
+	// The server returns on the same address: the offline page reopens the kiosk by itself.
+	ln, err = net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv = &http.Server{Handler: handler}
+	go srv.Serve(ln)
+	defer srv.Close()
+	// Polled from Go: the page reloads itself meanwhile, which ends any wait inside it.
+	reopened := ""
+	for deadline := time.Now().Add(30 * time.Second); reopened != "true" && time.Now().Before(deadline); {
+		time.Sleep(500 * time.Millisecond)
+		reopened, _ = chromedp.Run(ctx, chromedp.Evaluate[string](`String(!!document.getElementById("kiosk") && !!document.querySelector('[data-audience="citizen"]'))`))
+	}
+	if reopened != "true" {
+		shot(t, ctx, "failed")
+		t.Fatalf("the offline page did not reopen the kiosk when the server returned")
+	}
+}
+
+// TestKioskAndDisplayInOneBrowser pairs a kiosk and a hall screen in one browser profile: each keeps its own
+// cookie, so both pages keep working, and each page's API calls act as its own device.
+func TestKioskAndDisplayInOneBrowser(t *testing.T) {
+	t.Parallel()
+	env := ticketingtest.New(t)
+	hub := displays.NewHub(env.Store, displays.Options{})
+	hubCtx, stop := context.WithCancel(context.Background())
+	defer stop()
+	go hub.Run(hubCtx)
+	go hub.Listen(hubCtx, env.Pool.Config().ConnConfig)
+	srv := env.Server(t, func(r chi.Router) {
+		(&kiosk.Handler{Store: env.Store, Auth: env.Auth}).Routes(r)
+		(&displays.Server{Store: env.Store, Auth: env.Auth, Hub: hub}).Routes(r)
+	})
+	kioskTab := browsertest.New(t, 1080, 1920)
+	displayTab, cancel := chromedp.NewContext(kioskTab) // a second tab of the same browser: the same cookies
+	defer cancel()
+	do := func(ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+			t.Fatalf("%s: %v (page: %q)", what, err, text)
+		}
+	}
+	me := func(ctx context.Context) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch("/api/v1/me").then((r) => r.json()).then((b) => b.kind + ":" + b.role)`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	wait := func(js string) chromedp.Action[chromedp.Void] { return browsertest.WaitTrue(js, 10*time.Second) }
+
+	do(kioskTab, "pair the kiosk", chromedp.Navigate(srv.URL+"/kiosk/demo?device="+demo.KioskToken),
+		chromedp.WaitVisible(chromedp.CSS(`[data-audience="citizen"]`)))
+	do(displayTab, "pair the screen", chromedp.Navigate(srv.URL+"/display/demo?device="+demo.DisplayToken),
+		wait(`!!document.getElementById("display-config")`))
+	// Before per-kind cookies, pairing the screen replaced the kiosk's cookie: the kiosk lost its pairing.
+	do(kioskTab, "reload the kiosk", chromedp.Navigate(srv.URL+"/kiosk/demo"), chromedp.WaitVisible(chromedp.CSS(`[data-audience="citizen"]`)))
+	do(kioskTab, "take a ticket", chromedp.Click(chromedp.CSS(`[data-audience="citizen"]`)), chromedp.Click(chromedp.CSS(`[data-service="certificati"]`)),
+		chromedp.Click(chromedp.CSS(`[data-priority=""]`)), wait(`!!document.getElementById("k-ticket-number")`))
+	if got := me(kioskTab); got != "device:kiosk" {
+		t.Errorf("the kiosk page's API calls act as %q, want the kiosk", got)
+	}
+	do(displayTab, "reload the screen", chromedp.Navigate(srv.URL+"/display/demo"), wait(`!!document.getElementById("display-config")`))
+	if got := me(displayTab); got != "device:display" {
+		t.Errorf("the screen page's API calls act as %q, want the screen", got)
+	}
+	do(kioskTab, "the kiosk still works", chromedp.Navigate(srv.URL+"/kiosk/demo"), chromedp.WaitVisible(chromedp.CSS(`[data-audience="citizen"]`)))
+	var issued int
+	if err := env.Pool.QueryRow(context.Background(), `SELECT count(*) FROM tickets`).Scan(&issued); err != nil || issued != 1 {
+		t.Errorf("%d tickets issued (%v), want 1", issued, err)
+	}
 }

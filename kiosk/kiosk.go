@@ -30,21 +30,11 @@ var (
 	pairPage  = web.NewPage(templates, "templates/pair.html")
 )
 
-// Langs are the kiosk's languages, Italian first: the office's language and the main languages of the
+// Langs are the kiosk's languages (web.CitizenLangs): the office's language and the main languages of the
 // foreign residents it serves. The kiosk returns to Italian after a period without touches. Each has a flag
 // in static/flags/<code>.svg (drawn, not emoji: kiosk machines often lack an emoji font); Arabic shows
 // Morocco's, the largest Arabic-speaking community among Italy's foreign residents.
-var Langs = []web.Language{
-	{Code: "it", Name: "Italiano"},
-	{Code: "en", Name: "English"},
-	{Code: "fr", Name: "Français"},
-	{Code: "es", Name: "Español"},
-	{Code: "ro", Name: "Română"},
-	{Code: "sq", Name: "Shqip"},
-	{Code: "ar", Name: "العربية"},
-	{Code: "zh", Name: "中文"},
-	{Code: "uk", Name: "Українська"},
-}
+var Langs = web.CitizenLangs
 
 // deviceCookieTTL keeps a paired kiosk paired for a year; revoking the device ends it sooner.
 const deviceCookieTTL = 365 * 24 * time.Hour
@@ -62,7 +52,16 @@ type Handler struct {
 // kiosk's static assets. r must run auth.Store.Authenticate (web.NewRouter does).
 func (h *Handler) Routes(r chi.Router) {
 	sub, _ := fs.Sub(staticFiles, "static")
-	r.Get("/kiosk/static/*", http.StripPrefix("/kiosk/static/", http.FileServer(http.FS(sub))).ServeHTTP)
+	files := http.StripPrefix("/kiosk/static/", http.FileServer(http.FS(sub)))
+	r.Get("/kiosk/static/*", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/kiosk/static/sw.js" {
+			// The service worker lives with the other files but looks after the kiosk pages, /kiosk/{office};
+			// browsers check it for updates on every visit, so it is never served from the HTTP cache.
+			w.Header().Set("Service-Worker-Allowed", "/kiosk/")
+			w.Header().Set("Cache-Control", "no-cache")
+		}
+		files.ServeHTTP(w, r)
+	})
 	r.Get("/kiosk/{office}", h.kiosk)
 	r.With(h.Store.InOffice(ticketing.Anyone)).Method(http.MethodGet, "/api/v1/offices/{office}/kiosk", web.Endpoint(h.status))
 	// One route for /t/{code}, /t/{code}.pdf and /t/{code}.png: codes never contain a dot.

@@ -77,7 +77,7 @@ func (h *Handler) kiosk(w http.ResponseWriter, r *http.Request) {
 			h.pair(w, r, status, slug, reason)
 			return
 		}
-		auth.SetCookie(w, r, auth.DeviceCookie, token, deviceCookieTTL)
+		auth.SetCookie(w, r, kioskCookie, token, deviceCookieTTL)
 		http.Redirect(w, r, "/kiosk/"+url.PathEscape(o.Slug), http.StatusSeeOther)
 		return
 	}
@@ -87,6 +87,7 @@ func (h *Handler) kiosk(w http.ResponseWriter, r *http.Request) {
 			h.pair(w, r, status, slug, reason)
 			return
 		}
+		upgradeCookie(w, r)
 	}
 	st, err := BuildStatus(ctx, h.Store, o)
 	if err != nil {
@@ -101,6 +102,22 @@ func (h *Handler) kiosk(w http.ResponseWriter, r *http.Request) {
 		IdleSeconds: idleSeconds, TicketSeconds: ticketSeconds, RefreshSeconds: refreshSeconds}
 	kioskPage.Render(w, r, &web.View{Lang: "it", Title: o.Name, Body: "kiosk", Langs: Langs,
 		Data: &kioskView{Office: o, Langs: langs, Boot: b}})
+}
+
+// kioskCookie keeps a kiosk paired; a hall screen in the same browser profile has its own.
+var kioskCookie = auth.DeviceCookieOf(auth.Kiosk)
+
+// upgradeCookie moves a kiosk paired before per-kind cookies from the old shared cookie to the kiosk's, so a
+// hall screen paired later in the same browser profile does not replace it. The caller has checked that
+// the request's device is a kiosk of the office.
+func upgradeCookie(w http.ResponseWriter, r *http.Request) {
+	if _, err := r.Cookie(kioskCookie); err == nil || r.Header.Get("Authorization") != "" {
+		return // already moved, or the device came from a bearer token, not from the old cookie
+	}
+	if c, err := r.Cookie(auth.DeviceCookie); err == nil && c.Value != "" {
+		auth.SetCookie(w, r, kioskCookie, c.Value, deviceCookieTTL)
+		auth.SetCookie(w, r, auth.DeviceCookie, "", 0)
+	}
 }
 
 // checkDevice returns the status and reason that refuse d as a kiosk of o, or 0 when it is one.
@@ -128,8 +145,12 @@ func paperOf(d *auth.Device) int {
 
 func (h *Handler) pair(w http.ResponseWriter, r *http.Request, status int, office, reason string) {
 	if reason == "unknown" || reason == "missing" {
-		// A stale or revoked token must not keep the browser looking paired.
-		auth.SetCookie(w, r, auth.DeviceCookie, "", 0)
+		// A stale or revoked token must not keep the browser looking paired. "missing" means no cookie gave a
+		// device, so the old shared cookie, when there is one, is stale too.
+		auth.SetCookie(w, r, kioskCookie, "", 0)
+		if _, err := r.Cookie(auth.DeviceCookie); err == nil && reason == "missing" {
+			auth.SetCookie(w, r, auth.DeviceCookie, "", 0)
+		}
 	}
 	pairPage.Render(w, r, &web.View{Title: "kiosk", Body: "kiosk-pair", Status: status,
 		Data: &pairView{Office: office, Reason: reason}})

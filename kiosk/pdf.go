@@ -16,12 +16,25 @@ import (
 	"turno/ticketing"
 )
 
-// dejaVuSans prints Latin (Romanian ș ț ă included, which the PDF core fonts' cp1252 lacks) and Cyrillic
-// text. It is DejaVu Sans from Debian's fonts-dejavu-core, free to redistribute (see fonts/LICENSE).
-// gofpdf embeds only the glyphs a ticket uses, so a ticket PDF stays around 20 KB.
+// dejaVuSans prints Latin (Romanian ș ț ă included, which the PDF core fonts' cp1252 lacks), Cyrillic
+// and Arabic text (in the presentation forms shapeArabic makes). It is DejaVu Sans from Debian's
+// fonts-dejavu-core, free to redistribute (see fonts/LICENSE). gofpdf embeds only the glyphs a ticket
+// uses, so a ticket PDF stays around 20 KB.
 //
 //go:embed fonts/DejaVuSans.ttf
 var dejaVuSans []byte
+
+// droidSansGB2312 prints Chinese: Droid Sans Fallback (Apache 2.0) cut down to the characters of GB 2312,
+// 6,763 hanzi, for 1 MB instead of 4 (fonts/README.md says why and how).
+//
+//go:embed fonts/DroidSansFallback-GB2312.ttf
+var droidSansGB2312 []byte
+
+// The names the ticket's fonts are registered under.
+const (
+	fontText = "dejavu"
+	fontCJK  = "droid-cjk"
+)
 
 // Paper is a thermal roll: its width and the width the print head reaches, in millimetres.
 type Paper struct {
@@ -42,20 +55,16 @@ type PrintedTicket struct {
 	ServiceName map[string]string // by language
 	IssuedAt    time.Time         // in the office's time zone
 	Ahead       *int              // people ahead; nil when the ticket no longer waits
-	WaitSeconds *int
-	URL         string // the phone page, encoded in the QR code
+	WaitSeconds *int              // used only when Estimate is nil
+	URL         string            // the phone page, encoded in the QR code
 	Lang        string
+	// Estimate is the wait and what it rests on, printed in the words of the kiosk and the phone page.
+	Estimate *ticketing.Estimate
 }
 
-// PrintLang is the language a ticket is printed in: the visitor's, unless its script needs shaping and
-// fonts the embedded font lacks. Arabic (joined, right-to-left letters: gofpdf neither shapes nor reorders
-// them) and Chinese (no CJK glyphs in DejaVu Sans; a CJK font would add 10+ MB to the binary) print in
-// English; the QR code leads to the phone page in the visitor's own language.
+// PrintLang is the language a ticket is printed in: the visitor's, every kiosk language included. Arabic
+// is shaped and reordered before gofpdf draws it (arabic.go) and Chinese prints in an embedded CJK font.
 func PrintLang(lang string) string {
-	switch lang {
-	case "ar", "zh":
-		return "en"
-	}
 	return langOf(lang)
 }
 
@@ -68,7 +77,8 @@ func WriteTicketPDF(w io.Writer, t *PrintedTicket, paper Paper) error {
 	pdf.SetTitle("Turno "+t.Number, true)
 	pdf.SetAutoPageBreak(false, 0)
 	pdf.SetMargins(0, 0, 0)
-	pdf.AddUTF8FontFromBytes("dejavu", "", dejaVuSans)
+	pdf.AddUTF8FontFromBytes(fontText, "", dejaVuSans)
+	pdf.AddUTF8FontFromBytes(fontCJK, "", droidSansGB2312)
 	l := &ticketLayout{pdf: pdf, t: t, paper: paper, lang: PrintLang(t.Lang)}
 	if err := l.run(false); err != nil {
 		return err
@@ -116,7 +126,9 @@ func (l *ticketLayout) run(draw bool) error {
 	if t.Ahead != nil {
 		l.text(l.tr("kiosk.people_ahead")+": "+strconv.Itoa(*t.Ahead), 10*scale)
 	}
-	if t.WaitSeconds != nil {
+	if t.Estimate != nil {
+		l.text(waitLine(l.lang, t.Estimate), 10*scale)
+	} else if t.WaitSeconds != nil {
 		l.text(l.tr("kiosk.estimated_wait")+": "+waitText(l.lang, *t.WaitSeconds), 10*scale)
 	}
 	l.y += 2
@@ -136,21 +148,65 @@ func (l *ticketLayout) run(draw bool) error {
 	return l.pdf.Error()
 }
 
-// text writes centred, wrapped text in DejaVu Sans at size points.
+// text writes centred, wrapped text at size points: Chinese in the CJK font, the rest in DejaVu Sans,
+// Arabic shaped and every line in drawing order. It wraps in logical order, then reorders each line.
 func (l *ticketLayout) text(s string, size float64) {
 	if s == "" {
 		return
 	}
-	l.pdf.SetFont("dejavu", "", size)
 	lh := size * 0.3528 * 1.25 // points to millimetres, with leading
-	for _, line := range wrap(l.pdf, s, l.paper.PrintableMM) {
+	width := func(line string) float64 { return l.width(shapeArabic(line), size) }
+	for _, line := range wrap(width, s, l.paper.PrintableMM) {
 		if l.draw {
-			w := l.pdf.GetStringWidth(line)
-			l.pdf.SetXY((l.paper.WidthMM-w)/2, l.y)
-			l.pdf.CellFormat(w, lh, line, "", 0, "L", false, 0, "")
+			line = printable(line)
+			x := (l.paper.WidthMM - l.width(line, size)) / 2
+			for _, run := range fontRuns(line) {
+				l.pdf.SetFont(run.font, "", size)
+				w := l.pdf.GetStringWidth(run.text)
+				l.pdf.SetXY(x, l.y)
+				l.pdf.CellFormat(w, lh, run.text, "", 0, "L", false, 0, "")
+				x += w
+			}
 		}
 		l.y += lh
 	}
+}
+
+// width measures s at size points, each run in its font.
+func (l *ticketLayout) width(s string, size float64) float64 {
+	w := 0.0
+	for _, run := range fontRuns(s) {
+		l.pdf.SetFont(run.font, "", size)
+		w += l.pdf.GetStringWidth(run.text)
+	}
+	return w
+}
+
+// fontRun is a stretch of text printed in one font.
+type fontRun struct{ font, text string }
+
+// fontRuns splits s into runs by font: CJK characters in the CJK font, everything else in DejaVu Sans
+// (which has no CJK glyphs, while the CJK subset has nothing but CJK).
+func fontRuns(s string) []fontRun {
+	var runs []fontRun
+	for _, r := range s {
+		f := fontText
+		if isCJK(r) {
+			f = fontCJK
+		}
+		if n := len(runs); n > 0 && runs[n-1].font == f {
+			runs[n-1].text += string(r)
+			continue
+		}
+		runs = append(runs, fontRun{font: f, text: string(r)})
+	}
+	return runs
+}
+
+// isCJK reports the characters the CJK font prints: CJK punctuation, kana, ideographs, compatibility
+// ideographs and forms, full-width forms.
+func isCJK(r rune) bool {
+	return r >= 0x2E80 && r <= 0x9FFF || r >= 0xF900 && r <= 0xFAFF || r >= 0xFE30 && r <= 0xFE4F || r >= 0xFF00 && r <= 0xFFEF
 }
 
 // number writes the ticket number in large bold type, shrinking it until it fits the printable width.
@@ -227,9 +283,9 @@ func (l *ticketLayout) qr(url string, size float64) error {
 	return nil
 }
 
-// wrap breaks s into lines no wider than width at the current font, at spaces where it can and inside
-// words (a URL) where it must.
-func wrap(pdf *gofpdf.Fpdf, s string, width float64) []string {
+// wrap breaks s into lines no wider than width as measure measures them, at spaces where it can and
+// inside words (a URL, Chinese) where it must.
+func wrap(measure func(string) float64, s string, width float64) []string {
 	var lines []string
 	line := ""
 	for _, word := range strings.Fields(s) {
@@ -237,7 +293,7 @@ func wrap(pdf *gofpdf.Fpdf, s string, width float64) []string {
 		if line != "" {
 			candidate = line + " " + word
 		}
-		if pdf.GetStringWidth(candidate) <= width {
+		if measure(candidate) <= width {
 			line = candidate
 			continue
 		}
@@ -245,9 +301,9 @@ func wrap(pdf *gofpdf.Fpdf, s string, width float64) []string {
 			lines = append(lines, line)
 			line = ""
 		}
-		for pdf.GetStringWidth(word) > width {
+		for measure(word) > width {
 			cut := len([]rune(word))
-			for cut > 1 && pdf.GetStringWidth(string([]rune(word)[:cut])) > width {
+			for cut > 1 && measure(string([]rune(word)[:cut])) > width {
 				cut--
 			}
 			lines = append(lines, string([]rune(word)[:cut]))
@@ -271,10 +327,10 @@ func serviceName(names map[string]string, lang string) string {
 	return ""
 }
 
-// waitText says a wait in whole minutes, rounded up ("about 15 min").
+// waitText says a wait in whole minutes, rounded up ("about 15 min"); never "no wait" (see WaitText).
 func waitText(lang string, seconds int) string {
 	if seconds <= 0 {
-		return web.Translate(lang, "kiosk.wait_none")
+		return web.Translate(lang, "kiosk.wait_soon")
 	}
 	return strings.ReplaceAll(web.Translate(lang, "kiosk.wait_minutes"), "{n}", strconv.Itoa((seconds+59)/60))
 }
@@ -318,6 +374,6 @@ func (h *Handler) ticketPDF(w http.ResponseWriter, r *http.Request, code string)
 func Printable(t *ticketing.Ticket, o *ticketing.Office, url string) *PrintedTicket {
 	return &PrintedTicket{
 		Office: o.Name, Number: t.Number, ServiceName: t.ServiceNames, IssuedAt: t.IssuedAt.In(o.Location()),
-		Ahead: t.Position, WaitSeconds: t.EstimatedWaitSeconds, URL: url, Lang: t.Lang,
+		Ahead: t.Position, WaitSeconds: t.EstimatedWaitSeconds, Estimate: t.Estimate, URL: url, Lang: t.Lang,
 	}
 }

@@ -63,7 +63,7 @@ func parseMoment(field, s string, o *ticketing.Office, end bool) (time.Time, err
 		}
 		return o.Midnight(d), nil
 	}
-	return time.Time{}, web.InvalidField(field, "%s must be a date (2026-03-02), a local time (2026-03-02T07:45) or an RFC 3339 time, not %q", field, s)
+	return time.Time{}, web.InvalidField(field, "%s must be a date (2026-03-02), a local time (2026-03-02T07:45) or an RFC 3339 time, not %q", web.Term(field), s)
 }
 
 // RecordAbsence validates in and stores the absence of a staff member of office o, recorded by the user by
@@ -113,9 +113,8 @@ func (s *Store) RecordAbsence(ctx context.Context, o *ticketing.Office, in Absen
 			WHERE staff_id = $1 AND starts_at < $3 AND ends_at > $2 ORDER BY starts_at LIMIT 1`, st.ID, a.StartsAt, a.EndsAt).
 			Scan(&other.ID, &other.Kind, &other.StartsAt, &other.EndsAt)
 		if err == nil {
-			return &web.Error{Status: http.StatusConflict, Code: "overlapping_absence", Field: "starts_at",
-				Message: fmt.Sprintf("%s already has an absence (%s) from %s to %s", st.FullName, other.Kind,
-					other.StartsAt.In(o.Location()).Format("2006-01-02 15:04"), other.EndsAt.In(o.Location()).Format("2006-01-02 15:04"))}
+			return web.Conflict("overlapping_absence", "%s already has an absence (%s) from %s to %s", st.FullName, web.Term(other.Kind),
+				web.Moment(other.StartsAt.In(o.Location())), web.Moment(other.EndsAt.In(o.Location()))).On("starts_at")
 		}
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("scheduling: overlapping absences: %w", err)

@@ -61,7 +61,7 @@ func TestManagePagesInChromium(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS(`#a-from`), "2026-03-05T07:45"),
 		chromedp.SetValue(chromedp.CSS(`#a-to`), "2026-03-05T07:00"),
 		chromedp.Click(chromedp.CSS(`#absence-form button[type=submit]`)),
-		wait(`document.querySelector('#absence-form .error').textContent.includes('before it starts')`),
+		wait(`document.querySelector('#absence-form .error').textContent.includes('prima di iniziare')`),
 		wait(`document.getElementById('a-to').getAttribute('aria-invalid') === 'true'`),
 	)
 	if err != nil {
@@ -106,7 +106,7 @@ func TestManagePagesInChromium(t *testing.T) {
 		ready,
 		chromedp.SetValue(chromedp.CSS(`#h-1`), "08:30-13:00, 12:00-18:00"),
 		chromedp.Click(chromedp.CSS(`#hours-form button[type=submit]`)),
-		wait(`document.querySelector('#hours-form .error').textContent.includes('overlap')`),
+		wait(`document.querySelector('#hours-form .error').textContent.includes('si sovrappongono')`),
 	)
 	if err != nil {
 		browsertest.Screenshot(t, ctx, "manage-hours")

@@ -43,7 +43,7 @@ func (a *API) deleteOverride(r *http.Request) (int, any, error) {
 	}
 	slot, err := ticketing.ParseTimeOfDay(q.Get("slot_start"))
 	if err != nil {
-		return 0, nil, web.InvalidField("slot_start", "%v", err)
+		return 0, nil, web.InvalidField("slot_start", "slot_start must be a time like 08:30")
 	}
 	o := ticketing.OfficeOf(r)
 	k := demand.Key{Weekday: wd, Slot: slot, Group: q.Get("skill_group")}

@@ -6,7 +6,6 @@
 package scheduling
 
 import (
-	"fmt"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
@@ -81,6 +80,5 @@ func (a *API) staffParam(r *http.Request) (*ticketing.Staff, error) {
 
 // staffNotFound is ticketing's error for a staff id that is not one of the office's.
 func staffNotFound(id any) error {
-	return &web.Error{Status: http.StatusNotFound, Code: "unknown_staff", Field: "staff",
-		Message: fmt.Sprintf("no staff member %v in this office", id)}
+	return web.NotFound("unknown_staff", "no staff member %v in this office", id).On("staff")
 }

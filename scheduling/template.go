@@ -122,7 +122,7 @@ func (s *Store) SaveShiftTemplate(ctx context.Context, officeID int64, t *ShiftT
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
-		return &web.Error{Status: http.StatusConflict, Code: "duplicate", Field: "code", Message: fmt.Sprintf("a shift template %q already exists", t.Code)}
+		return web.Conflict("duplicate", "a shift template %q already exists", t.Code).On("code")
 	}
 	if err != nil {
 		return fmt.Errorf("scheduling: save shift template %q: %w", t.Code, err)

@@ -182,8 +182,7 @@ func (s *Store) SetWeeklyHours(ctx context.Context, officeID int64, weekly map[i
 			return web.InvalidField("hours", "weekday %d is not between 1 (Monday) and 7 (Sunday)", wd)
 		}
 		if err := checkIntervals("hours", ivs); err != nil {
-			err.(*web.Error).Message = fmt.Sprintf("weekday %d: %s", wd, err.(*web.Error).Message)
-			return err
+			return err.(*web.Error).Within("weekday %d", web.Weekday(wd))
 		}
 	}
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -295,10 +294,10 @@ func (s *Store) exceptions(ctx context.Context, officeID int64, where string, ar
 func ParseDate(field, s string) (time.Time, error) {
 	d, err := time.Parse(time.DateOnly, s)
 	if err != nil {
-		return time.Time{}, web.InvalidField(field, "%s must be a date like 2026-03-02, not %q", field, s)
+		return time.Time{}, web.InvalidField(field, "%s must be a date like 2026-03-02, not %q", web.Term(field), s)
 	}
 	if y := d.Year(); y < 2000 || y > 2100 {
-		return time.Time{}, web.InvalidField(field, "%s %s is out of range", field, s)
+		return time.Time{}, web.InvalidField(field, "%s %s is out of range", web.Term(field), s)
 	}
 	return d, nil
 }

@@ -106,7 +106,7 @@ func (s *Store) CallTicket(ctx context.Context, deskID, userID, ticketID int64) 
 			return fmt.Errorf("ticketing: call ticket: %w", err)
 		}
 		if status != Waiting {
-			return web.Conflict("not_waiting", "ticket %d is %s, not waiting", ticketID, status)
+			return web.Conflict("not_waiting", "ticket %d is %s, not waiting", ticketID, web.Term(status))
 		}
 		if !serves {
 			return web.Forbidden("service_not_served", "desk %d does not serve this ticket's service", ds.desk.Number)

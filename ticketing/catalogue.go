@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -110,8 +112,68 @@ func (s *Store) Agencies(ctx context.Context, officeID int64) ([]*Agency, error)
 	})
 }
 
+// Longest catalogue texts, in characters.
+const (
+	maxNameChars = 200  // a service's name, a priority category's label
+	maxTextChars = 1000 // a service's description, what to bring
+)
+
+// checkTexts validates a catalogue text given by language (field is its request field): every language
+// must be one of the kiosk's (web.CitizenLangs) and every text at most max characters. Texts are trimmed
+// and empty ones removed, so sending "" for a language takes its text away and it falls back to Italian.
+func checkTexts(field string, texts map[string]string, max int) error {
+	for lang, s := range texts {
+		if !web.IsCitizenLang(lang) {
+			return web.InvalidField(field, "%s has a text in %q, which is not one of the kiosk's languages (it, en, es, fr, ro, sq, uk, zh, ar)", web.Term(field), lang)
+		}
+		s = strings.TrimSpace(s)
+		if s == "" {
+			delete(texts, lang)
+			continue
+		}
+		if utf8.RuneCountInString(s) > max {
+			return web.InvalidField(field, "%s in %s is longer than %d characters", web.Term(field), web.Term(lang), max)
+		}
+		texts[lang] = s
+	}
+	return nil
+}
+
+// Fallbacks lists, in the kiosk's order, the languages that have no text of their own in texts and so
+// show the Italian one; none when there is no Italian text either (nothing to show).
+func Fallbacks(texts map[string]string) []string {
+	if texts["it"] == "" {
+		return nil
+	}
+	var out []string
+	for _, l := range web.CitizenLangs {
+		if texts[l.Code] == "" {
+			out = append(out, l.Code)
+		}
+	}
+	return out
+}
+
+// NameFallbacks lists the languages that show the service's Italian name.
+func (sv *Service) NameFallbacks() []string { return Fallbacks(sv.Names) }
+
+// BringFallbacks lists the languages that show the Italian "what to bring".
+func (sv *Service) BringFallbacks() []string { return Fallbacks(sv.WhatToBring) }
+
+// LabelFallbacks lists the languages that show the category's Italian label.
+func (p *PriorityCategory) LabelFallbacks() []string { return Fallbacks(p.Labels) }
+
 // check names the first bad field of a service.
 func (sv *Service) check() error {
+	for _, t := range []struct {
+		field string
+		texts map[string]string
+		max   int
+	}{{"names", sv.Names, maxNameChars}, {"descriptions", sv.Descriptions, maxTextChars}, {"what_to_bring", sv.WhatToBring, maxTextChars}} {
+		if err := checkTexts(t.field, t.texts, t.max); err != nil {
+			return err
+		}
+	}
 	switch {
 	case !serviceCode.MatchString(sv.Code):
 		return web.InvalidField("code", "code must be 1–40 lowercase letters, digits, _ or -")
@@ -318,6 +380,9 @@ func (s *Store) DeskByNumber(ctx context.Context, officeID int64, number int) (*
 
 // check names the first bad field of a priority category.
 func (p *PriorityCategory) check() error {
+	if err := checkTexts("labels", p.Labels, maxNameChars); err != nil {
+		return err
+	}
 	switch {
 	case !priorityCode.MatchString(p.Code):
 		return web.InvalidField("code", "code must be 1–32 lowercase letters, digits, _ or -")

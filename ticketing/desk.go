@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -25,6 +26,11 @@ type DeskState struct {
 	PauseReason string     `json:"pause_reason,omitempty"`
 	Current     *Ticket    `json:"current"`
 	OpenedAt    *time.Time `json:"opened_at,omitempty"`
+	// PausedAt is when the pause began, while paused; the desk page counts the pause from it.
+	PausedAt *time.Time `json:"paused_at,omitempty"`
+	// ServerTime is the server's clock when the state was read, so that a page whose clock is off still
+	// counts the right elapsed time from called_at, started_at and paused_at.
+	ServerTime time.Time `json:"server_time"`
 }
 
 // deskSession is an open desk session, locked for the length of one desk action.
@@ -216,7 +222,7 @@ func (s *Store) Transfer(ctx context.Context, deskID, userID int64, service stri
 			return "", fmt.Errorf("ticketing: transfer: %w", err)
 		}
 		if !active {
-			return "", &web.Error{Status: 422, Code: "service_inactive", Field: "service", Message: fmt.Sprintf("service %q is not available", service)}
+			return "", web.Errorf(http.StatusUnprocessableEntity, "service_inactive", "service %q is not available", service).On("service")
 		}
 		if svcID == t.ServiceID {
 			return "", web.InvalidField("service", "the ticket is already in service %q", service)
@@ -261,11 +267,11 @@ func (s *Store) ticketAction(ctx context.Context, deskID, userID int64, statuses
 			return web.Conflict("no_ticket", "desk %d has no ticket in progress", ds.desk.Number)
 		}
 		if !slices.Contains(statuses, cur.Status) {
-			want := make([]string, len(statuses))
+			want := make(web.OneOf, len(statuses))
 			for i, st := range statuses {
 				want[i] = string(st)
 			}
-			return web.Conflict("wrong_status", "ticket %s is %s; this needs it %s", cur.Number, cur.Status, strings.Join(want, " or "))
+			return web.Conflict("wrong_status", "ticket %s is %s; this needs it %s", cur.Number, web.Term(cur.Status), want)
 		}
 		typ, err := act(ctx, tx, cur, now)
 		if err != nil {
@@ -344,7 +350,7 @@ func (s *Store) DeskState(ctx context.Context, deskID int64) (*DeskState, error)
 	if err != nil {
 		return nil, err
 	}
-	st := &DeskState{Desk: desk}
+	st := &DeskState{Desk: desk, ServerTime: s.now()}
 	var reason *string
 	var pausedAt *time.Time
 	var opened time.Time
@@ -355,7 +361,7 @@ func (s *Store) DeskState(ctx context.Context, deskID int64) (*DeskState, error)
 		return nil, fmt.Errorf("ticketing: desk state: %w", err)
 	}
 	if err == nil {
-		st.Open, st.Paused, st.OpenedAt = true, pausedAt != nil, &opened
+		st.Open, st.Paused, st.OpenedAt, st.PausedAt = true, pausedAt != nil, &opened, pausedAt
 		if reason != nil {
 			st.PauseReason = *reason
 		}

@@ -45,10 +45,11 @@ func TestDeskPageInChromium(t *testing.T) {
 	if err != nil || !strings.Contains(list, "C001") || !strings.Contains(list, "C002") {
 		t.Fatalf("waiting list %q (%v), want C001 and C002", list, err)
 	}
+	alt := chromedp.KeyModifiers(chromedp.ModifierAlt) // shortcuts take Alt (WCAG 2.1.4)
 	err = chromedp.Do(ctx,
-		chromedp.KeyEvent("n"),
+		chromedp.KeyEvent("n", alt),
 		wait(`document.getElementById("current").textContent === "C001"`),
-		chromedp.KeyEvent("s"),
+		chromedp.KeyEvent("s", alt),
 		wait(`document.getElementById("current-info").textContent.includes("In servizio")`),
 	)
 	if err != nil {
@@ -61,8 +62,8 @@ func TestDeskPageInChromium(t *testing.T) {
 		t.Fatalf("current ticket info %q (%v), want the service name", info, err)
 	}
 	browsertest.Screenshot(t, ctx, "desk-serving")
-	// "n" again finishes C001 and calls C002.
-	if err := chromedp.Do(ctx, chromedp.KeyEvent("n"), wait(`document.getElementById("current").textContent === "C002"`)); err != nil {
+	// Alt+N again finishes C001 and calls C002.
+	if err := chromedp.Do(ctx, chromedp.KeyEvent("n", alt), wait(`document.getElementById("current").textContent === "C002"`)); err != nil {
 		t.Fatalf("next: %v", err)
 	}
 	var status string

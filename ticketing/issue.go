@@ -116,7 +116,7 @@ func (s *Store) issueTarget(ctx context.Context, office *Office, req IssueReques
 		return nil, nil, err
 	}
 	if !svc.Active {
-		return nil, nil, &web.Error{Status: 422, Code: "service_inactive", Field: "service", Message: fmt.Sprintf("service %q is not available", svc.Code)}
+		return nil, nil, web.Errorf(http.StatusUnprocessableEntity, "service_inactive", "service %q is not available", svc.Code).On("service")
 	}
 	if req.Priority == "" {
 		return svc, nil, nil
@@ -211,7 +211,7 @@ func (s *Store) Cancel(ctx context.Context, code string) (*Ticket, error) {
 		return nil, err
 	}
 	if t.Status != Waiting {
-		return nil, web.Conflict("not_waiting", "ticket %s is %s and can no longer be cancelled", t.Number, t.Status)
+		return nil, web.Conflict("not_waiting", "ticket %s is %s and can no longer be cancelled", t.Number, web.Term(t.Status))
 	}
 	now := s.now()
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -228,7 +228,7 @@ func (s *Store) Cancel(ctx context.Context, code string) (*Ticket, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.Position, t.EstimatedWaitSeconds = nil, nil
+	t.Position, t.EstimatedWaitSeconds, t.Estimate = nil, nil, nil
 	return t, nil
 }
 
@@ -276,9 +276,9 @@ func (s *Store) checkIssuing(ctx context.Context, office *Office, now time.Time)
 	if open {
 		return nil
 	}
-	msg := "the office is not issuing tickets now"
-	if !next.IsZero() {
-		msg += "; it opens " + next.In(office.Location()).Format("Mon 2 Jan 15:04")
+	if next.IsZero() {
+		return &ClosedError{Err: web.Conflict("office_closed", "the office is not issuing tickets now"), NextOpening: next}
 	}
-	return &ClosedError{Err: web.Conflict("office_closed", "%s", msg), NextOpening: next}
+	return &ClosedError{Err: web.Conflict("office_closed", "the office is not issuing tickets now; it opens %s",
+		web.Moment(next.In(office.Location()))), NextOpening: next}
 }

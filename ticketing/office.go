@@ -19,6 +19,7 @@ type Office struct {
 	Slug               string `json:"slug"`
 	Name               string `json:"name"`
 	TimeZone           string `json:"time_zone"`
+	Lang               string `json:"lang"` // default language, one of web.CitizenLangs: its hall screens' unless set
 	IssuingAlwaysOpen  bool   `json:"issuing_always_open"`
 	IssuingStopMinutes int    `json:"issuing_stop_minutes"`
 	PatronDay          string `json:"patron_day,omitempty"` // MM-DD
@@ -50,12 +51,12 @@ func (o *Office) LocalDay(t time.Time) time.Time { return Date(t.In(o.Location()
 // Midnight is the instant a local date (any time of that day) begins in the office.
 func (o *Office) Midnight(date time.Time) time.Time { return TimeOfDay(0).On(date, o.Location()) }
 
-const officeColumns = `id, slug, name, time_zone, issuing_always_open, issuing_stop_minutes, coalesce(patron_day, ''),
+const officeColumns = `id, slug, name, time_zone, lang, issuing_always_open, issuing_stop_minutes, coalesce(patron_day, ''),
 	retention_days, appointment_bonus_seconds, overdue_bonus_seconds`
 
 func scanOffice(row pgx.Row) (*Office, error) {
 	o := &Office{}
-	err := row.Scan(&o.ID, &o.Slug, &o.Name, &o.TimeZone, &o.IssuingAlwaysOpen, &o.IssuingStopMinutes, &o.PatronDay,
+	err := row.Scan(&o.ID, &o.Slug, &o.Name, &o.TimeZone, &o.Lang, &o.IssuingAlwaysOpen, &o.IssuingStopMinutes, &o.PatronDay,
 		&o.RetentionDays, &o.AppointmentBonus, &o.OverdueBonus)
 	return o, err
 }
@@ -116,6 +117,9 @@ func (o *Office) defaults() {
 	if o.TimeZone == "" {
 		o.TimeZone = "Europe/Rome"
 	}
+	if o.Lang == "" {
+		o.Lang = "it"
+	}
 	if o.AppointmentBonus == 0 {
 		o.AppointmentBonus = 7200
 	}
@@ -138,6 +142,8 @@ func (o *Office) check() error {
 		return web.InvalidField("slug", "slug must be 1–63 lowercase letters, digits or -")
 	case o.Name == "" || len(o.Name) > 200:
 		return web.InvalidField("name", "name is required (at most 200 characters)")
+	case !web.IsCitizenLang(o.Lang):
+		return web.InvalidField("lang", "lang must be one of the kiosk's languages: it, en, es, fr, ro, sq, uk, zh, ar")
 	case o.IssuingStopMinutes < 0 || o.IssuingStopMinutes > 240:
 		return web.InvalidField("issuing_stop_minutes", "issuing_stop_minutes must be between 0 and 240")
 	case o.PatronDay != "" && !patronPattern.MatchString(o.PatronDay):
@@ -161,15 +167,15 @@ func (s *Store) SaveOffice(ctx context.Context, o *Office) (int64, error) {
 	}
 	err := s.pool.QueryRow(ctx, `
 		INSERT INTO offices (slug, name, time_zone, issuing_always_open, issuing_stop_minutes, patron_day,
-			retention_days, appointment_bonus_seconds, overdue_bonus_seconds)
-		VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''), $7, $8, $9)
-		ON CONFLICT (slug) DO UPDATE SET name = EXCLUDED.name, time_zone = EXCLUDED.time_zone,
+			retention_days, appointment_bonus_seconds, overdue_bonus_seconds, lang)
+		VALUES ($1, $2, $3, $4, $5, NULLIF($6, ''), $7, $8, $9, $10)
+		ON CONFLICT (slug) DO UPDATE SET name = EXCLUDED.name, time_zone = EXCLUDED.time_zone, lang = EXCLUDED.lang,
 			issuing_always_open = EXCLUDED.issuing_always_open, issuing_stop_minutes = EXCLUDED.issuing_stop_minutes,
 			patron_day = EXCLUDED.patron_day, retention_days = EXCLUDED.retention_days,
 			appointment_bonus_seconds = EXCLUDED.appointment_bonus_seconds, overdue_bonus_seconds = EXCLUDED.overdue_bonus_seconds
 		RETURNING id`,
 		o.Slug, o.Name, o.TimeZone, o.IssuingAlwaysOpen, o.IssuingStopMinutes, o.PatronDay,
-		o.RetentionDays, o.AppointmentBonus, o.OverdueBonus).Scan(&o.ID)
+		o.RetentionDays, o.AppointmentBonus, o.OverdueBonus, o.Lang).Scan(&o.ID)
 	if err != nil {
 		return 0, dbError(err, "save office "+o.Slug)
 	}
@@ -183,9 +189,10 @@ func (s *Store) UpdateOffice(ctx context.Context, o *Office) error {
 	}
 	tag, err := s.pool.Exec(ctx, `
 		UPDATE offices SET name = $2, time_zone = $3, issuing_always_open = $4, issuing_stop_minutes = $5,
-			patron_day = NULLIF($6, ''), retention_days = $7, appointment_bonus_seconds = $8, overdue_bonus_seconds = $9
+			patron_day = NULLIF($6, ''), retention_days = $7, appointment_bonus_seconds = $8, overdue_bonus_seconds = $9,
+			lang = $10
 		WHERE id = $1`, o.ID, o.Name, o.TimeZone, o.IssuingAlwaysOpen, o.IssuingStopMinutes, o.PatronDay,
-		o.RetentionDays, o.AppointmentBonus, o.OverdueBonus)
+		o.RetentionDays, o.AppointmentBonus, o.OverdueBonus, o.Lang)
 	if err != nil {
 		return dbError(err, "update office "+o.Slug)
 	}

@@ -3,6 +3,7 @@ package ticketing
 import (
 	"embed"
 	"io/fs"
+	"maps"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
@@ -39,14 +40,32 @@ type deskView struct {
 	Services []*Service
 	Reasons  []string
 	Catalog  map[string]string
+	Client   *deskClient
 	NoOffice bool
+}
+
+// deskClient is the desk page's script data beside its strings: the office's time zone (waiting times
+// are shown on the office's clock, not the workstation's) and the priority categories' names in the
+// page's language, which the waiting list shows instead of their codes.
+type deskClient struct {
+	TimeZone   string            `json:"time_zone"`
+	Priorities map[string]string `json:"priorities"`
+}
+
+// deskCatalogue is the part of the catalogue desk.js reads: its own keys, ticket statuses and units.
+func deskCatalogue(lang string) map[string]string {
+	out := web.Catalogue(lang, "desk.")
+	for _, prefix := range []string{"status.", "unit."} {
+		maps.Copy(out, web.Catalogue(lang, prefix))
+	}
+	return out
 }
 
 func (p *Pages) desk(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	u := auth.FromContext(ctx).User
 	lang := web.RequestLang(r, web.StaffLangs)
-	v := &deskView{Reasons: []string{"break", "backoffice", "meeting", "other"}, Catalog: web.Catalogue(lang, "")}
+	v := &deskView{Reasons: []string{"break", "backoffice", "meeting", "other"}, Catalog: deskCatalogue(lang)}
 	view := &web.View{Lang: lang, Title: "desk", Body: "desk", User: u.DisplayName, Data: v}
 	if u.OfficeID == 0 {
 		v.NoOffice = true
@@ -82,5 +101,24 @@ func (p *Pages) desk(w http.ResponseWriter, r *http.Request) {
 		web.WriteError(w, r, err)
 		return
 	}
+	categories, err := p.Store.PriorityCategories(ctx, o.ID)
+	if err != nil {
+		web.WriteError(w, r, err)
+		return
+	}
+	v.Client = &deskClient{TimeZone: o.TimeZone, Priorities: map[string]string{}}
+	for _, c := range categories {
+		v.Client.Priorities[c.Code] = priorityLabel(c.Labels, lang, c.Code)
+	}
 	deskPage.Render(w, r, view)
+}
+
+// priorityLabel picks a name in lang from a map of names by language, falling back to Italian, then to fallback.
+func priorityLabel(names map[string]string, lang, fallback string) string {
+	for _, l := range []string{lang, "it"} {
+		if n := names[l]; n != "" {
+			return n
+		}
+	}
+	return fallback
 }

@@ -10,42 +10,63 @@ import (
 
 // QueueLine is one service's queue right now.
 type QueueLine struct {
-	Service              string            `json:"service"`
-	Names                map[string]string `json:"names"`
-	Audience             string            `json:"audience"`
-	Waiting              int               `json:"waiting"`
-	OldestWaitSeconds    int               `json:"oldest_wait_seconds"`
-	OpenDesks            int               `json:"open_desks"`
-	EstimatedWaitSeconds int               `json:"estimated_wait_seconds"` // for a ticket taken now
-	ServedToday          int               `json:"served_today"`
+	Service           string            `json:"service"`
+	Names             map[string]string `json:"names"`
+	Audience          string            `json:"audience"`
+	Waiting           int               `json:"waiting"`
+	OldestWaitSeconds int               `json:"oldest_wait_seconds"`
+	// OpenDesks counts the open, unpaused desks that serve the service with an operator skilled for it.
+	OpenDesks int `json:"open_desks"`
+	// Ahead, Estimate and EstimatedWaitSeconds are for a ticket taken now without priority: the tickets
+	// the call-next policy would call first (of any service sharing its desks), the wait and what it rests
+	// on, and the wait's older form (see Ticket).
+	Ahead                int      `json:"ahead"`
+	Estimate             Estimate `json:"estimate"`
+	EstimatedWaitSeconds int      `json:"estimated_wait_seconds"`
+	ServedToday          int      `json:"served_today"`
 }
 
-// Queue returns every active service's queue of an office: waiting count, oldest wait, open desks and the
-// estimated wait of a ticket taken now.
+// Queue returns every active service's queue of an office: waiting count, oldest wait, open desks, and the
+// position and estimated wait of a ticket taken now (estimate.go).
 func (s *Store) Queue(ctx context.Context, o *Office) ([]QueueLine, error) {
-	now := s.now()
+	q, err := s.queueState(ctx, o)
+	if err != nil {
+		return nil, err
+	}
 	rows, err := s.pool.Query(ctx, `
-		SELECT s.code, s.names, s.audience,
+		SELECT s.id, s.code, s.names, s.audience,
 			count(t.id) FILTER (WHERE t.status = 'waiting'),
 			coalesce(extract(epoch FROM $2::timestamptz - min(t.issued_at) FILTER (WHERE t.status = 'waiting'))::int, 0),
-			(SELECT count(*) FROM desk_sessions ds JOIN desk_services dsv ON dsv.desk_id = ds.desk_id
-			 WHERE dsv.service_id = s.id AND ds.closed_at IS NULL AND ds.paused_at IS NULL),
-			s.expected_handling_seconds,
 			count(t.id) FILTER (WHERE t.status = 'done' AND t.local_day = $3)
 		FROM services s
 		LEFT JOIN tickets t ON t.service_id = s.id AND (t.status = 'waiting' OR (t.status = 'done' AND t.local_day = $3))
 		WHERE s.office_id = $1 AND s.active
-		GROUP BY s.id ORDER BY s.audience <> 'citizen', s.sort_order, s.code`, o.ID, now, o.LocalDay(now))
+		GROUP BY s.id ORDER BY s.audience <> 'citizen', s.sort_order, s.code`, o.ID, q.now, o.LocalDay(q.now))
 	if err != nil {
 		return nil, fmt.Errorf("ticketing: queue: %w", err)
 	}
-	return collect(rows, func(row pgx.Row) (QueueLine, error) {
-		var q QueueLine
-		var handling int
-		err := row.Scan(&q.Service, &q.Names, &q.Audience, &q.Waiting, &q.OldestWaitSeconds, &q.OpenDesks, &handling, &q.ServedToday)
-		q.EstimatedWaitSeconds = estimateWait(q.Waiting, q.OpenDesks, handling)
-		return q, err
+	ids := []int64{}
+	lines, err := collect(rows, func(row pgx.Row) (QueueLine, error) {
+		var l QueueLine
+		var id int64
+		err := row.Scan(&id, &l.Service, &l.Names, &l.Audience, &l.Waiting, &l.OldestWaitSeconds, &l.ServedToday)
+		ids = append(ids, id)
+		return l, err
 	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range lines {
+		l := &lines[i]
+		if l.Ahead, l.Estimate, err = q.estimate(ctx, q.newTicket(ids[i])); err != nil {
+			return nil, fmt.Errorf("ticketing: queue: %w", err)
+		}
+		l.EstimatedWaitSeconds = l.Estimate.legacySeconds(q.now)
+		if l.Estimate.Kind == EstimateDesksOpen {
+			l.OpenDesks = l.Estimate.Desks
+		}
+	}
+	return lines, nil
 }
 
 // WaitingTicket is a row of a desk's list of callable tickets.

@@ -2,9 +2,9 @@ package ticketing
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -47,6 +47,7 @@ func (a *API) setupRoutes(r chi.Router, prefix string) {
 	e("GET", "/devices", func(r *http.Request) (int, any, error) { return web.OK(a.Auth.Devices(r.Context(), OfficeOf(r).ID)) })
 	e("POST", "/devices", a.createDevice)
 	e("DELETE", "/devices/{device}", a.revokeDevice)
+	e("POST", "/devices/{device}/rename", a.renameDevice)
 	a.userRoutes(r, prefix)
 }
 
@@ -75,7 +76,7 @@ func (a *API) createAgency(r *http.Request) (int, any, error) {
 	if existing, err := a.Store.Agencies(r.Context(), ag.OfficeID); err != nil {
 		return 0, nil, err
 	} else if agencyIndex(existing, ag.Code) >= 0 {
-		return 0, nil, duplicate("code", "an agency %q already exists", ag.Code)
+		return 0, nil, web.Conflict("duplicate", "an agency %q already exists", ag.Code).On("code")
 	}
 	ag.OfficeID = OfficeOf(r).ID
 	return web.Created(ag, a.Store.SaveAgency(r.Context(), ag))
@@ -111,10 +112,6 @@ func agencyIndex(list []*Agency, code string) int {
 	return -1
 }
 
-func duplicate(field, format string, args ...any) *web.Error {
-	return &web.Error{Status: http.StatusConflict, Code: "duplicate", Field: field, Message: fmt.Sprintf(format, args...)}
-}
-
 func (a *API) createService(r *http.Request) (int, any, error) {
 	o := OfficeOf(r)
 	sv := &Service{Active: true, ExpectedHandlingSeconds: 600, WaitTargetSeconds: 1200}
@@ -125,7 +122,7 @@ func (a *API) createService(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	if _, err := a.Store.ServiceByCode(r.Context(), o.ID, sv.Code); err == nil {
-		return 0, nil, duplicate("code", "a service %q already exists", sv.Code)
+		return 0, nil, web.Conflict("duplicate", "a service %q already exists", sv.Code).On("code")
 	}
 	sv.OfficeID = o.ID
 	if err := a.Store.SaveService(r.Context(), sv); err != nil {
@@ -163,7 +160,7 @@ func (a *API) createDesk(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	if _, err := a.Store.DeskByNumber(r.Context(), o.ID, d.Number); err == nil {
-		return 0, nil, duplicate("number", "desk %d already exists", d.Number)
+		return 0, nil, web.Conflict("duplicate", "desk %d already exists", d.Number).On("number")
 	}
 	d.OfficeID = o.ID
 	if err := a.Store.SaveDesk(r.Context(), d); err != nil {
@@ -205,7 +202,7 @@ func (a *API) createPriority(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	if _, err := a.Store.PriorityCategory(r.Context(), o.ID, p.Code); err == nil {
-		return 0, nil, duplicate("code", "a priority category %q already exists", p.Code)
+		return 0, nil, web.Conflict("duplicate", "a priority category %q already exists", p.Code).On("code")
 	}
 	return web.Created(p, a.Store.SavePriorityCategory(r.Context(), o.ID, p))
 }
@@ -408,11 +405,32 @@ func (a *API) createDevice(r *http.Request) (int, any, error) {
 	if err := web.Decode(r, &body, false); err != nil {
 		return 0, nil, err
 	}
-	d, token, err := a.Auth.CreateDevice(r.Context(), OfficeOf(r).ID, auth.DeviceKind(body.Kind), body.Name)
+	o := OfficeOf(r)
+	d, token, err := a.Auth.CreateDevice(r.Context(), o.ID, auth.DeviceKind(body.Kind), body.Name)
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusCreated, map[string]any{"device": d, "token": token}, nil
+	link := PairingLink(web.BaseURL(r), o.Slug, d.Kind, token)
+	qr, err := QRRows(link)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, map[string]any{"device": d, "token": token, "link": link, "qr": qr}, nil
+}
+
+// renameDevice changes a device's name: POST /devices/{device}/rename {"name": …}.
+func (a *API) renameDevice(r *http.Request) (int, any, error) {
+	id, err := web.PathID(r, "device", "unknown_device")
+	if err != nil {
+		return 0, nil, err
+	}
+	var body struct {
+		Name string `json:"name"`
+	}
+	if err := web.Decode(r, &body, false); err != nil {
+		return 0, nil, err
+	}
+	return web.OK(a.Auth.RenameDevice(r.Context(), OfficeOf(r).ID, id, strings.TrimSpace(body.Name)))
 }
 
 func (a *API) revokeDevice(r *http.Request) (int, any, error) {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -137,7 +136,7 @@ func finishStaff(ctx context.Context, tx pgx.Tx, st *Staff, step StaffStep) erro
 func staffCodeError(err error, code string) error {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
-		return &web.Error{Status: http.StatusConflict, Code: "duplicate", Field: "code", Message: fmt.Sprintf("a staff member %q already exists", code)}
+		return web.Conflict("duplicate", "a staff member %q already exists", code).On("code")
 	}
 	return dbError(err, "save staff "+code)
 }
@@ -220,8 +219,7 @@ func (s *Store) StaffByID(ctx context.Context, id int64) (*Staff, error) {
 }
 
 func staffNotFound(id any) error {
-	return &web.Error{Status: http.StatusNotFound, Code: "unknown_staff", Field: "staff",
-		Message: fmt.Sprintf("no staff member %v in this office", id)}
+	return web.NotFound("unknown_staff", "no staff member %v in this office", id).On("staff")
 }
 
 // StaffPlanning is the planning side of a staff member, kept by another part (scheduling: the contract and

@@ -56,10 +56,13 @@ type Ticket struct {
 	Desk          *DeskRef          `json:"desk"`
 	Recalls       int               `json:"recalls"`
 	TransferredTo int64             `json:"-"`
-	// Position is how many people are ahead in the same service's queue; EstimatedWaitSeconds is the
-	// expected wait before being called. Both are set only for waiting tickets.
+	// Position is how many waiting tickets the call-next policy would call before this one at the desks
+	// that can serve it (other services' tickets too); Estimate is the wait and what it rests on, and
+	// EstimatedWaitSeconds its older form (the wait, or the time until desks open when no wait is known).
+	// All three are set only for waiting tickets; see estimate.go.
 	Position             *int      `json:"position"`
 	EstimatedWaitSeconds *int      `json:"estimated_wait_seconds"`
+	Estimate             *Estimate `json:"estimate"`
 	LocalDay             time.Time `json:"-"`
 	StaffID              int64     `json:"-"`
 }
@@ -157,40 +160,6 @@ func (s *Store) Ticket(ctx context.Context, officeID, id int64) (*Ticket, error)
 		return nil, web.NotFound("unknown_ticket", "no ticket %d in this office", id)
 	}
 	return t, s.fillEstimate(ctx, t)
-}
-
-// fillEstimate sets the position and estimated wait of a waiting ticket: the people ahead in its service's
-// queue (priority tickets ahead count too) times the service's handling time, spread over the desks open
-// for that service.
-func (s *Store) fillEstimate(ctx context.Context, t *Ticket) error {
-	if t.Status != Waiting {
-		return nil
-	}
-	var ahead, desks, handling int
-	err := s.pool.QueryRow(ctx, `
-		SELECT
-			(SELECT count(*) FROM tickets w
-			 WHERE w.office_id = t.office_id AND w.service_id = t.service_id AND w.status = 'waiting'
-			   AND (w.issued_at, w.id) < (t.issued_at, t.id)),
-			(SELECT count(*) FROM desk_sessions ds JOIN desk_services dsv ON dsv.desk_id = ds.desk_id
-			 WHERE dsv.service_id = t.service_id AND ds.closed_at IS NULL AND ds.paused_at IS NULL),
-			s.expected_handling_seconds
-		FROM tickets t JOIN services s ON s.id = t.service_id WHERE t.id = $1`, t.ID).Scan(&ahead, &desks, &handling)
-	if err != nil {
-		return fmt.Errorf("ticketing: estimate ticket %d: %w", t.ID, err)
-	}
-	wait := estimateWait(ahead, desks, handling)
-	t.Position, t.EstimatedWaitSeconds = &ahead, &wait
-	return nil
-}
-
-// estimateWait is the expected wait of someone with ahead people before them: each open desk serves one
-// person per handling time (at least one desk is assumed so closed desks do not promise a zero wait).
-func estimateWait(ahead, desks, handling int) int {
-	if desks < 1 {
-		desks = 1
-	}
-	return (ahead*handling + desks - 1) / desks
 }
 
 // codeAlphabet avoids letters that read alike (0/o, 1/l/i).

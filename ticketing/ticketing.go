@@ -26,6 +26,9 @@ type Store struct {
 	pool *pgxpool.Pool
 	// Now is the clock; tests replace it to place tickets in time.
 	Now func() time.Time
+	// Outlook, when set, is the published roster's staff for the coming hours: wait estimates use it while
+	// no desk is open (estimate.go). cmd/turno sets it to the roster planner.
+	Outlook StaffOutlook
 }
 
 // NewStore returns a Store on pool with the real clock.

@@ -50,8 +50,8 @@ func TestOfficeUsersAPI(t *testing.T) {
 	for _, x := range list {
 		u := x.(map[string]any)
 		names[u["username"].(string)] = u
-		if len(u) != 8 {
-			t.Errorf("a user shows %d fields, want id, username, display_name, role, staff_id, active, locked_until, last_login_at: %v", len(u), u)
+		if len(u) != 9 {
+			t.Errorf("a user shows %d fields, want id, username, display_name, role, staff_id, active, locked_until, failures, last_login_at: %v", len(u), u)
 		}
 	}
 	for _, want := range []string{"manager", "op1", "op6", "admin-demo"} {

@@ -104,6 +104,7 @@ func accessTable() []access {
 		{"GET", "/ws/offices/{office}/events", byDisplay | staff, 0},
 		{"GET", "/desk", users, 0},
 		{"GET", "/desk/static/*", everyone, 0},
+		{"GET", "/manage/rosters/static/*", everyone, 0},
 		{"GET", d, staff, 0},
 		{"GET", d + "/waiting", staff, 0},
 		{"POST", d + "/open", operators | byManager, 0},
@@ -129,7 +130,9 @@ func accessTable() []access {
 		{"GET", "/opening-hours"}, {"PUT", "/opening-hours"},
 		{"GET", "/exceptions"}, {"POST", "/exceptions"}, {"DELETE", "/exceptions/{day}"}, {"GET", "/holidays"},
 		{"GET", "/users"}, {"POST", "/users/{id}/unlock"}, {"POST", "/users/{id}/disable"}, {"POST", "/users/{id}/enable"},
+		{"POST", "/users"}, {"POST", "/users/{id}/password"},
 		{"GET", "/devices"}, {"POST", "/devices"}, {"DELETE", "/devices/{device}"}, {"PATCH", "/devices/{device}"},
+		{"POST", "/devices/{device}/rename"},
 		{"GET", "/shift-templates"}, {"POST", "/shift-templates"}, {"PUT", "/shift-templates/{id}"},
 		{"GET", "/absences"}, {"POST", "/absences"}, {"DELETE", "/absences/{id}"},
 		{"GET", "/demand"}, {"POST", "/demand/refresh"}, {"PUT", "/demand/overrides"}, {"DELETE", "/demand/overrides"},
@@ -140,21 +143,21 @@ func accessTable() []access {
 	}
 	for _, r := range []struct{ method, path string }{
 		{"GET", ro}, {"GET", ro + ".pdf"}, {"POST", ro + "/publish"}, {"POST", ro + "/absences"},
-		{"GET", ro + "/substitutions"}, {"POST", ro + "/repair"},
+		{"GET", ro + "/substitutions"}, {"POST", ro + "/repair"}, {"PUT", ro + "/assignments"},
 	} {
 		t = append(t, access{r.method, r.path, managers, 0})
 	}
 	// Manager pages: without ?office= a manager of another office sees their own office, so the pages
 	// themselves are open to every manager; what they show is checked by the office they resolve.
 	for _, p := range []string{"/manage", "/manage/catalogue", "/manage/staff", "/manage/hours", "/manage/templates",
-		"/manage/absences", "/manage/demand", "/manage/rosters"} {
+		"/manage/absences", "/manage/demand", "/manage/rosters", "/manage/devices", "/manage/users", "/manage/settings"} {
 		t = append(t, access{"GET", p, managers | byOtherOffice, 0})
 	}
 	t = append(t,
 		access{"POST", "/manage/rosters", managers | byOtherOffice, 0},
 		access{"GET", "/manage/staff/{id}", managers, byOtherOffice},
 	)
-	for _, p := range []string{"", "/publish", "/absence", "/apply", "/repair"} {
+	for _, p := range []string{"", "/publish", "/absence", "/apply", "/repair", "/shift"} {
 		method := "POST"
 		if p == "" {
 			method = "GET"

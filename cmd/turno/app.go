@@ -52,6 +52,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, pool *pgx
 	a.plans = scheduling.NewStore(pool, a.tickets)
 	a.demand = demand.NewStore(pool, a.tickets)
 	a.planner = plan.New(ctx, pool, a.tickets, a.plans, a.demand, log)
+	a.tickets.Outlook = a.planner // wait estimates before any desk opens read the published roster
 	a.hub = displays.NewHub(a.tickets, displays.Options{Log: log, Rights: a.auth,
 		MaxStreamsPerAddress: cmp.Or(cfg.MaxStreamsPerAddress, -1)}) // 0 in the settings: no cap
 	var err error
@@ -92,7 +93,7 @@ func (a *app) routes() http.Handler {
 	a.auth.Routes(r)
 	(&ticketing.API{Store: a.tickets, Auth: a.auth, IssueLimit: a.cfg.IssuePerMinute, Planning: a.plans}).Routes(r)
 	(&ticketing.Pages{Store: a.tickets}).Routes(r)
-	(&ticketing.Manage{Store: a.tickets, Plans: a.plans.Plans}).Routes(r)
+	(&ticketing.Manage{Store: a.tickets, Auth: a.auth, Plans: a.plans.Plans}).Routes(r)
 	(&scheduling.API{Store: a.plans, Tickets: a.tickets, Demand: a.demand}).Routes(r)
 	(&scheduling.Pages{Store: a.plans, Tickets: a.tickets, Demand: a.demand, Runs: a.cron.Recent}).Routes(r)
 	a.planner.Routes(r)

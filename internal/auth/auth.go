@@ -138,7 +138,7 @@ func (s *Store) CreateUser(ctx context.Context, u NewUser, upsert bool) (int64, 
 	case !u.AllOffices && u.OfficeID == 0 && u.Role == Admin:
 		return 0, web.InvalidField("office", "an administrator needs an office, or to be created explicitly for every office (all_offices)")
 	case !u.AllOffices && u.OfficeID == 0:
-		return 0, web.InvalidField("office", "a %s needs an office", u.Role)
+		return 0, web.InvalidField("office", "a %s needs an office", web.Term(u.Role))
 	}
 	if err := CheckPassword(u.Password, u.Username); err != nil {
 		return 0, err
@@ -437,7 +437,7 @@ func (s *Store) SaveDeviceSettings(ctx context.Context, officeID, id int64, kind
 		RETURNING id, office_id, kind, name, settings`, id, officeID, kind, settings).
 		Scan(&d.ID, &d.OfficeID, &d.Kind, &d.Name, &d.Settings)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, web.NotFound("unknown_device", "no active %s %d in this office", kind, id)
+		return nil, web.NotFound("unknown_device", "no active %s %d in this office", web.Term(kind), id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("auth: save device settings: %w", err)

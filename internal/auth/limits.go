@@ -102,6 +102,9 @@ func (e *LimitError) RetryAfter() int {
 	return max(s, 1)
 }
 
+// Localized gives the refusal in lang (it or en; English otherwise), for web.WriteError.
+func (e *LimitError) Localized(lang string) *web.Error { return e.web(lang) }
+
 // web returns the error in lang (it or en).
 func (e *LimitError) web(lang string) *web.Error {
 	if e.Locked {

@@ -3,17 +3,83 @@ package auth
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
 	"turno/internal/web"
 )
 
-// Cookie names: staff sessions and device tokens (a kiosk or display page sets it once from its link).
+// Cookie names: staff sessions and device tokens (a kiosk or display page sets its kind's cookie once from
+// its link, see DeviceCookieOf).
 const (
 	SessionCookie = "turno_session"
-	DeviceCookie  = "turno_device"
+	// DeviceCookie is the one device cookie of installs from before per-kind cookies: still read, no longer
+	// set.
+	DeviceCookie = "turno_device"
+	// DeviceHeader tells which kind of device a page's API call acts for ("kiosk" or "display"), when both
+	// kinds are paired in the same browser profile.
+	DeviceHeader = "Turno-Device"
 )
+
+// DeviceCookieOf returns the cookie that keeps a device of kind paired ("turno_device_kiosk"): one per
+// kind, so a kiosk and a hall screen paired in one browser profile do not replace each other's token.
+func DeviceCookieOf(kind DeviceKind) string { return DeviceCookie + "_" + string(kind) }
+
+// deviceKinds are the kinds with a cookie, in the order a request that says nothing about its kind tries
+// them.
+var deviceKinds = []DeviceKind{Kiosk, Display}
+
+// requestKind returns the kind of device r acts for, or "" when it does not say: the Turno-Device header
+// (the kiosk page's API calls), the page itself (/kiosk/…, /display/…), the page that made the call (its
+// Referer, which Referrer-Policy same-origin sends to Turno only), or the event stream (/ws/…), which only
+// hall screens follow (browsers send no Referer with a WebSocket handshake).
+func requestKind(r *http.Request) DeviceKind {
+	if k := DeviceKind(r.Header.Get(DeviceHeader)); k == Kiosk || k == Display {
+		return k
+	}
+	if k := pathKind(r.URL.Path); k != "" {
+		return k
+	}
+	// Only the path counts: which of the caller's own cookies to use is all a Referer can choose here.
+	if ref, err := url.Parse(r.Referer()); err == nil {
+		if k := pathKind(ref.Path); k != "" {
+			return k
+		}
+	}
+	if strings.HasPrefix(r.URL.Path, "/ws/") {
+		return Display
+	}
+	return ""
+}
+
+func pathKind(path string) DeviceKind {
+	switch {
+	case strings.HasPrefix(path, "/kiosk/"):
+		return Kiosk
+	case strings.HasPrefix(path, "/display/"):
+		return Display
+	}
+	return ""
+}
+
+// deviceToken returns the device token r carries in a cookie: the cookie of the kind r acts for, else
+// (a request that does not say) the first kind's cookie it has, else the old shared cookie.
+func deviceToken(r *http.Request) (string, bool) {
+	kinds := deviceKinds
+	if k := requestKind(r); k != "" {
+		kinds = []DeviceKind{k}
+	}
+	for _, k := range kinds {
+		if c, err := r.Cookie(DeviceCookieOf(k)); err == nil && c.Value != "" {
+			return c.Value, true
+		}
+	}
+	if c, err := r.Cookie(DeviceCookie); err == nil && c.Value != "" {
+		return c.Value, true
+	}
+	return "", false
+}
 
 type ctxKey struct{}
 
@@ -29,8 +95,9 @@ func WithPrincipal(ctx context.Context, p Principal) context.Context {
 }
 
 // Authenticate resolves the caller from "Authorization: Bearer <token>" (a session or a device token), the
-// session cookie, or the device cookie, and puts it in the request context. An unknown bearer token is
-// refused with 401; unknown cookies are ignored (the caller is anonymous).
+// session cookie, or a device cookie (the one of the kind of device the request acts for, see requestKind),
+// and puts it in the request context. An unknown bearer token is refused with 401; unknown cookies are
+// ignored (the caller is anonymous).
 func (s *Store) Authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var p Principal
@@ -61,8 +128,8 @@ func (s *Store) Authenticate(next http.Handler) http.Handler {
 					p.User, p.Session = u, HashToken(c.Value)
 				}
 			}
-			if c, err := r.Cookie(DeviceCookie); err == nil && p.User == nil {
-				d, err := s.DeviceByToken(ctx, c.Value)
+			if token, ok := deviceToken(r); ok && p.User == nil {
+				d, err := s.DeviceByToken(ctx, token)
 				if err != nil {
 					web.WriteError(w, r, err)
 					return
@@ -110,12 +177,12 @@ func hasRole(r Role, roles []Role) bool {
 	return false
 }
 
-func joinRoles(roles []Role) string {
-	s := make([]string, len(roles))
+func joinRoles(roles []Role) web.OneOf {
+	s := make(web.OneOf, len(roles))
 	for i, r := range roles {
 		s[i] = string(r)
 	}
-	return strings.Join(s, " or ")
+	return s
 }
 
 // CanManage reports whether u may manage office officeID: an administrator of every office, or an

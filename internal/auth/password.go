@@ -110,22 +110,20 @@ func CheckPassword(password, username string) error {
 			}
 		}
 	}
-	if why := guessable(p); why != "" {
-		return web.InvalidField("password", "this password is too easy to guess: %s; choose another, for example a few unrelated words", why)
-	}
-	return nil
+	return guessable(p)
 }
 
-// guessable returns why the lower-case password p is easy to guess, or "".
-func guessable(p string) string {
+// guessable says why the lower-case password p is easy to guess, or returns nil. Each reason is a whole
+// message so that it translates as one sentence.
+func guessable(p string) error {
 	if common[p] || common[strings.Join(strings.Fields(p), "")] {
-		return "it is a common password"
+		return web.InvalidField("password", "this password is too easy to guess: it is a common password; choose another, for example a few unrelated words")
 	}
 	if runsOrRepeats(p) {
-		return "it is mostly repeated, sequential or neighbouring keys"
+		return web.InvalidField("password", "this password is too easy to guess: it is mostly repeated, sequential or neighbouring keys; choose another, for example a few unrelated words")
 	}
 	if unit := repeatedUnit(squeeze(p)); unit != "" && utf8.RuneCountInString(unit) < MinPasswordLength {
-		return fmt.Sprintf("it is %q repeated", unit)
+		return web.InvalidField("password", "this password is too easy to guess: it is %q repeated; choose another, for example a few unrelated words", unit)
 	}
 	// The core: p without the digits and symbols around it, spaces and separators inside it dropped.
 	core := strings.TrimFunc(p, func(r rune) bool { return !unicode.IsLetter(r) })
@@ -134,18 +132,18 @@ func guessable(p string) string {
 			continue
 		}
 		if common[c] {
-			return fmt.Sprintf("it is the common word %q with digits or symbols around it", c)
+			return web.InvalidField("password", "this password is too easy to guess: it is the common word %q with digits or symbols around it; choose another, for example a few unrelated words", c)
 		}
 		if unit := repeatedUnit(c); unit != "" && (common[unit] || utf8.RuneCountInString(unit) <= 4) {
-			return fmt.Sprintf("it is %q repeated", unit)
+			return web.InvalidField("password", "this password is too easy to guess: it is %q repeated; choose another, for example a few unrelated words", unit)
 		}
 		for i := 3; i <= len(c)-3; i++ {
 			if parts[c[:i]] && parts[c[i:]] {
-				return fmt.Sprintf("it is made of the common words %q and %q", c[:i], c[i:])
+				return web.InvalidField("password", "this password is too easy to guess: it is made of the common words %q and %q; choose another, for example a few unrelated words", c[:i], c[i:])
 			}
 		}
 	}
-	return ""
+	return nil
 }
 
 // squeeze drops the spaces and separators (anything not a letter or digit) inside s.

@@ -12,10 +12,16 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// New returns a browser tab context for the test, closed when the test ends. It skips the test when no
-// Chromium is installed (Debian: apt-get install chromium; .ci/run installs it). width and height set the
-// window size.
+// New returns a browser tab context for the test, closed when the test ends or after 90 seconds. It skips
+// the test when no Chromium is installed (Debian: apt-get install chromium; .ci/run installs it). width and
+// height set the window size.
 func New(t *testing.T, width, height int) context.Context {
+	t.Helper()
+	return NewFor(t, width, height, 90*time.Second)
+}
+
+// NewFor is New for a tab that may live up to timeout, for tests that walk many pages.
+func NewFor(t *testing.T, width, height int, timeout time.Duration) context.Context {
 	t.Helper()
 	path := ""
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
@@ -43,7 +49,7 @@ func New(t *testing.T, width, height int) context.Context {
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
 	t.Cleanup(func() { cancelTimeout(); cancelTab(); cancelAlloc() })
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start chromium: %v", err)

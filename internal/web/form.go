@@ -14,7 +14,7 @@ func PathID(r *http.Request, name, code string) (int64, error) {
 	s := chi.URLParam(r, name)
 	id, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || id <= 0 {
-		return 0, NotFound(code, "no %s %q", name, s)
+		return 0, NotFound(code, "no %s %q", Term(name), s)
 	}
 	return id, nil
 }
@@ -24,7 +24,7 @@ func FormID(r *http.Request, field string) (int64, error) {
 	s := strings.TrimSpace(r.PostFormValue(field))
 	id, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || id <= 0 {
-		return 0, InvalidField(field, "%s must be chosen", field)
+		return 0, InvalidField(field, "%s must be chosen", Term(field))
 	}
 	return id, nil
 }
@@ -37,7 +37,7 @@ func FormInt(r *http.Request, field string, def int) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil {
-		return 0, InvalidField(field, "%s must be a whole number", field)
+		return 0, InvalidField(field, "%s must be a whole number", Term(field))
 	}
 	return n, nil
 }
@@ -50,7 +50,7 @@ func QueryInt(r *http.Request, name string, def int) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil {
-		return 0, InvalidField(name, "%s must be a whole number", name)
+		return 0, InvalidField(name, "%s must be a whole number", Term(name))
 	}
 	return n, nil
 }

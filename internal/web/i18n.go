@@ -9,7 +9,7 @@ import (
 )
 
 // Catalogues are i18n/<lang>.json (core keys) and i18n/<area>.<lang>.json (one area's keys, e.g.
-// kiosk.ar.json), merged per language.
+// kiosk.ar.json), merged per language; i18n/errors.<lang>.json translate the API's error messages.
 //
 //go:embed i18n/*.json
 var catalogueFiles embed.FS
@@ -18,11 +18,10 @@ var catalogueFiles embed.FS
 type Language struct {
 	Code string
 	Name string
-	Flag string // emoji flag shown on the kiosk's buttons
 }
 
 // StaffLangs are the languages of the staff pages: Italian by default, English beside it.
-var StaffLangs = []Language{{"it", "Italiano", "🇮🇹"}, {"en", "English", "🇬🇧"}}
+var StaffLangs = []Language{{"it", "Italiano"}, {"en", "English"}}
 
 var catalogues = loadCatalogues()
 
@@ -33,6 +32,9 @@ func loadCatalogues() map[string]map[string]string {
 	}
 	out := map[string]map[string]string{}
 	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "errors.") {
+			continue // the error catalogues, loaded by loadErrorCatalogues
+		}
 		b, err := catalogueFiles.ReadFile("i18n/" + e.Name())
 		if err != nil {
 			panic(err)

@@ -2,7 +2,6 @@ package web
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"reflect"
 	"strings"
@@ -75,8 +74,7 @@ func sanitize(s string) string {
 func bodyError(err error) *Error {
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
-			Message: fmt.Sprintf("the request body is larger than %d bytes", tooBig.Limit)}
+		return Errorf(http.StatusRequestEntityTooLarge, "body_too_large", "the request body is larger than %d bytes", tooBig.Limit)
 	}
 	return Invalid("malformed_body", "the request body could not be read")
 }
@@ -143,5 +141,5 @@ func fieldText(field string) *Error {
 	if field == "" {
 		return Invalid("invalid_text", "a text has a NUL byte")
 	}
-	return InvalidField(field, "%s has a NUL byte", field)
+	return InvalidField(field, "%s has a NUL byte", Term(field))
 }

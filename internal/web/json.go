@@ -47,7 +47,7 @@ func decode(rd io.Reader, v any, allowEmpty bool) error {
 		}
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) && typeErr.Field != "" {
-			return InvalidField(typeErr.Field, "%s must be a JSON %s", typeErr.Field, typeErr.Type.Kind())
+			return InvalidField(typeErr.Field, "%s must be a JSON %s", Term(typeErr.Field), Term(typeErr.Type.Kind().String()))
 		}
 		return Invalid("malformed_json", "the request body is not valid JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
 	}

@@ -25,6 +25,9 @@ var manageSections = []ManageSection{
 	{Key: "catalogue", Href: "/manage/catalogue"},
 	{Key: "staff", Href: "/manage/staff"},
 	{Key: "hours", Href: "/manage/hours"},
+	{Key: "devices", Href: "/manage/devices"},
+	{Key: "users", Href: "/manage/users"},
+	{Key: "settings", Href: "/manage/settings"},
 	{Key: "templates", Href: "/manage/templates"},
 	{Key: "absences", Href: "/manage/absences"},
 	{Key: "demand", Href: "/manage/demand"},
@@ -105,6 +108,6 @@ func RenderManage(w http.ResponseWriter, r *http.Request, p *Page, user string, 
 		slog.ErrorContext(r.Context(), "manage page failed", "method", r.Method, "path", RedactPath(r.URL.Path), "err", err)
 		e = &Error{Status: http.StatusInternalServerError, Code: "internal", Message: Translate(lang, "error.internal")}
 	}
-	m.Page, v.Status = e.Message, e.Status
+	m.Page, v.Status = e.In(lang), e.Status
 	manageErrorPage.Render(w, r, v)
 }

@@ -34,6 +34,17 @@ func NewPage(pageFS fs.FS, files ...string) *Page {
 }
 
 var funcs = template.FuncMap{
+	// dates and weekdays in the page's language (dates.go)
+	"weekdayName":    WeekdayName,
+	"weekdayShort":   WeekdayShort,
+	"formatDate":     FormatDate,
+	"formatDay":      FormatDay,
+	"formatDayYear":  FormatDayYear,
+	"isoDay":         FormatISODay,
+	"formatDateTime": FormatDateTime,
+	"numericDate":    FormatNumericDate,
+	"citizenLangs":   func() []Language { return CitizenLangs },
+	"dir":            Direction,
 	"dict": func(kv ...any) map[string]any {
 		m := make(map[string]any, len(kv)/2)
 		for i := 0; i+1 < len(kv); i += 2 {

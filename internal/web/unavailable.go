@@ -67,7 +67,7 @@ func writeUnavailable(w http.ResponseWriter, r *http.Request, err error) bool {
 	}
 	slog.WarnContext(r.Context(), "database unavailable", "method", r.Method, "path", RedactPath(r.URL.Path), "err", err)
 	w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
-	JSON(w, http.StatusServiceUnavailable, map[string]*Error{"error": {Code: "unavailable",
-		Message: "the service is briefly unavailable; try again in a few seconds"}})
+	JSON(w, http.StatusServiceUnavailable, map[string]*Error{"error": (&Error{Code: "unavailable",
+		Message: "the service is briefly unavailable; try again in a few seconds"}).localized(ErrorLang(r))})
 	return true
 }

@@ -11,6 +11,11 @@
   const clockEl = document.getElementById('k-clock');
   const printFrame = document.getElementById('k-print');
   const langButtons = document.querySelectorAll('.k-lang');
+  const statusEl = document.getElementById('k-status');
+  const lowBtn = document.getElementById('k-low');
+  const lowLabel = document.getElementById('k-low-label');
+  // The service worker's cache (sw.js): the page adds itself there, for the offline page to speak its language.
+  const SHELL_CACHE = 'turno-kiosk-v1';
 
   let lang = 'it';
   let status = boot.status;
@@ -21,6 +26,8 @@
   let chosen = null;     // the service being taken
   let pending = null;    // the issue request in progress: {key, cancelled}
   let ticket = null;     // the ticket last issued
+  let printed = false;   // the ticket's PDF was sent to the printer
+  let lowered = false;   // the lowered layout: controls within reach from a wheelchair, larger text
   let message = null;    // {key, retry: bool}
   let idleTimer = null;
   let ticketTimer = null;
@@ -33,15 +40,14 @@
     for (const k in vars || {}) s = s.split('{' + k + '}').join(String(vars[k]));
     return s;
   }
-  // pick returns a data translation (service names…) in the kiosk's language, else English, else Italian.
+  // pick returns a data translation (service names…) in the kiosk's language, else Italian (the fallback
+  // the manager sees on the catalogue page), else English.
   function pick(m) {
     if (!m) return '';
-    return m[lang] || m.en || m.it || '';
+    return m[lang] || m.it || m.en || '';
   }
-  function minutes(sec) { return Math.max(1, Math.ceil(sec / 60)); }
-  function waitLabel(sec, waiting) {
-    return waiting === 0 ? t('kiosk.wait_none') : t('kiosk.wait_minutes', { n: minutes(sec) });
-  }
+  // waitLabel says a wait estimate in the words of the phone page and the printed ticket (wait.js).
+  const waitLabel = (est) => window.turnoWaitText(est, t);
   function formatWhen(iso) {
     try {
       return new Intl.DateTimeFormat(lang, {
@@ -98,26 +104,78 @@
     document.documentElement.dir = info.dir;
     langButtons.forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.lang === lang)));
     document.title = status.office.name + ' · ' + t('kiosk.title');
+    remember('turno.kiosk.lang', lang);
     render();
   }
   langButtons.forEach((b) => b.addEventListener('click', () => setLang(b.dataset.lang)));
 
   // --- screens ---------------------------------------------------------------------------------------
+  // go shows another screen and moves the focus to its heading, so a screen reader reads where the visitor
+  // now is (the screen is not a live region: it would read everything on every change).
   function go(name) {
     screen = name;
     render();
     screenEl.scrollTop = 0;
+    focusHeading();
   }
 
+  // render draws the screen again; a control that had the focus gets it back (a letter of the on-screen
+  // keyboard, a status refresh), instead of the focus falling to the page's body.
   function render() {
-    offlineEl.textContent = t('kiosk.offline');
+    setText(offlineEl, t('kiosk.offline'));
+    setText(lowLabel, t(lowered ? 'kiosk.low.hide' : 'kiosk.low.show'));
+    const again = focusKey(document.activeElement);
     const view = {
       home: homeScreen, services: servicesScreen, priority: priorityScreen,
       issuing: issuingScreen, ticket: ticketScreen, message: messageScreen,
     }[screen]();
+    const heading = view.querySelector('h1');
+    if (heading) heading.tabIndex = -1; // focusable by the script only
     screenEl.replaceChildren(view);
     screenEl.dataset.screen = screen;
+    if (again) refocus(again);
   }
+
+  function setText(n, s) { if (n.textContent !== s) n.textContent = s; }
+
+  // focusKey returns a selector for the focused element of the screen, or null when the focus is elsewhere.
+  function focusKey(n) {
+    if (!n || n === screenEl || !screenEl.contains(n)) return null;
+    for (const a of ['id', 'data-key', 'data-action', 'data-service', 'data-audience', 'data-priority']) {
+      if (n.hasAttribute(a)) return '[' + a + '="' + CSS.escape(n.getAttribute(a)) + '"]';
+    }
+    return 'h1';
+  }
+  function refocus(sel) {
+    const n = screenEl.querySelector(sel) || screenEl.querySelector('h1');
+    if (!n) return;
+    n.focus({ preventScroll: true });
+    if (n.tagName === 'INPUT') n.setSelectionRange(n.value.length, n.value.length);
+  }
+  function focusHeading() {
+    const h = screenEl.querySelector('h1');
+    if (h) h.focus({ preventScroll: true });
+  }
+
+  // announce says what changed within a screen through the polite status region.
+  function announce(msg) {
+    statusEl.textContent = '';
+    setTimeout(() => { statusEl.textContent = msg; }, 100); // a new text node, so the same words are said again
+  }
+
+  // --- the lowered layout ----------------------------------------------------------------------------
+  // One tap away on every screen: the controls move to the lower half of the screen, within reach from a
+  // wheelchair, with larger text in black on white. It lasts until the visitor is done (reset).
+  function setLowered(on) {
+    lowered = on;
+    document.body.classList.toggle('k-low', on);
+    setText(lowLabel, t(on ? 'kiosk.low.hide' : 'kiosk.low.show'));
+    screenEl.scrollTop = 0;
+  }
+  lowBtn.addEventListener('click', () => {
+    setLowered(!lowered);
+    announce(t(lowered ? 'kiosk.low.on' : 'kiosk.low.off'));
+  });
 
   function homeScreen() {
     if (!status.issuing_open) return closedScreen();
@@ -198,8 +256,8 @@
     desc ? el('span', { class: 'k-service-desc', dir: 'auto' }, desc) : null,
     bring && s.available ? el('span', { class: 'k-service-bring' }, el('b', {}, t('kiosk.bring') + ': '), el('bdi', {}, bring)) : null,
     el('span', { class: 'k-service-wait' }, s.available
-      ? [el('span', { class: 'k-pill' }, icon('clock'), waitLabel(s.estimated_wait_seconds, s.waiting)),
-        s.waiting > 0 ? el('span', { class: 'k-pill k-pill-muted' }, t('kiosk.waiting_people', { n: s.waiting })) : null]
+      ? [el('span', { class: 'k-pill' }, icon('clock'), waitLabel(s.estimate)),
+        s.ahead > 0 ? el('span', { class: 'k-pill k-pill-muted' }, t('kiosk.waiting_people', { n: s.ahead })) : null]
       : el('span', { class: 'k-pill k-pill-off' }, t('kiosk.unavailable'))));
   }
 
@@ -229,13 +287,15 @@
   // disabled in kiosk mode. Latin letters cover every language's service names in Italian and English.
   function onScreenKeyboard() {
     const rows = ['QWERTYUIOP', 'ASDFGHJKL', 'ZXCVBNM'];
-    const key = (label, fn, cls, name) => el('button', { type: 'button', class: 'k-key ' + (cls || ''), onclick: fn, 'data-key': name || label }, label);
+    const key = (label, fn, cls, name, aria) => el('button', {
+      type: 'button', class: 'k-key ' + (cls || ''), onclick: fn, 'data-key': name || label, 'aria-label': aria,
+    }, label);
     return el('div', { class: 'k-keyboard', dir: 'ltr' },
       rows.map((r) => el('div', { class: 'k-key-row' }, [...r].map((c) =>
         key(c, () => { query += c.toLowerCase(); refreshList(); })))),
       el('div', { class: 'k-key-row' },
-        key('', () => { query += ' '; refreshList(); }, 'k-key-space', 'space'),
-        key('←', () => { query = query.slice(0, -1); refreshList(); }, 'k-key-wide', 'backspace')));
+        key('', () => { query += ' '; refreshList(); }, 'k-key-space', 'space', t('kiosk.key_space')),
+        key('←', () => { query = query.slice(0, -1); refreshList(); }, 'k-key-wide', 'backspace', t('kiosk.key_backspace'))));
   }
 
   function chooseService(s) {
@@ -260,7 +320,8 @@
   function issuingScreen() {
     return el('section', { class: 'k-issuing' },
       el('div', { class: 'k-spinner', 'aria-hidden': 'true' }),
-      el('p', { class: 'k-issuing-text', id: 'k-issuing-text' }, t('kiosk.issuing')),
+      // Nothing is printed yet: the ticket does not exist until the server answers.
+      el('h1', { class: 'k-issuing-text', id: 'k-issuing-text' }, t('kiosk.requesting')),
       el('p', { class: 'k-retry', id: 'k-retry', hidden: !(pending && pending.retrying) },
         pending && pending.retrying ? t(pending.retrying) : ''),
       pending && pending.retrying ? button(t('kiosk.cancel'), cancelIssue, 'k-secondary') : null);
@@ -269,27 +330,29 @@
   function ticketScreen() {
     const ahead = ticket.position;
     return el('section', { class: 'k-ticket', id: 'k-ticket' },
-      el('p', { class: 'k-ticket-label' }, t('kiosk.your_number')),
-      el('p', { class: 'k-ticket-number', id: 'k-ticket-number' }, ticket.number),
+      el('h1', { class: 'k-ticket-head' },
+        el('span', { class: 'k-ticket-label' }, t('kiosk.your_number')), ' ',
+        el('span', { class: 'k-ticket-number', id: 'k-ticket-number' }, ticket.number)),
       el('p', { class: 'k-ticket-service', dir: 'auto' }, pick(ticket.service_names)),
       el('div', { class: 'k-ticket-facts' },
         ahead !== null && ahead !== undefined
           ? el('div', {}, el('span', {}, t('kiosk.people_ahead')), el('strong', {}, String(ahead))) : null,
-        ticket.estimated_wait_seconds !== null && ticket.estimated_wait_seconds !== undefined
+        ticket.estimate
           ? el('div', {}, el('span', {}, t('kiosk.estimated_wait')),
-            el('strong', {}, waitLabel(ticket.estimated_wait_seconds, ahead))) : null),
+            el('strong', {}, waitLabel(ticket.estimate))) : null),
       el('div', { class: 'k-ticket-qr' },
         el('img', { src: '/t/' + encodeURIComponent(ticket.code) + '.png', alt: '', width: '260', height: '260' }),
         el('p', {}, t('kiosk.scan_qr'))),
       chosen && pick(chosen.what_to_bring)
         ? el('p', { class: 'k-ticket-bring' }, el('b', {}, t('kiosk.bring') + ': '), el('bdi', {}, pick(chosen.what_to_bring))) : null,
-      el('p', { class: 'k-take' }, icon('print'), ' ', t('kiosk.take_ticket')),
+      el('p', { class: 'k-take', id: 'k-take', 'data-printed': String(printed) }, icon('print'), ' ',
+        t(printed ? 'kiosk.take_ticket' : 'kiosk.printing')),
       button(t('kiosk.done'), reset, 'k-primary', { 'data-action': 'done' }));
   }
 
   function messageScreen() {
-    return el('section', { class: 'k-msg', role: 'alert' },
-      el('p', { class: 'k-message', id: 'k-message' }, t(message.key)),
+    return el('section', { class: 'k-msg' },
+      el('h1', { class: 'k-message', id: 'k-message' }, t(message.key)),
       message.retry && chosen ? button(t('kiosk.try_again'), () => issue(chosen, message.priority || ''), 'k-primary') : null,
       button(t('kiosk.home'), reset, 'k-secondary', { 'data-action': 'home' }));
   }
@@ -320,7 +383,7 @@
       try {
         res = await fetch('/api/v1/offices/' + encodeURIComponent(boot.office) + '/tickets', {
           method: 'POST', credentials: 'same-origin', signal: ctl.signal,
-          headers: { 'Content-Type': 'application/json', 'Idempotency-Key': p.key },
+          headers: { 'Content-Type': 'application/json', 'Idempotency-Key': p.key, 'Turno-Device': 'kiosk', 'Accept-Language': lang },
           body: JSON.stringify({ service: service.code, priority, lang }),
         });
       } catch (e) {
@@ -352,6 +415,7 @@
         return;
       }
       let wait = delay;
+      const was = p.retrying;
       if (res && res.status === 429) {
         p.retrying = 'kiosk.rate_limited';
         const after = parseInt(res.headers.get('Retry-After') || '', 10);
@@ -361,6 +425,7 @@
         setOffline(true);
       }
       render();
+      if (p.retrying !== was) announce(t(p.retrying));
       await sleep(wait);
       delay = Math.min(delay * 2, 8000);
       if (p.cancelled) return;
@@ -393,8 +458,10 @@
 
   function showTicket(tk) {
     ticket = tk;
+    printed = false;
     setOffline(false);
     go('ticket');
+    announce(t('kiosk.printing'));
     printTicket(tk.code);
     clearTimeout(ticketTimer);
     ticketTimer = setTimeout(reset, boot.ticket_seconds * 1000);
@@ -406,12 +473,16 @@
   function printTicket(code) {
     printFrame.onload = () => {
       if (!printFrame.src) return;
+      const again = focusKey(document.activeElement);
       try {
         printFrame.contentWindow.focus();
         printFrame.contentWindow.print();
       } catch (e) {
         // The number and QR code stay on screen; the visitor can photograph them.
       }
+      printed = true;
+      if (screen === 'ticket') render();
+      refocus(again || 'h1'); // the frame took the focus to print
     };
     printFrame.src = '/t/' + encodeURIComponent(code) + '.pdf?paper=' + boot.paper_mm;
   }
@@ -421,7 +492,9 @@
 
   async function refreshStatus() {
     try {
-      const res = await fetch('/api/v1/offices/' + encodeURIComponent(boot.office) + '/kiosk', { credentials: 'same-origin' });
+      const res = await fetch('/api/v1/offices/' + encodeURIComponent(boot.office) + '/kiosk', {
+        credentials: 'same-origin', headers: { 'Turno-Device': 'kiosk' },
+      });
       if (!res.ok) throw new Error('status ' + res.status);
       status = await res.json();
       setOffline(false);
@@ -440,15 +513,18 @@
     chosen = null;
     ticket = null;
     message = null;
+    printed = false;
     screen = 'home';
+    setLowered(false);
     setLang('it');
+    focusHeading();
   }
 
   function touched() {
     clearTimeout(idleTimer);
     idleTimer = setTimeout(() => {
       if (pending || screen === 'ticket') return touched(); // never interrupt an issue in flight or a ticket on screen
-      if (lang !== 'it' || screen !== 'home' || audience || query) reset();
+      if (lang !== 'it' || screen !== 'home' || audience || query || lowered) reset();
       touched();
     }, boot.idle_seconds * 1000);
   }
@@ -468,9 +544,32 @@
   document.addEventListener('contextmenu', (e) => e.preventDefault());
 
   setLang('it');
+  focusHeading();
   touched();
   tick();
   setInterval(tick, 15000);
   setInterval(() => { if (!pending) refreshStatus(); }, boot.refresh_seconds * 1000);
   window.addEventListener('online', refreshStatus);
+
+  // --- offline reloads -------------------------------------------------------------------------------
+  function remember(key, value) {
+    try {
+      localStorage.setItem(key, value);
+    } catch (e) {
+      // No storage: the offline page speaks Italian.
+    }
+  }
+  // The service worker (sw.js) keeps this page and its files, so a reload while the server is down shows an
+  // offline page in the kiosk's language, which reopens the kiosk when the server answers again. The page
+  // adds itself to the cache on its first visit, which the service worker did not see yet.
+  if ('serviceWorker' in navigator && window.caches) {
+    navigator.serviceWorker.register('/kiosk/static/sw.js', { scope: '/kiosk/' })
+      .then(() => navigator.serviceWorker.ready)
+      .then(async () => {
+        const cache = await caches.open(SHELL_CACHE);
+        if (!(await cache.match(location.pathname))) await cache.add(location.pathname);
+        document.documentElement.dataset.offlineReady = 'true';
+      })
+      .catch(() => {}); // plain http on a remote host: no service worker, the browser's error page instead
+  }
 })();

@@ -26,20 +26,23 @@
   };
   const ended = (s) => !['waiting', 'called', 'serving'].includes(s);
 
+  // waitText says a wait estimate in the words of the kiosk and the printed ticket (wait.js).
+  const waitText = (est) => window.turnoWaitText(est, t);
+
+
   function render() {
     card.dataset.status = ticket.status;
     $('p-number').textContent = ticket.number;
-    $('p-status').textContent = t('kiosk.status.' + ticket.status);
+    const st = t('kiosk.status.' + ticket.status);
+    if ($('p-status').textContent !== st) $('p-status').textContent = st; // a live region: say changes only
     const called = ticket.status === 'called' && ticket.desk;
     $('p-called').hidden = !called;
-    if (called) $('p-desk').textContent = ticket.desk.name;
+    if (called) $('p-desk').textContent = ticket.desk.number; // "Si rechi allo sportello 1"
     const waiting = ticket.status === 'waiting' && ticket.position !== null && ticket.position !== undefined;
     $('p-facts').hidden = !waiting;
     if (waiting) {
       $('p-ahead').textContent = String(ticket.position);
-      $('p-wait').textContent = ticket.position === 0 && ticket.estimated_wait_seconds === 0
-        ? t('kiosk.wait_none')
-        : t('kiosk.wait_minutes', { n: Math.max(1, Math.ceil(ticket.estimated_wait_seconds / 60)) });
+      $('p-wait').textContent = waitText(ticket.estimate);
     }
     $('p-cancel-box').hidden = ticket.status !== 'waiting';
     $('p-alert-box').hidden = ended(ticket.status) || ticket.status === 'serving';
@@ -58,7 +61,7 @@
 
   async function refresh() {
     try {
-      const res = await fetch('/api/v1/tickets/' + encodeURIComponent(boot.code), { cache: 'no-store' });
+      const res = await fetch('/api/v1/tickets/' + encodeURIComponent(boot.code), { cache: 'no-store', headers: { 'Accept-Language': document.documentElement.lang || 'it' } });
       if (!res.ok) throw new Error('status ' + res.status);
       ticket = await res.json();
       if (!live) setConn('polling');
@@ -92,6 +95,7 @@
     armed = true;
     $('p-alert').hidden = true;
     $('p-alert-on').hidden = false;
+    $('p-alert-on').focus();
     try {
       const Ctx = window.AudioContext || window.webkitAudioContext;
       if (Ctx) {
@@ -140,15 +144,17 @@
   $('p-cancel').addEventListener('click', () => {
     $('p-cancel').hidden = true;
     $('p-confirm').hidden = false;
+    $('p-confirm-text').focus(); // the button that had the focus is gone
   });
   $('p-cancel-no').addEventListener('click', () => {
     $('p-cancel').hidden = false;
     $('p-confirm').hidden = true;
+    $('p-cancel').focus();
   });
   $('p-cancel-yes').addEventListener('click', async () => {
     $('p-cancel-error').textContent = '';
     try {
-      const res = await fetch('/api/v1/tickets/' + encodeURIComponent(boot.code) + '/cancel', { method: 'POST' });
+      const res = await fetch('/api/v1/tickets/' + encodeURIComponent(boot.code) + '/cancel', { method: 'POST', headers: { 'Accept-Language': document.documentElement.lang || 'it' } });
       const body = await res.json();
       if (!res.ok) {
         $('p-cancel-error').textContent = t('kiosk.phone.cancel_failed', { reason: (body.error && body.error.message) || res.status });
@@ -158,6 +164,7 @@
       ticket = body;
       render();
       $('p-status').textContent = t('kiosk.phone.cancelled');
+      $('p-head').focus(); // the cancel box is hidden now
     } catch (e) {
       $('p-cancel-error').textContent = t('kiosk.phone.unreachable');
     }

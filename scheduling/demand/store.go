@@ -218,7 +218,7 @@ func (st *Store) checkCell(ctx context.Context, officeID int64, weekday int, slo
 		found = found || sl == slot
 	}
 	if !found {
-		return Key{}, web.InvalidField("slot_start", "%s is not a %d-minute slot of the opening hours of weekday %d", slot, s.SlotMinutes, weekday)
+		return Key{}, web.InvalidField("slot_start", "%s is not a %d-minute slot of the opening hours of weekday %d", slot, s.SlotMinutes, web.Weekday(weekday))
 	}
 	names, _, err := st.tickets.SkillGroups(ctx, officeID)
 	if err != nil {

@@ -32,6 +32,7 @@ func (pl *Planner) Routes(r chi.Router) {
 		r.Method("POST", "/api/v1/rosters/{id:[0-9]+}/absences", web.Endpoint(pl.apiAbsence))
 		r.Method("GET", "/api/v1/rosters/{id:[0-9]+}/substitutions", web.Endpoint(pl.apiSubstitutions))
 		r.Method("POST", "/api/v1/rosters/{id:[0-9]+}/repair", web.Endpoint(pl.apiRepair))
+		r.Method("PUT", "/api/v1/rosters/{id:[0-9]+}/assignments", web.Endpoint(pl.apiEdit))
 	})
 	r.Group(func(r chi.Router) {
 		r.Use(auth.RequireRole(auth.Operator, auth.Manager, auth.Admin))
@@ -154,12 +155,36 @@ func (pl *Planner) apiGet(r *http.Request) (int, any, error) {
 	return web.OK(pl.view(r.Context(), ro))
 }
 
+// publishRequest is the optional body of a publication.
+type publishRequest struct {
+	// AcceptGaps confirms the publication of a roster that leaves slots uncovered.
+	AcceptGaps bool `json:"accept_gaps"`
+}
+
 func (pl *Planner) apiPublish(r *http.Request) (int, any, error) {
 	ro, err := pl.managedRoster(r)
 	if err != nil {
 		return 0, nil, err
 	}
-	return web.OK(pl.Publish(r.Context(), ro.ID))
+	var req publishRequest
+	if err := web.Decode(r, &req, true); err != nil {
+		return 0, nil, err
+	}
+	return web.OK(pl.Publish(r.Context(), ro.ID, req.AcceptGaps))
+}
+
+// apiEdit changes one person's day in a draft roster (see EditShift); a refusal's message is in the
+// request's language.
+func (pl *Planner) apiEdit(r *http.Request) (int, any, error) {
+	ro, err := pl.managedRoster(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	var req ShiftEdit
+	if err := web.Decode(r, &req, false); err != nil {
+		return 0, nil, err
+	}
+	return web.OK(pl.EditShift(r.Context(), ro, req, web.RequestLang(r, web.StaffLangs), userID(r)))
 }
 
 // apiAbsence records an absence of a staff member of the roster's office (through the scheduling store,

@@ -34,6 +34,7 @@ var (
 // pageRoutes mounts the manager's roster pages under /manage/rosters (the shell's last section) and the
 // operator's /me/shifts. The pages' forms post to them and are answered with a redirect.
 func (pl *Planner) pageRoutes(r chi.Router) {
+	r.Get("/manage/rosters/static/*", staticHandler().ServeHTTP)
 	r.Group(func(r chi.Router) {
 		r.Use(auth.RequirePage)
 		r.Get("/manage/rosters", pl.pageList)
@@ -43,6 +44,7 @@ func (pl *Planner) pageRoutes(r chi.Router) {
 		r.Post("/manage/rosters/{id:[0-9]+}/absence", pl.pageAbsence)
 		r.Post("/manage/rosters/{id:[0-9]+}/apply", pl.pageApply)
 		r.Post("/manage/rosters/{id:[0-9]+}/repair", pl.pageRepair)
+		r.Post("/manage/rosters/{id:[0-9]+}/shift", pl.pageEdit)
 		r.Get("/me/shifts", pl.pageShifts)
 		r.Post("/me/shifts/feed", pl.pageFeed)
 	})
@@ -73,7 +75,7 @@ func redirect(w http.ResponseWriter, r *http.Request, v *web.Manage, err error, 
 	switch {
 	case err == nil:
 	case errors.As(err, &we):
-		params = append(params, "error", we.Message)
+		params = append(params, "error", we.In(web.RequestLang(r, web.StaffLangs)))
 	default:
 		web.RenderManage(w, r, listPage, ticketing.UserName(r), v, err)
 		return
@@ -204,7 +206,7 @@ type gridRow struct {
 type rosterView struct {
 	Roster     *Roster
 	Result     *Result
-	Progress   []ProgressEntry
+	Live       *liveView
 	Week       int
 	WeekNo     int
 	Weeks      int
@@ -221,6 +223,21 @@ type rosterView struct {
 	Flash      string
 	Unmapped   int
 	Solving    bool
+	// Violations are the broken hard rules, Summary what the roster could not satisfy, both in words.
+	Violations []violationRow
+	Summary    []summaryRow
+	// HourWeeks are the ISO week numbers of the period; Hours each person's hours per week.
+	HourWeeks []string
+	Hours     []hoursRow
+	// Gaps are the uncovered slots the publication's confirmation lists (at most maxGapsShown; GapsMore
+	// more).
+	Gaps     []gap
+	GapsMore int
+	// The edit form's choices and the last edit's effects.
+	EditDays   []shiftOption
+	EditShifts []shiftOption
+	Effects    *effectsView
+	SolvedS    int64 // the solve's time in seconds
 }
 
 var weekdayKeys = [7]string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
@@ -238,14 +255,12 @@ func (pl *Planner) pageRoster(w http.ResponseWriter, r *http.Request) {
 func (pl *Planner) rosterView(r *http.Request, m *web.Manage, ro *Roster) (*rosterView, error) {
 	ctx := r.Context()
 	q := r.URL.Query()
+	lang := web.RequestLang(r, web.StaffLangs)
 	v := &rosterView{Roster: ro, Kinds: scheduling.AbsenceKinds, Error: q.Get("error"), Flash: q.Get("done"),
 		Solving: ro.Status == "solving" || ro.Status == "queued"}
 	var progress []ProgressEntry
 	_ = json.Unmarshal(ro.Progress, &progress) // a progress the page cannot read is not shown
-	if len(progress) > 8 {
-		progress = progress[len(progress)-8:]
-	}
-	v.Progress = progress
+	v.Live = newLive(ro, progress)
 	if unsolved(ro.Status) {
 		return v, nil
 	}
@@ -254,6 +269,7 @@ func (pl *Planner) rosterView(r *http.Request, m *web.Manage, ro *Roster) (*rost
 		return nil, fmt.Errorf("plan: roster result: %w", err)
 	}
 	v.Result = &res
+	v.SolvedS = (res.ElapsedMS + 500) / 1000
 	week, err := web.QueryInt(r, "week", 0)
 	if err != nil {
 		return nil, err
@@ -278,15 +294,25 @@ func (pl *Planner) rosterView(r *http.Request, m *web.Manage, ro *Roster) (*rost
 	if v.Changes, err = pl.Changes(ctx, ro.ID); err != nil {
 		return nil, err
 	}
-	days := v.weekColumns(web.RequestLang(r, web.StaffLangs), p, &res)
+	days := v.weekColumns(lang, p, &res)
 	v.gridRows(st, days)
+	v.Violations = violationRows(lang, p, &res)
+	v.Summary = summaryRows(st, &res)
+	who, _ := strconv.ParseInt(q.Get("who"), 10, 64)
+	v.HourWeeks, v.Hours = hoursRows(st, who)
+	v.Gaps = gapsOf(lang, &res, p.In.SlotMinutes)
+	if len(v.Gaps) > maxGapsShown {
+		v.GapsMore, v.Gaps = len(v.Gaps)-maxGapsShown, v.Gaps[:maxGapsShown]
+	}
+	v.EditDays, v.EditShifts = v.editDays(), shiftOptions(lang, p)
+	v.Effects = effectsOf(q, p, lang)
 	names := map[int64]string{}
 	for _, mb := range p.In.Staff {
 		names[mb.ID] = mb.Name
 	}
 	for _, a := range p.In.Absences {
 		v.Absences = append(v.Absences, absenceRow{ID: a.ID, Staff: names[a.StaffID], Kind: a.Kind,
-			From: a.Start.In(p.In.Loc).Format("02/01 15:04"), To: a.End.In(p.In.Loc).Format("02/01 15:04"),
+			From: web.FormatDateTime(lang, a.Start.In(p.In.Loc)), To: web.FormatDateTime(lang, a.End.In(p.In.Loc)),
 			URL: pageURL(m, path, "week", strconv.Itoa(v.Week), "absence", strconv.FormatInt(a.ID, 10)) + "#proposals"})
 	}
 	if id, err := strconv.ParseInt(q.Get("absence"), 10, 64); err == nil {
@@ -428,11 +454,40 @@ func (pl *Planner) pagePublish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	path := fmt.Sprintf("/manage/rosters/%d", ro.ID)
-	if _, err := pl.Publish(r.Context(), ro.ID); err != nil {
+	if _, err := pl.Publish(r.Context(), ro.ID, r.PostFormValue("accept_gaps") == "yes"); err != nil {
 		redirect(w, r, v, err, path)
 		return
 	}
 	redirect(w, r, v, nil, path, "done", "published")
+}
+
+// pageEdit changes one person's day from the week grid's edit form and returns to the week with the
+// edit's effects, or with the reason it was refused.
+func (pl *Planner) pageEdit(w http.ResponseWriter, r *http.Request) {
+	ro, v, path, week, ok := pl.rosterForm(w, r)
+	if !ok {
+		return
+	}
+	back := []string{"week", strconv.Itoa(week)}
+	staffID, err := web.FormID(r, "staff_id")
+	if err != nil {
+		redirect(w, r, v, err, path, back...)
+		return
+	}
+	tplID, group, err := parseShiftOption(r.PostFormValue("shift"))
+	if err != nil {
+		redirect(w, r, v, err, path, back...)
+		return
+	}
+	day := r.PostFormValue("day")
+	res, err := pl.EditShift(r.Context(), ro, ShiftEdit{StaffID: staffID, Day: day, TemplateID: tplID, Group: group},
+		web.RequestLang(r, web.StaffLangs), userID(r))
+	if err != nil {
+		redirect(w, r, v, err, path, back...)
+		return
+	}
+	http.Redirect(w, r, pageURL(v, path, append(back, "done", "edited", "fx", effectsQuery(res.Effects),
+		"who", strconv.FormatInt(staffID, 10), "day", day)...)+"#hours", http.StatusSeeOther)
 }
 
 // rosterForm resolves the roster of a form posted from its page and the week the form was on; on failure

@@ -27,7 +27,7 @@ func (pl *Planner) apiPDF(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if unsolved(ro.Status) {
-		web.WriteError(w, r, web.Conflict("not_solved", "the roster is %s", ro.Status))
+		web.WriteError(w, r, web.Conflict("not_solved", "the roster is %s", web.Term(ro.Status)))
 		return
 	}
 	st, err := pl.load(r.Context(), ro)

@@ -114,7 +114,7 @@ type Period struct {
 // parseDay parses a required YYYY-MM-DD date of a request field.
 func parseDay(field, s string) (time.Time, error) {
 	if s == "" {
-		return time.Time{}, web.InvalidField(field, "%s is required (YYYY-MM-DD)", field)
+		return time.Time{}, web.InvalidField(field, "%s is required (YYYY-MM-DD)", web.Term(field))
 	}
 	return ticketing.ParseDate(field, s)
 }
@@ -143,7 +143,7 @@ func (pl *Planner) StartSolve(ctx context.Context, o *ticketing.Office, per Peri
 		return 0, err
 	}
 	if _, err := Build(in); err != nil {
-		return 0, web.Invalid("not_plannable", "%v", err)
+		return 0, web.Invalid("not_plannable", "the office cannot be planned: %v", err)
 	}
 	if len(in.Staff) == 0 {
 		return 0, web.Invalid("not_plannable", "the office has no active staff with a contract")

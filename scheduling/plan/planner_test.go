@@ -110,10 +110,10 @@ func TestPublishVersions(t *testing.T) {
 	first := e.solveRoster(t, manager, nextMonday, 7, 1)
 	second := e.solveRoster(t, manager, nextMonday, 14, 1)
 	var r Roster
-	if st := e.call(t, "POST", fmt.Sprintf("/api/v1/rosters/%d/publish", first.ID), manager, "", &r); st != 200 || r.Version != 1 {
+	if st := e.call(t, "POST", fmt.Sprintf("/api/v1/rosters/%d/publish", first.ID), manager, `{"accept_gaps":true}`, &r); st != 200 || r.Version != 1 {
 		t.Fatalf("publish first: %d v%d", st, r.Version)
 	}
-	if st := e.call(t, "POST", fmt.Sprintf("/api/v1/rosters/%d/publish", second.ID), manager, "", &r); st != 200 || r.Version != 2 ||
+	if st := e.call(t, "POST", fmt.Sprintf("/api/v1/rosters/%d/publish", second.ID), manager, `{"accept_gaps":true}`, &r); st != 200 || r.Version != 2 ||
 		r.ParentID == nil || *r.ParentID != first.ID {
 		t.Fatalf("publish second: %d %+v", st, r)
 	}
@@ -122,7 +122,7 @@ func TestPublishVersions(t *testing.T) {
 		t.Errorf("first roster is %s, want superseded", r.Status)
 	}
 	var got apiError
-	if st := e.call(t, "POST", fmt.Sprintf("/api/v1/rosters/%d/publish", first.ID), manager, "", &got); st != http.StatusConflict {
+	if st := e.call(t, "POST", fmt.Sprintf("/api/v1/rosters/%d/publish", first.ID), manager, `{"accept_gaps":true}`, &got); st != http.StatusConflict {
 		t.Errorf("publishing a superseded roster: status %d, want 409", st)
 	}
 }

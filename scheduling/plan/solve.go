@@ -49,15 +49,15 @@ func (p *Problem) officeViolations(r roster.Roster) []HardViolation {
 			t := p.ShiftTemplate[s]
 			day := p.In.Date(d).Format(time.DateOnly)
 			if !p.Usable[d][t] {
-				out = append(out, HardViolation{code, day, "template not usable", fmt.Sprintf("%s is not used on this day", p.In.Templates[t].Code)})
+				out = append(out, HardViolation{code, day, ruleTemplateNotUsable, fmt.Sprintf("%s is not used on this day", p.In.Templates[t].Code)})
 			}
 			if p.Blocked[e][d][t] {
-				out = append(out, HardViolation{code, day, "absence", fmt.Sprintf("%s overlaps an absence", p.In.Templates[t].Code)})
+				out = append(out, HardViolation{code, day, ruleAbsence, fmt.Sprintf("%s overlaps an absence", p.In.Templates[t].Code)})
 			}
 		}
 		for w, days := range p.workedByWeek(row) {
 			if limit := p.In.Staff[e].Contract.MaxDaysPerWeek; len(days) > limit {
-				out = append(out, HardViolation{code, p.In.Date(days[0]).Format(time.DateOnly), "max days per week",
+				out = append(out, HardViolation{code, p.In.Date(days[0]).Format(time.DateOnly), ruleMaxDaysPerWeek,
 					fmt.Sprintf("%d days worked in week %d of the period, at most %d", len(days), w+1, limit)})
 			}
 		}

@@ -35,6 +35,8 @@ type Roster struct {
 	Error       string          `json:"error,omitempty"`
 	// QueuePosition is the roster's place in the solve queue while it is queued (1 is next), else 0.
 	QueuePosition int `json:"queue_position,omitempty"`
+	// TimeLimitSeconds is the solve's time limit (0 for rosters made before it was kept).
+	TimeLimitSeconds int `json:"time_limit_seconds,omitempty"`
 }
 
 // Assignment is one staff member's shift on one day of a roster.
@@ -73,16 +75,17 @@ func unsolved(status string) bool {
 }
 
 const rosterColumns = `id, office_id, starts_on, ends_on, status, version, parent_id, created_at, published_at, progress, result,
-	coalesce(error, ''), ` + queuePositionSQL
+	coalesce(error, ''), ` + queuePositionSQL + `, coalesce(time_limit_ms, 0)`
 
 func scanRoster(row pgx.Row) (*Roster, error) {
 	var r Roster
 	var from, to pgtype.Date
 	if err := row.Scan(&r.ID, &r.OfficeID, &from, &to, &r.Status, &r.Version, &r.ParentID, &r.CreatedAt, &r.PublishedAt,
-		&r.Progress, &r.Result, &r.Error, &r.QueuePosition); err != nil {
+		&r.Progress, &r.Result, &r.Error, &r.QueuePosition, &r.TimeLimitSeconds); err != nil {
 		return nil, err
 	}
 	r.From, r.To = from.Time.Format(time.DateOnly), to.Time.Format(time.DateOnly)
+	r.TimeLimitSeconds = (r.TimeLimitSeconds + 999) / 1000 // scanned in milliseconds
 	return &r, nil
 }
 
@@ -102,7 +105,8 @@ func (pl *Planner) Roster(ctx context.Context, id int64) (*Roster, error) {
 func (pl *Planner) Rosters(ctx context.Context, officeID int64) ([]*Roster, error) {
 	rows, err := pl.pool.Query(ctx, `SELECT id, office_id, starts_on, ends_on, status, version, parent_id, created_at,
 			published_at, '[]'::jsonb, jsonb_build_object('objective', result->'objective', 'feasible', result->'feasible',
-			'shortfall', result->'shortfall', 'uncovered', result->'uncovered'), coalesce(error, ''), `+queuePositionSQL+`
+			'shortfall', result->'shortfall', 'uncovered', result->'uncovered'), coalesce(error, ''), `+queuePositionSQL+`,
+			coalesce(time_limit_ms, 0)
 		FROM rosters WHERE office_id = $1 ORDER BY starts_on DESC, id DESC LIMIT 200`, officeID)
 	if err != nil {
 		return nil, fmt.Errorf("plan: rosters: %w", err)
@@ -335,18 +339,24 @@ func (pl *Planner) finishRoster(ctx context.Context, id int64, p *Problem, r ros
 }
 
 // Publish makes a draft roster the office's published roster for its period: the published rosters it
-// overlaps become superseded, and it takes the next version number of the overlapping rosters.
-func (pl *Planner) Publish(ctx context.Context, id int64) (*Roster, error) {
+// overlaps become superseded, and it takes the next version number of the overlapping rosters. A draft
+// that leaves slots with demand and nobody planned is published only with acceptGaps (the manager saw
+// them and confirmed); otherwise it is a 409 uncovered_slots.
+func (pl *Planner) Publish(ctx context.Context, id int64, acceptGaps bool) (*Roster, error) {
 	err := pgx.BeginFunc(ctx, pl.pool, func(tx pgx.Tx) error {
 		var officeID int64
 		var status string
 		var from, to pgtype.Date
-		if err := tx.QueryRow(ctx, `SELECT office_id, status, starts_on, ends_on FROM rosters WHERE id = $1 FOR UPDATE`, id).
-			Scan(&officeID, &status, &from, &to); err != nil {
+		var uncovered int
+		if err := tx.QueryRow(ctx, `SELECT office_id, status, starts_on, ends_on, coalesce((result->>'uncovered')::int, 0)
+			FROM rosters WHERE id = $1 FOR UPDATE`, id).Scan(&officeID, &status, &from, &to, &uncovered); err != nil {
 			return fmt.Errorf("plan: lock roster: %w", err)
 		}
 		if status != "draft" {
-			return web.Conflict("not_draft", "only a draft can be published; this roster is %s", status)
+			return web.Conflict("not_draft", "only a draft can be published; this roster is %s", web.Term(status))
+		}
+		if uncovered > 0 && !acceptGaps {
+			return web.Conflict("uncovered_slots", "the roster leaves %d slots with demand and nobody planned; publish with accept_gaps to confirm", uncovered)
 		}
 		// One publisher per office at a time: the office's lock orders concurrent publications.
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('turno.publish:' || $1::bigint, 0))`, officeID); err != nil {

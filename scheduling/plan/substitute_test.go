@@ -28,7 +28,7 @@ func TestAbsenceSubstitutes(t *testing.T) {
 	manager := e.Login(t, "manager")
 	v := e.solveRoster(t, manager, nextMonday, 14, 5)
 	var pub Roster
-	if st := e.call(t, "POST", fmt.Sprintf("/api/v1/rosters/%d/publish", v.ID), manager, "", &pub); st != http.StatusOK || pub.Status != "published" || pub.Version != 1 {
+	if st := e.call(t, "POST", fmt.Sprintf("/api/v1/rosters/%d/publish", v.ID), manager, `{"accept_gaps":true}`, &pub); st != http.StatusOK || pub.Status != "published" || pub.Version != 1 {
 		t.Fatalf("publish: status %d, roster %s v%d", st, pub.Status, pub.Version)
 	}
 

@@ -1,17 +1,28 @@
-// Turno operator desk: actions through the JSON API, live queue counts, keyboard shortcuts.
+// Turno operator desk: actions through the JSON API, the live queue and waiting list, timers from the
+// server's timestamps, no-show and finish undoable for a few seconds, and Alt+key shortcuts that the
+// operator can switch off.
 "use strict";
 (function () {
   const app = document.getElementById("desk-app");
   if (!app) return;
   const i18n = JSON.parse(document.getElementById("i18n").textContent || "{}");
-  const t = (k) => i18n[k] || k;
+  // t translates a key and fills its {placeholders} from vars.
+  const t = (k, vars) => {
+    let s = i18n[k] || k;
+    for (const [name, v] of Object.entries(vars || {})) s = s.split("{" + name + "}").join(String(v));
+    return s;
+  };
+  const dataEl = document.getElementById("desk-data");
+  const data = (dataEl && JSON.parse(dataEl.textContent || "null")) || {};
   const office = app.dataset.office;
   const deskID = Number(app.dataset.desk || 0);
   const lang = app.dataset.lang || "it";
   const $ = (id) => document.getElementById(id);
 
-  async function api(method, path, body) {
-    const opts = { method, headers: { "Accept": "application/json" }, credentials: "same-origin" };
+  async function api(method, path, body, keepalive) {
+    // The server answers errors in the page's language.
+    const opts = { method, headers: { "Accept": "application/json", "Accept-Language": lang }, credentials: "same-origin" };
+    if (keepalive) opts.keepalive = true;
     if (body !== undefined) {
       opts.headers["Content-Type"] = "application/json";
       opts.body = JSON.stringify(body);
@@ -20,7 +31,7 @@
     if (res.status === 401) signIn(); // the session ended (signed out elsewhere, or the user disabled)
     if (res.status === 204) return null;
     const data = await res.json().catch(() => ({}));
-    if (!res.ok) throw new Error((data.error && data.error.message) || res.statusText);
+    if (!res.ok) throw new Error((data.error && data.error.message) || t("desk.error_generic"));
     return data;
   }
 
@@ -34,6 +45,17 @@
     if (el) el.textContent = err ? err.message || String(err) : "";
   }
 
+  // say puts a message in the polite status region. It empties the region first, so that the same
+  // message said twice ("nothing to call" after "nothing to call") is announced twice.
+  let sayToken = 0;
+  function say(msg) {
+    const el = $("desk-status");
+    if (!el) return;
+    const token = ++sayToken;
+    el.textContent = "";
+    if (msg) setTimeout(() => { if (token === sayToken) el.textContent = msg; }, 50);
+  }
+
   // Desk chooser.
   document.querySelectorAll("[data-open-desk]").forEach((b) =>
     b.addEventListener("click", async () => {
@@ -44,8 +66,46 @@
     }));
   if (!deskID) return;
 
+  const UNDO_MS = 5000; // how long a no-show or a finish waits before it is sent
   const minutes = (s) => Math.round(s / 60) + " " + t("unit.min");
+  let timeFormat;
+  try {
+    timeFormat = new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit", timeZone: data.time_zone || undefined });
+  } catch (e) {
+    timeFormat = new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit" });
+  }
   let state = null;
+  let skew = 0; // the server's clock minus this workstation's, in ms
+  let pending = null; // the no-show or finish waiting to be sent: {name, id, number, deadline, timer}
+
+  // elapsed formats the time since an ISO timestamp of the server as m:ss or h:mm:ss.
+  function elapsed(iso) {
+    const s = Math.max(0, Math.floor((Date.now() + skew - Date.parse(iso)) / 1000));
+    const two = (n) => String(n).padStart(2, "0");
+    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
+    return (h ? h + ":" + two(m) : two(m)) + ":" + two(s % 60);
+  }
+
+  // tick updates what changes every second: the timers and the undo countdown.
+  function tick() {
+    if (!state) return;
+    const cur = state.current;
+    const since = cur && (cur.status === "serving" ? cur.started_at : cur.called_at);
+    $("current-timer-line").hidden = !since;
+    if (since) {
+      $("current-timer-label").textContent = t(cur.status === "serving" ? "desk.timer_serving" : "desk.timer_called");
+      $("current-timer").textContent = elapsed(since);
+    }
+    if (state.paused && state.paused_at) $("pause-timer").textContent = elapsed(state.paused_at);
+    if (pending) {
+      const left = Math.max(0, Math.ceil((pending.deadline - Date.now()) / 1000));
+      $("undo-text").textContent = pendingText(pending, left);
+    }
+  }
+
+  function pendingText(p, seconds) {
+    return t(p.name === "no-show" ? "desk.pending_no_show" : "desk.pending_finish", { number: p.number, seconds });
+  }
 
   function render() {
     if (!state) return;
@@ -57,19 +117,66 @@
         (cur.recalls ? " · " + cur.recalls + " " + t("desk.recalls") : "")
       : t("desk.none");
     $("paused").hidden = !state.paused;
-    $("pause-reason").textContent = state.pause_reason ? (t("desk.reason." + state.pause_reason) || state.pause_reason) : "";
+    $("pause-reason").textContent = state.pause_reason ? (i18n["desk.reason." + state.pause_reason] || state.pause_reason) : t("desk.paused");
     const st = cur ? cur.status : "";
+    const held = pending !== null; // the current ticket ends when the pending action is sent
     const enable = (act, on) => document.querySelectorAll('[data-act="' + act + '"]').forEach((b) => (b.disabled = !on));
-    enable("next", !state.paused && st !== "called");
-    enable("recall", st === "called");
-    enable("start", st === "called");
-    enable("finish", st === "serving");
-    enable("no-show", st === "called");
-    enable("transfer", st === "called" || st === "serving");
-    enable("pause", !state.paused && !cur);
-    enable("close", !cur);
+    enable("next", !state.paused && (st !== "called" || held));
+    enable("recall", st === "called" && !held);
+    enable("start", st === "called" && !held);
+    enable("finish", st === "serving" && !held);
+    enable("no-show", st === "called" && !held);
+    enable("transfer", (st === "called" || st === "serving") && !held);
+    enable("pause", !state.paused && (!cur || held));
+    enable("resume", state.paused);
+    enable("close", !cur || held);
     document.querySelector('[data-act="pause"]').hidden = state.paused;
     document.querySelector('[data-act="resume"]').hidden = !state.paused;
+    tick();
+  }
+
+  // Waiting list: rows are kept by ticket and updated in place, so that a refresh does not take the
+  // keyboard focus away from a row's button.
+  const rows = new Map();
+  function waitingRow(x) {
+    let tr = rows.get(x.id);
+    if (!tr) {
+      tr = document.createElement("tr");
+      tr.innerHTML = '<th scope="row"></th><td></td><td></td><td></td><td class="act"><button type="button" class="secondary"></button></td>';
+      const b = tr.querySelector("button");
+      b.textContent = t("desk.call");
+      b.setAttribute("aria-label", t("desk.call_ticket", { number: x.number }));
+      b.addEventListener("click", () => act("call", { ticket: x.id }));
+      rows.set(x.id, tr);
+    }
+    tr.classList.toggle("priority", !!x.priority);
+    tr.children[0].textContent = x.number;
+    tr.children[1].textContent = x.service_names[lang] || x.service_names.it;
+    tr.children[2].textContent = timeFormat.format(new Date(x.issued_at)) + " · " + minutes(x.wait_seconds);
+    const marks = [];
+    if (x.priority) marks.push((data.priorities && data.priorities[x.priority]) || x.priority);
+    if (x.transferred) marks.push(t("desk.transferred"));
+    tr.children[3].textContent = marks.length ? marks.join(" · ") : "—";
+    return tr;
+  }
+
+  function renderWaiting(list) {
+    const body = $("waiting");
+    const shown = list.slice(0, 50).map(waitingRow);
+    const keep = new Set(shown);
+    const focused = body.contains(document.activeElement) ? [...body.children].indexOf(document.activeElement.closest("tr")) : -1;
+    for (const [id, tr] of rows) {
+      if (!keep.has(tr)) { tr.remove(); rows.delete(id); }
+    }
+    shown.forEach((tr, i) => { if (body.children[i] !== tr) body.insertBefore(tr, body.children[i] || null); });
+    if (focused >= 0 && !body.contains(document.activeElement)) {
+      // The focused row was called: keep the focus in the list, on the row that took its place.
+      const row = body.children[Math.min(focused, body.children.length - 1)];
+      (row ? row.querySelector("button") : document.querySelector('[data-act="next"]')).focus();
+    }
+    $("waiting-none").hidden = list.length > 0;
+    $("waiting-table").hidden = list.length === 0;
+    $("list-count").textContent = t("desk.list_count", { count: list.length });
   }
 
   async function refresh() {
@@ -79,7 +186,9 @@
         api("GET", "/api/v1/offices/" + office + "/queue"),
         api("GET", "/api/v1/desks/" + deskID + "/waiting"),
       ]);
+      if (s.server_time) skew = Date.parse(s.server_time) - Date.now();
       state = s;
+      if (pending && !(s.current && s.current.id === pending.id)) clearPending(); // the ticket ended elsewhere
       render();
       const served = new Set(s.desk.services);
       $("queue").replaceChildren(...q.services.filter((l) => served.has(l.service)).map((l) => {
@@ -91,19 +200,7 @@
         }
         return tr;
       }));
-      $("waiting").replaceChildren(...w.slice(0, 50).map((x) => {
-        const tr = document.createElement("tr");
-        tr.innerHTML = "<td></td><td></td><td></td><td></td>";
-        tr.children[0].textContent = x.number + (x.priority ? " ★" : "");
-        tr.children[1].textContent = x.service_names[lang] || x.service_names.it;
-        tr.children[2].textContent = minutes(x.wait_seconds);
-        const b = document.createElement("button");
-        b.className = "secondary";
-        b.textContent = t("desk.call");
-        b.addEventListener("click", () => act("call", { ticket: x.id }));
-        tr.children[3].appendChild(b);
-        return tr;
-      }));
+      renderWaiting(w);
       $("live").textContent = t("desk.live");
       $("live").className = "pill ok";
     } catch (e) {
@@ -112,28 +209,121 @@
     }
   }
 
+  const actionPath = (name) => "/api/v1/desks/" + deskID + "/" + name;
+
   async function act(name, body) {
     showError(null);
+    if (name === "no-show" || name === "finish") { hold(name); return; }
+    say("");
+    if (pending) await send(); // the operator moved on: what they left undone stands
     try {
       if (name === "transfer") body = { service: $("transfer-to").value };
       if (name === "pause") body = { reason: $("pause-reason-select").value };
-      const res = await api("POST", "/api/v1/desks/" + deskID + "/" + name, body || {});
+      const res = await api("POST", actionPath(name), body || {});
       if (name === "close") { location.reload(); return; }
-      if (name === "next" && res === null) showError(new Error(t("desk.nothing")));
+      if ((name === "next" || name === "call") && res === null) say(t("desk.nothing"));
+      else if ((name === "next" || name === "call") && res) say(t("desk.called_ticket", { number: res.number }));
     } catch (e) { showError(e); }
-    refresh();
+    await refresh();
   }
 
+  // hold starts the undo window of a no-show or a finish: the request goes when the window ends, when
+  // the operator does anything else, or when the page goes away; "Annulla" drops it.
+  function hold(name) {
+    const cur = state && state.current;
+    if (!cur || pending) return;
+    const fromButton = document.activeElement && document.activeElement.dataset && document.activeElement.dataset.act === name;
+    pending = { name, id: cur.id, number: cur.number, deadline: Date.now() + UNDO_MS };
+    pending.timer = setTimeout(send, UNDO_MS);
+    $("undo").hidden = false;
+    render();
+    say(pendingText(pending, UNDO_MS / 1000));
+    // The pressed button is now disabled: give the focus to "Annulla" rather than lose it.
+    if (fromButton) $("undo-btn").focus();
+  }
+
+  // clearPending ends the undo window without sending anything and reports whether "Annulla" had the focus.
+  function clearPending() {
+    const p = pending;
+    if (!p) return false;
+    clearTimeout(p.timer);
+    pending = null;
+    const hadFocus = document.activeElement === $("undo-btn");
+    $("undo").hidden = true;
+    return hadFocus;
+  }
+
+  async function send() {
+    const p = pending;
+    if (!p) return;
+    const hadFocus = clearPending();
+    try {
+      await api("POST", actionPath(p.name), {});
+      say(t(p.name === "no-show" ? "desk.done_no_show" : "desk.done_finish", { number: p.number }));
+    } catch (e) { showError(e); }
+    await refresh();
+    if (hadFocus) focusFirst(["next", "pause", "resume"]);
+  }
+
+  function undo() {
+    const p = pending;
+    if (!p) return;
+    const hadFocus = clearPending();
+    render();
+    say(t(p.name === "no-show" ? "desk.undone_no_show" : "desk.undone_finish", { number: p.number }));
+    if (hadFocus) focusFirst([p.name, "next"]);
+  }
+
+  function focusFirst(acts) {
+    for (const a of acts) {
+      const b = document.querySelector('[data-act="' + a + '"]');
+      if (b && !b.disabled && !b.hidden) { b.focus(); return; }
+    }
+  }
+
+  // A page closed or reloaded inside the window still sends what the operator decided.
+  window.addEventListener("pagehide", () => {
+    const p = pending;
+    if (!p) return;
+    clearPending();
+    api("POST", actionPath(p.name), {}, true).catch(() => {});
+  });
+
   document.querySelectorAll("[data-act]").forEach((b) => b.addEventListener("click", () => act(b.dataset.act)));
-  const keys = { n: "next", r: "recall", s: "start", f: "finish", a: "no-show", t: "transfer" };
+  $("undo-btn").addEventListener("click", undo);
+
+  // Shortcuts: Alt plus the letter shown on a button (WCAG 2.1.4: no single-character shortcuts), only
+  // while the page has the focus and no dialog is open; the operator can switch them off, remembered in
+  // this browser.
+  const shortcutsKey = "turno.desk.shortcuts";
+  const stored = () => { try { return localStorage.getItem(shortcutsKey); } catch (e) { return null; } };
+  let shortcutsOn = stored() !== "off";
+  function applyShortcuts() {
+    $("shortcuts-on").checked = shortcutsOn;
+    app.classList.toggle("no-shortcuts", !shortcutsOn);
+    $("shortcuts-help").textContent = t(shortcutsOn ? "desk.shortcuts_help" : "desk.shortcuts_off_help");
+    document.querySelectorAll("[data-key]").forEach((b) => {
+      if (shortcutsOn) b.setAttribute("aria-keyshortcuts", "Alt+" + b.dataset.key);
+      else b.removeAttribute("aria-keyshortcuts");
+    });
+  }
+  $("shortcuts-on").addEventListener("change", () => {
+    shortcutsOn = $("shortcuts-on").checked;
+    try { localStorage.setItem(shortcutsKey, shortcutsOn ? "on" : "off"); } catch (e) { /* private mode: this page only */ }
+    applyShortcuts();
+  });
+  applyShortcuts();
   document.addEventListener("keydown", (e) => {
-    if (e.ctrlKey || e.metaKey || e.altKey || /INPUT|SELECT|TEXTAREA/.test(e.target.tagName)) return;
-    const k = e.key.toLowerCase();
-    let name = keys[k];
-    if (k === "p") name = state && state.paused ? "resume" : "pause";
-    if (!name) return;
-    const b = document.querySelector('[data-act="' + name + '"]');
-    if (b && !b.disabled) { e.preventDefault(); act(name); }
+    if (!shortcutsOn || !e.altKey || e.ctrlKey || e.metaKey || e.shiftKey || e.repeat || e.isComposing) return;
+    if (!document.hasFocus() || document.querySelector("dialog[open], [aria-modal='true']")) return;
+    // e.code names the key whatever the layout and whatever Alt types with it (macOS Option+N is "˜").
+    const m = /^Key([A-Z])$/.exec(e.code || "");
+    const letter = m ? m[1] : (e.key || "").toUpperCase();
+    const b = [...document.querySelectorAll('[data-key="' + letter + '"]')]
+      .find((x) => !x.disabled && x.offsetParent !== null);
+    if (!b) return;
+    e.preventDefault();
+    b.click();
   });
 
   // Live updates: the office's event stream (events.js) refreshes on every event, coalesced; a slow poll
@@ -148,4 +338,5 @@
   }
   refresh();
   setInterval(refresh, window.TurnoEvents ? 15000 : 3000);
+  setInterval(tick, 1000);
 })();

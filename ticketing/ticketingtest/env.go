@@ -124,7 +124,7 @@ func (e *Env) Router(mount ...func(chi.Router)) chi.Router {
 	e.Auth.Routes(r)
 	(&ticketing.API{Store: e.Store, Auth: e.Auth, IssueLimit: 1000, Planning: e.Planning}).Routes(r)
 	(&ticketing.Pages{Store: e.Store}).Routes(r)
-	(&ticketing.Manage{Store: e.Store}).Routes(r)
+	(&ticketing.Manage{Store: e.Store, Auth: e.Auth}).Routes(r)
 	for _, m := range mount {
 		m(r)
 	}

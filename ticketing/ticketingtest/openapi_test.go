@@ -26,7 +26,8 @@ func (f *fakeT) Errorf(format string, args ...any) {
 // status, and leaves undocumented paths alone.
 func TestValidateResponses(t *testing.T) {
 	ticket := `{"id":1,"code":"abc","number":"A001","service":"anagrafe","service_names":{"it":"Anagrafe"},"status":"waiting",
-		"lang":"it","issued_at":"2026-03-02T08:00:00Z","called_at":null,"desk":null,"recalls":0,"position":0,"estimated_wait_seconds":0}`
+		"lang":"it","issued_at":"2026-03-02T08:00:00Z","called_at":null,"desk":null,"recalls":0,"position":0,"estimated_wait_seconds":0,
+		"estimate":{"kind":"desks_open","wait_seconds":0,"desks":1,"opens_at":null,"opens_in_days":0}}`
 	for _, c := range []struct {
 		name, method, path, reqBody string
 		status                      int

@@ -27,6 +27,10 @@
     for (const el of form.elements) {
       if (!el.name || el.disabled || el.type === 'submit' || el.type === 'button') continue;
       const t = el.dataset.type || '';
+      if (el.type === 'radio') { // the checked one of a group; data-type="bool" reads "true"/"false"
+        if (el.checked) setPath(body, el.name, t === 'bool' ? el.value === 'true' : el.value);
+        continue;
+      }
       if (el.type === 'checkbox') {
         if (t === 'bool') { setPath(body, el.name, el.checked); continue; }
         lists[el.name] = lists[el.name] || [];
@@ -47,7 +51,8 @@
   }
 
   async function send(method, url, body) {
-    const opts = { method, credentials: 'same-origin', headers: {} };
+    // The API answers errors in the page's language.
+    const opts = { method, credentials: 'same-origin', headers: { 'Accept-Language': document.documentElement.lang || 'it' } };
     if (body !== undefined) { opts.headers['Content-Type'] = 'application/json'; opts.body = JSON.stringify(body); }
     const res = await fetch(url, opts);
     if (res.ok) return res.status === 204 ? null : res.json();
@@ -134,6 +139,9 @@
         el.value = v == null ? '' : Math.round(v * 100);
       } else if (v !== undefined && v !== null && typeof v !== 'object') {
         el.value = v;
+      } else if (v === undefined && el.name.includes('.') &&
+          typeof getPath(values, el.name.slice(0, el.name.lastIndexOf('.'))) === 'object') {
+        el.value = ''; // a key the row's map lacks (a language without text): empty, not the previous row's
       }
     }
   }

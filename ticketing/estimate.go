@@ -1,0 +1,457 @@
+package ticketing
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+)
+
+// Position and estimated wait. docs/kpis.md ("Position and estimated wait") explains the model and why;
+// in short:
+//
+//   - The position of a waiting ticket T is the number of waiting tickets that the call-next policy
+//     (call.go) would call before T at one of the desks that can serve T: a ticket U counts when some such
+//     desk serves U's service and ranks U above T with the policy's score (wait × skill factor + priority,
+//     appointment and overdue bonuses; ties to the older ticket, then the lower id). Tickets of other
+//     services count when they share a desk with T.
+//   - The desks that can serve T are the open, unpaused desks that serve its service and whose operator has
+//     a skill for it. When none is open, they are every active desk that serves the service, ranked as if
+//     its operator had a primary skill.
+//   - With desks open, the wait is the expected work before T spread over those desks: the handling time
+//     of every ticket ahead (each its own service's) plus what remains of the tickets the desks are busy
+//     with, divided by the number of desks, rounded up.
+//   - With no desk open, the published roster (a StaffOutlook) may plan staff with the skill later today:
+//     the wait is the time until the first such slot plus the work ahead spread over the staff planned
+//     then (at most as many as there are desks for the service). Otherwise the estimate says only when the
+//     office opens (no_desk_open, or closed when it does not open again today): never a zero wait.
+
+// EstimateKind says what an estimate rests on.
+type EstimateKind string
+
+// The kinds of estimate.
+const (
+	// EstimateDesksOpen: desks that can serve the ticket are open now; WaitSeconds is from them.
+	EstimateDesksOpen EstimateKind = "desks_open"
+	// EstimatePlanned: no desk is open, and the published roster plans staff with the skill later today;
+	// WaitSeconds counts from their first slot (OpensAt, unless it has begun).
+	EstimatePlanned EstimateKind = "planned"
+	// EstimateNoDeskOpen: no desk is open and no roster says when one will; the office opens at OpensAt
+	// later today, or is open already (OpensAt nil). WaitSeconds is nil.
+	EstimateNoDeskOpen EstimateKind = "no_desk_open"
+	// EstimateClosed: no desk is open and the office does not open again today; it reopens at OpensAt
+	// (nil when no opening is scheduled within 60 days). WaitSeconds is nil.
+	EstimateClosed EstimateKind = "closed"
+)
+
+// Estimate is what a wait estimate rests on and says. Times are the office's: OpensAt carries the office's
+// UTC offset, and OpensDate and OpensTime are its local date and time, so every page prints the same
+// wall-clock time without knowing the office's time zone.
+type Estimate struct {
+	Kind EstimateKind `json:"kind"`
+	// WaitSeconds is the expected wait before being called; nil when nothing says when desks will open.
+	WaitSeconds *int `json:"wait_seconds"`
+	// Desks is the number of desks counted: open now (desks_open) or staffed by the roster (planned).
+	Desks int `json:"desks"`
+	// OpensAt is when the first desk or the office is expected to open, when that is later than now.
+	OpensAt     *time.Time `json:"opens_at"`
+	OpensDate   string     `json:"opens_date,omitempty"` // YYYY-MM-DD, local
+	OpensTime   string     `json:"opens_time,omitempty"` // HH:MM, local
+	OpensInDays int        `json:"opens_in_days"`        // 0 today, 1 tomorrow…
+}
+
+// legacySeconds is the estimate as the older estimated_wait_seconds fields carry it: the wait when known,
+// otherwise the time until OpensAt (a lower bound), otherwise 0. Pages read Kind before showing it.
+func (e *Estimate) legacySeconds(now time.Time) int {
+	switch {
+	case e.WaitSeconds != nil:
+		return *e.WaitSeconds
+	case e.OpensAt != nil:
+		return max(0, int(math.Ceil(e.OpensAt.Sub(now).Seconds())))
+	}
+	return 0
+}
+
+// StaffOutlook is what the published roster says about the coming hours. Scheduling keeps rosters and
+// implements it (scheduling/plan); ticketing takes it, wired by cmd/turno, to estimate waits before any desk
+// opens. Ticketing itself checks which of the planned staff have the skill for a service.
+type StaffOutlook interface {
+	// PlannedStaff returns the slots of office o that overlap [from, to), in time order, each with the
+	// staff the published roster has at work during it.
+	PlannedStaff(ctx context.Context, o *Office, from, to time.Time) ([]PlannedSlot, error)
+}
+
+// PlannedSlot is one slot of a published roster and the staff at work during it.
+type PlannedSlot struct {
+	Start time.Time
+	End   time.Time
+	Staff []int64
+}
+
+// queueState is what an estimate needs of an office at one instant: its waiting tickets, services, desks
+// and the skills of the operators at them. The calendar and the roster's outlook are loaded on first need.
+type queueState struct {
+	store    *Store
+	office   *Office
+	now      time.Time
+	waiting  []waitingEntry
+	services map[int64]serviceTimes
+	desks    []deskEntry
+	skills   map[int64]map[int64]float64 // staff → service → skill factor
+	cal      *Calendar
+	slots    []PlannedSlot
+	outlook  bool // slots loaded
+}
+
+// waitingEntry is a waiting ticket as the policy ranks it.
+type waitingEntry struct {
+	id        int64
+	serviceID int64
+	issuedAt  time.Time
+	bonus     float64 // priority and appointment bonuses, in seconds
+}
+
+type serviceTimes struct {
+	handling int
+	target   int
+}
+
+// deskEntry is an active desk: the services it serves, whether it is open and unpaused now with which
+// operator, and the expected seconds left of the ticket it is busy with.
+type deskEntry struct {
+	id       int64
+	services map[int64]bool
+	open     bool
+	staffID  int64
+	residual int
+}
+
+// queueState loads an office's state for estimates at the store's current time.
+func (s *Store) queueState(ctx context.Context, o *Office) (*queueState, error) {
+	q := &queueState{store: s, office: o, now: s.now(), services: map[int64]serviceTimes{}, skills: map[int64]map[int64]float64{}}
+	rows, err := s.pool.Query(ctx, `
+		SELECT t.id, t.service_id, t.issued_at, coalesce(pc.bonus_seconds, 0)
+			+ CASE WHEN t.checked_in_at IS NOT NULL AND t.appointment_at <= $2 THEN $3 ELSE 0 END
+		FROM tickets t LEFT JOIN priority_categories pc ON pc.id = t.priority_id
+		WHERE t.office_id = $1 AND t.status = 'waiting'`, o.ID, q.now, o.AppointmentBonus)
+	if err != nil {
+		return nil, fmt.Errorf("ticketing: estimate: waiting tickets: %w", err)
+	}
+	for rows.Next() {
+		var w waitingEntry
+		var bonus int
+		if err := rows.Scan(&w.id, &w.serviceID, &w.issuedAt, &bonus); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("ticketing: estimate: waiting tickets: %w", err)
+		}
+		w.bonus = float64(bonus)
+		q.waiting = append(q.waiting, w)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("ticketing: estimate: waiting tickets: %w", err)
+	}
+
+	rows, err = s.pool.Query(ctx, `SELECT id, expected_handling_seconds, wait_target_seconds FROM services WHERE office_id = $1`, o.ID)
+	if err != nil {
+		return nil, fmt.Errorf("ticketing: estimate: services: %w", err)
+	}
+	for rows.Next() {
+		var id int64
+		var st serviceTimes
+		if err := rows.Scan(&id, &st.handling, &st.target); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("ticketing: estimate: services: %w", err)
+		}
+		q.services[id] = st
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("ticketing: estimate: services: %w", err)
+	}
+
+	// The residual of a busy desk is its current ticket's handling time less the time since it started
+	// (or was called, while the citizen walks up), never below zero.
+	rows, err = s.pool.Query(ctx, `
+		SELECT d.id, coalesce(array_agg(dsv.service_id) FILTER (WHERE dsv.service_id IS NOT NULL), '{}'),
+			ds.id IS NOT NULL AND ds.paused_at IS NULL, coalesce(ds.staff_id, 0),
+			coalesce((SELECT max(greatest(0, sv.expected_handling_seconds
+					- extract(epoch FROM $2::timestamptz - coalesce(c.started_at, c.called_at))))::int
+				FROM tickets c JOIN services sv ON sv.id = c.service_id
+				WHERE c.desk_id = d.id AND c.status IN ('called', 'serving')), 0)
+		FROM desks d
+		LEFT JOIN desk_services dsv ON dsv.desk_id = d.id
+		LEFT JOIN desk_sessions ds ON ds.desk_id = d.id AND ds.closed_at IS NULL
+		WHERE d.office_id = $1 AND d.active
+		GROUP BY d.id, ds.id ORDER BY d.number`, o.ID, q.now)
+	if err != nil {
+		return nil, fmt.Errorf("ticketing: estimate: desks: %w", err)
+	}
+	var staff []int64
+	for rows.Next() {
+		d := deskEntry{services: map[int64]bool{}}
+		var services []int64
+		if err := rows.Scan(&d.id, &services, &d.open, &d.staffID, &d.residual); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("ticketing: estimate: desks: %w", err)
+		}
+		for _, id := range services {
+			d.services[id] = true
+		}
+		if d.open && d.staffID != 0 {
+			staff = append(staff, d.staffID)
+		}
+		q.desks = append(q.desks, d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("ticketing: estimate: desks: %w", err)
+	}
+	return q, q.loadSkills(ctx, staff)
+}
+
+// loadSkills adds the skill factors of staff members.
+func (q *queueState) loadSkills(ctx context.Context, staff []int64) error {
+	if len(staff) == 0 {
+		return nil
+	}
+	rows, err := q.store.pool.Query(ctx, `SELECT staff_id, service_id, level FROM staff_skills WHERE staff_id = ANY($1)`, staff)
+	if err != nil {
+		return fmt.Errorf("ticketing: estimate: skills: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var staffID, serviceID int64
+		var level SkillLevel
+		if err := rows.Scan(&staffID, &serviceID, &level); err != nil {
+			return fmt.Errorf("ticketing: estimate: skills: %w", err)
+		}
+		if q.skills[staffID] == nil {
+			q.skills[staffID] = map[int64]float64{}
+		}
+		q.skills[staffID][serviceID] = level.Factor()
+	}
+	return rows.Err()
+}
+
+// score is the call-next policy's score of w (callNextSQL) at a desk whose operator's skill factor for
+// w's service is factor.
+func (q *queueState) score(w waitingEntry, factor float64) float64 {
+	wait := q.now.Sub(w.issuedAt)
+	s := wait.Seconds()*factor + w.bonus
+	if sv, ok := q.services[w.serviceID]; ok && wait > time.Duration(sv.target)*time.Second {
+		s += float64(q.office.OverdueBonus)
+	}
+	return s
+}
+
+// factor returns the skill factor desk d applies to a service, and false when d does not take it. With
+// skills false (no desk open), every desk that serves the service counts as primary.
+func (q *queueState) factor(d deskEntry, serviceID int64, skills bool) (float64, bool) {
+	if !d.services[serviceID] {
+		return 0, false
+	}
+	if !skills {
+		return 1, true
+	}
+	f, ok := q.skills[d.staffID][serviceID]
+	return f, ok
+}
+
+// ahead returns how many waiting tickets some desk of desks would call before t, and their total expected
+// handling time in seconds.
+func (q *queueState) ahead(t waitingEntry, desks []deskEntry, skills bool) (n, work int) {
+	for _, u := range q.waiting {
+		if u.id == t.id {
+			continue
+		}
+		for _, d := range desks {
+			fu, ok := q.factor(d, u.serviceID, skills)
+			if !ok {
+				continue
+			}
+			ft, _ := q.factor(d, t.serviceID, skills)
+			if q.before(u, fu, t, ft) {
+				n++
+				work += q.services[u.serviceID].handling
+				break
+			}
+		}
+	}
+	return n, work
+}
+
+// before reports whether the policy calls a (skill factor fa) before b (factor fb) at one desk: the higher
+// score first, then the older ticket, then the lower id, as callNextSQL orders them.
+func (q *queueState) before(a waitingEntry, fa float64, b waitingEntry, fb float64) bool {
+	if sa, sb := q.score(a, fa), q.score(b, fb); sa != sb {
+		return sa > sb
+	}
+	if !a.issuedAt.Equal(b.issuedAt) {
+		return a.issuedAt.Before(b.issuedAt)
+	}
+	return a.id < b.id
+}
+
+// newTicket is a ticket of a service taken now without priority: what a kiosk card estimates. It ranks
+// last among equals, as a ticket issued after every waiting one does.
+func (q *queueState) newTicket(serviceID int64) waitingEntry {
+	return waitingEntry{id: math.MaxInt64, serviceID: serviceID, issuedAt: q.now}
+}
+
+// entry returns the waiting entry of ticket t, or one made from t if it has just stopped waiting.
+func (q *queueState) entry(t *Ticket) waitingEntry {
+	for _, w := range q.waiting {
+		if w.id == t.ID {
+			return w
+		}
+	}
+	return waitingEntry{id: t.ID, serviceID: t.ServiceID, issuedAt: t.IssuedAt}
+}
+
+// estimate returns the position and wait estimate of t (see the model at the top of this file).
+func (q *queueState) estimate(ctx context.Context, t waitingEntry) (int, Estimate, error) {
+	var open, serving []deskEntry
+	for _, d := range q.desks {
+		if !d.services[t.serviceID] {
+			continue
+		}
+		serving = append(serving, d)
+		if _, skilled := q.skills[d.staffID][t.serviceID]; d.open && skilled {
+			open = append(open, d)
+		}
+	}
+	if len(open) > 0 {
+		n, work := q.ahead(t, open, true)
+		for _, d := range open {
+			work += d.residual
+		}
+		wait := ceilDiv(work, len(open))
+		return n, Estimate{Kind: EstimateDesksOpen, WaitSeconds: &wait, Desks: len(open)}, nil
+	}
+	n, work := q.ahead(t, serving, false)
+	if len(serving) > 0 {
+		e, ok, err := q.planned(ctx, t.serviceID, work, len(serving))
+		if err != nil || ok {
+			return n, e, err
+		}
+	}
+	e, err := q.byCalendar(ctx)
+	return n, e, err
+}
+
+// planned estimates from the published roster: the first slot from now to the end of the office's day
+// with planned staff skilled for the service. It returns false when there is none (or no roster).
+func (q *queueState) planned(ctx context.Context, serviceID int64, work, desks int) (Estimate, bool, error) {
+	if q.store.Outlook == nil {
+		return Estimate{}, false, nil
+	}
+	if !q.outlook {
+		loc := q.office.Location()
+		end := EndOfDay.On(q.now.In(loc), loc)
+		slots, err := q.store.Outlook.PlannedStaff(ctx, q.office, q.now, end)
+		if err != nil {
+			return Estimate{}, false, err
+		}
+		var missing []int64
+		for _, sl := range slots {
+			for _, id := range sl.Staff {
+				if _, ok := q.skills[id]; !ok {
+					q.skills[id] = map[int64]float64{} // loaded below; an empty map marks a person with no skills
+					missing = append(missing, id)
+				}
+			}
+		}
+		if err := q.loadSkills(ctx, missing); err != nil {
+			return Estimate{}, false, err
+		}
+		q.slots, q.outlook = slots, true
+	}
+	for _, sl := range q.slots {
+		if !sl.End.After(q.now) {
+			continue
+		}
+		k := 0
+		for _, id := range sl.Staff {
+			if _, ok := q.skills[id][serviceID]; ok {
+				k++
+			}
+		}
+		if k == 0 {
+			continue
+		}
+		k = min(k, desks) // one person per desk
+		wait := ceilDiv(work, k)
+		e := Estimate{Kind: EstimatePlanned, Desks: k}
+		if sl.Start.After(q.now) {
+			wait += int(math.Ceil(sl.Start.Sub(q.now).Seconds()))
+			q.setOpens(&e, sl.Start)
+		}
+		e.WaitSeconds = &wait
+		return e, true, nil
+	}
+	return Estimate{}, false, nil
+}
+
+// byCalendar says when the office opens, for a service no desk serves now and no roster plans.
+func (q *queueState) byCalendar(ctx context.Context) (Estimate, error) {
+	if q.cal == nil {
+		cal, err := q.store.Calendar(ctx, q.office)
+		if err != nil {
+			return Estimate{}, err
+		}
+		q.cal = cal
+	}
+	if open, _ := q.cal.OpenAt(q.now); open {
+		return Estimate{Kind: EstimateNoDeskOpen}, nil
+	}
+	next, ok := q.cal.NextOpening(q.now)
+	if !ok {
+		return Estimate{Kind: EstimateClosed}, nil
+	}
+	e := Estimate{Kind: EstimateNoDeskOpen}
+	q.setOpens(&e, next)
+	if e.OpensInDays > 0 {
+		e.Kind = EstimateClosed
+	}
+	return e, nil
+}
+
+// setOpens sets when e's desks or office open, in the office's time.
+func (q *queueState) setOpens(e *Estimate, at time.Time) {
+	loc := q.office.Location()
+	local := at.In(loc)
+	e.OpensAt = &local
+	e.OpensDate, e.OpensTime = local.Format(time.DateOnly), local.Format("15:04")
+	e.OpensInDays = int(Date(local).Sub(Date(q.now.In(loc))).Hours() / 24)
+}
+
+// ceilDiv divides seconds of work over n desks, rounding up: a second of work is never promised as none.
+func ceilDiv(work, n int) int {
+	if n < 1 {
+		n = 1
+	}
+	return (work + n - 1) / n
+}
+
+// fillEstimate sets the position and estimate of a waiting ticket (see the model at the top of this file).
+func (s *Store) fillEstimate(ctx context.Context, t *Ticket) error {
+	if t.Status != Waiting {
+		return nil
+	}
+	o, err := s.OfficeByID(ctx, t.OfficeID)
+	if err != nil {
+		return err
+	}
+	q, err := s.queueState(ctx, o)
+	if err != nil {
+		return err
+	}
+	pos, est, err := q.estimate(ctx, q.entry(t))
+	if err != nil {
+		return fmt.Errorf("ticketing: estimate ticket %d: %w", t.ID, err)
+	}
+	wait := est.legacySeconds(q.now)
+	t.Position, t.EstimatedWaitSeconds, t.Estimate = &pos, &wait, &est
+	return nil
+}
