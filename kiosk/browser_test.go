@@ -70,21 +70,8 @@ func TestKioskInChromium(t *testing.T) {
 	defer srv.Close()
 	ctx := browsertest.New(t, 1080, 1920)
 	wait := func(js string) chromedp.Action[chromedp.Void] { return browsertest.WaitTrue(js, 10*time.Second) }
-	js := func(expr string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
-		if err != nil {
-			t.Fatalf("%s: %v", expr, err)
-		}
-		return s
-	}
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			shot(t, ctx, "failed")
-			t.Fatalf("%s: %v (screen: %q)", what, err, js(`document.getElementById("k-screen") ? document.getElementById("k-screen").innerText : document.body.innerText`))
-		}
-	}
+	tb := tab{t, ctx}
+	js, step := tb.js, tb.step
 	click := func(sel string) chromedp.Action[chromedp.Void] { return chromedp.Click(chromedp.CSS(sel)) }
 	ticketShown := wait(`!!document.getElementById("k-ticket-number") && document.getElementById("k-ticket-number").textContent !== "" &&
 		document.querySelector(".k-ticket-qr img").complete && document.querySelector(".k-ticket-qr img").naturalWidth > 0`)
@@ -236,6 +223,32 @@ const overflowing = `[...document.querySelectorAll("body *")].filter((e) => {
 }).slice(0, 5).map((e) => e.tagName + "." + e.className).join(", ")`
 
 // shot saves what the screen shows: the kiosk page is exactly one screen.
+// tab drives one Chromium tab of a kiosk test.
+type tab struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+// js evaluates expr in the tab and returns its string value.
+func (b tab) js(expr string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](expr))
+	if err != nil {
+		b.t.Fatalf("%s: %v", expr, err)
+	}
+	return s
+}
+
+// step runs actions and, when one fails, saves a screenshot and stops the test with what the page shows.
+func (b tab) step(what string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, actions...); err != nil {
+		shot(b.t, b.ctx, "failed")
+		text, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.getElementById("k-screen") ? document.getElementById("k-screen").innerText : document.body.innerText`))
+		b.t.Fatalf("%s: %v (screen: %q)", what, err, text)
+	}
+}
+
 func shot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
 	browsertest.ScreenshotViewport(t, ctx, name)
@@ -375,21 +388,8 @@ func TestKioskAccessibleInChromium(t *testing.T) {
 	defer srv.Close()
 	ctx := browsertest.New(t, 1080, 1920)
 	wait := func(js string) chromedp.Action[chromedp.Void] { return browsertest.WaitTrue(js, 10*time.Second) }
-	js := func(expr string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
-		if err != nil {
-			t.Fatalf("%s: %v", expr, err)
-		}
-		return s
-	}
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			shot(t, ctx, "failed")
-			t.Fatalf("%s: %v (screen: %q)", what, err, js(`document.body.innerText`))
-		}
-	}
+	tb := tab{t, ctx}
+	js, step := tb.js, tb.step
 	// click retries a click whose node the kiosk re-rendered between the query and the click (the ticket
 	// screen redraws when printing ends).
 	click := func(sel string) chromedp.Action[chromedp.Void] {
@@ -529,14 +529,7 @@ func TestKioskOfflineReload(t *testing.T) {
 	go srv.Serve(ln)
 	defer srv.Close()
 	ctx := browsertest.New(t, 1080, 1920)
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			shot(t, ctx, "failed")
-			text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
-			t.Fatalf("%s: %v (page: %q)", what, err, text)
-		}
-	}
+	step := tab{t, ctx}.step
 	wait := func(js string, d time.Duration) chromedp.Action[chromedp.Void] { return browsertest.WaitTrue(js, d) }
 
 	step("open the kiosk", chromedp.EmulateViewport(1080, 1920), chromedp.Navigate("http://"+addr+"/kiosk/demo?device=demo-kiosk"),

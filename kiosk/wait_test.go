@@ -149,20 +149,8 @@ func TestWaitInChromium(t *testing.T) {
 	env.SetNow(waitMonday(7, 45))
 	ctx := browsertest.New(t, 1080, 1920)
 	want := "Nessuno sportello ancora aperto: apertura alle 08:30"
-	text := func(expr string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
-		if err != nil {
-			t.Fatalf("%s: %v", expr, err)
-		}
-		return s
-	}
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v (page: %q)", what, err, text(`document.body.innerText`))
-		}
-	}
+	tb := tab{t, ctx}
+	text, step := tb.js, tb.step
 	click := func(sel string) chromedp.Action[chromedp.Void] { return chromedp.Click(chromedp.CSS(sel)) }
 
 	step("open the kiosk", chromedp.Navigate(srv.URL+"/kiosk/demo?device=demo-kiosk"),
