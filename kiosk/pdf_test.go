@@ -168,15 +168,7 @@ func TestPrintLanguages(t *testing.T) {
 			URL: "http://localhost:8080/t/abcdefghjkmnpqrs", Lang: l.Code,
 		}
 		for _, paper := range []kiosk.Paper{kiosk.Paper80, kiosk.Paper58} {
-			var buf bytes.Buffer
-			if err := kiosk.WriteTicketPDF(&buf, p, paper); err != nil {
-				t.Fatalf("%s: %v", l.Code, err)
-			}
-			path := filepath.Join(dir, l.Code+"-"+strconv.Itoa(int(paper.WidthMM))+".pdf")
-			if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			text := pdfText(t, path)
+			text, _ := printedText(t, dir, p, paper)
 			if printed := kiosk.PrintLang(l.Code); printed != l.Code {
 				t.Errorf("%s prints in %s", l.Code, printed)
 			}
@@ -208,4 +200,19 @@ func BenchmarkTicketPDF(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(buf.Len()), "bytes/pdf")
+}
+
+// printedText prints p on paper into dir (named by language and width, kept for a look after a failure)
+// and returns its text as pdftotext reads it, and the file's path.
+func printedText(t *testing.T, dir string, p *kiosk.PrintedTicket, paper kiosk.Paper) (text, path string) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := kiosk.WriteTicketPDF(&buf, p, paper); err != nil {
+		t.Fatalf("%s: %v", p.Lang, err)
+	}
+	path = filepath.Join(dir, p.Lang+"-"+strconv.Itoa(int(paper.WidthMM))+".pdf")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return pdfText(t, path), path
 }

@@ -1,9 +1,7 @@
 package kiosk_test
 
 import (
-	"bytes"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -67,15 +65,7 @@ func TestPrintScripts(t *testing.T) {
 			URL: "http://localhost:8080/t/abcdefghjkmnpqrs", Lang: tc.lang,
 		}
 		for _, paper := range []kiosk.Paper{kiosk.Paper80, kiosk.Paper58} {
-			var buf bytes.Buffer
-			if err := kiosk.WriteTicketPDF(&buf, p, paper); err != nil {
-				t.Fatalf("%s: %v", tc.lang, err)
-			}
-			path := filepath.Join(dir, tc.lang+"-"+strconv.Itoa(int(paper.WidthMM))+".pdf")
-			if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			text := pdfText(t, path)
+			text, path := printedText(t, dir, p, paper)
 			what := tc.lang + " on " + strconv.Itoa(int(paper.WidthMM)) + " mm"
 			for _, key := range []string{"kiosk.your_number", "kiosk.people_ahead", "kiosk.estimated_wait", "kiosk.scan_qr", "kiosk.pdf.line"} {
 				if want := printedForm(web.Translate(tc.lang, key)); !strings.Contains(text, want) {
@@ -92,7 +82,9 @@ func TestPrintScripts(t *testing.T) {
 			if fonts := run(t, "pdffonts", path); !strings.Contains(fonts, tc.font) {
 				t.Errorf("%s: the PDF does not embed %s:\n%s", what, tc.font, fonts)
 			}
-			t.Logf("%s: %d bytes", what, buf.Len())
+			if st, err := os.Stat(path); err == nil {
+				t.Logf("%s: %d bytes", what, st.Size())
+			}
 		}
 	}
 }
