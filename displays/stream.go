@@ -39,6 +39,7 @@ func (s *Server) Routes(r chi.Router) {
 	// The page explains itself to a caller it refuses, so it only needs the office resolved.
 	r.With(s.Store.InOffice(ticketing.Anyone)).Get("/display/{office}", s.displayPage)
 	r.With(s.Store.InOffice(ticketing.Managers)).Method(http.MethodPatch, "/api/v1/offices/{office}/devices/{device}", web.Endpoint(s.patchDevice))
+	s.liveRoutes(r) // live.go: the live floor view and its floor
 }
 
 // upgrader keeps an idle connection small: a 256-byte read buffer (clients send only pongs), no write
@@ -65,12 +66,13 @@ func sameOrigin(r *http.Request) bool {
 	return err == nil && strings.EqualFold(u.Host, r.Host)
 }
 
-// mayFollow reports whether the caller may follow an office's stream: a display of that office, or a staff
-// user who works in it. Kiosks issue tickets; they do not read the stream.
+// mayFollow reports whether the caller may follow an office's stream: a display or a feedback tablet (which
+// waits for the finish at its desk) of that office, or a staff user who works in it. Kiosks issue tickets;
+// they do not read the stream.
 func mayFollow(p auth.Principal, officeID int64) error {
 	switch {
 	case p.Device != nil:
-		if p.Device.Kind != auth.Display || p.Device.OfficeID != officeID {
+		if (p.Device.Kind != auth.Display && p.Device.Kind != auth.Feedback) || p.Device.OfficeID != officeID {
 			return web.Forbidden("forbidden", "this device may not follow this office's events")
 		}
 	case p.User != nil:

@@ -1,6 +1,7 @@
 // Package kiosk is where citizens take a ticket: the touch-screen kiosk page (/kiosk/{office}), its status
-// API, the printed ticket (a PDF for 80 mm or 58 mm thermal roll paper, with a QR code) and the phone page
-// (/t/{code}) that follows a ticket live. Tickets themselves are issued by the ticketing API; this package
+// API, the printed ticket (a PDF for 80 mm or 58 mm thermal roll paper, with a QR code), the phone page
+// (/t/{code}) that follows a ticket live and asks for a rating once it is done, and the counter's feedback
+// tablet (/feedback/{office}). Tickets themselves are issued by the ticketing API; this package
 // only presents them.
 package kiosk
 
@@ -25,9 +26,10 @@ var templates embed.FS
 var staticFiles embed.FS
 
 var (
-	kioskPage = web.NewPage(templates, "templates/kiosk.html")
-	phonePage = web.NewPage(templates, "templates/phone.html")
-	pairPage  = web.NewPage(templates, "templates/pair.html")
+	kioskPage  = web.NewPage(templates, "templates/kiosk.html")
+	phonePage  = web.NewPage(templates, "templates/phone.html", "templates/faces.html")
+	pairPage   = web.NewPage(templates, "templates/pair.html")
+	tabletPage = web.NewPage(templates, "templates/feedback.html", "templates/faces.html")
 )
 
 // Langs are the kiosk's languages (web.CitizenLangs): the office's language and the main languages of the
@@ -46,6 +48,8 @@ type Handler struct {
 	// BaseURL is the public address put in QR codes and printed links ("https://turno.example.org",
 	// TURNO_BASE_URL); when empty it is the router's (web.BaseURL), never the Host the client sent.
 	BaseURL string
+	// Feedback, when set, makes the phone page ask the citizen to rate a visit once it is done.
+	Feedback FeedbackRecord
 }
 
 // Routes mounts the kiosk's pages, its status API, the ticket's PDF, QR image and phone page, and the
@@ -63,6 +67,7 @@ func (h *Handler) Routes(r chi.Router) {
 		files.ServeHTTP(w, r)
 	})
 	r.Get("/kiosk/{office}", h.kiosk)
+	r.Get("/feedback/{office}", h.tablet)
 	r.With(h.Store.InOffice(ticketing.Anyone)).Method(http.MethodGet, "/api/v1/offices/{office}/kiosk", web.Endpoint(h.status))
 	// One route for /t/{code}, /t/{code}.pdf and /t/{code}.png: codes never contain a dot.
 	r.Get("/t/{code}", h.ticket)

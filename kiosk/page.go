@@ -47,7 +47,8 @@ type kioskView struct {
 // pairView explains to staff why a kiosk page cannot start and how to pair the device.
 type pairView struct {
 	Office string
-	Reason string // "missing", "unknown", "wrong_kind", "other_office", "unknown_office"
+	Reason string // "missing", "unknown", "wrong_kind", "other_office", "unknown_office"; "feedback_…" for a tablet
+	Tablet bool   // the page of the counter's feedback tablet, not the kiosk's
 }
 
 // kiosk serves /kiosk/{office}. A link with ?device=TOKEN pairs the browser: the token is checked, kept in

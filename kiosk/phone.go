@@ -1,8 +1,11 @@
 package kiosk
 
 import (
+	"context"
 	"errors"
 	"net/http"
+	"strconv"
+	"strings"
 
 	"turno/internal/web"
 	"turno/ticketing"
@@ -21,6 +24,8 @@ type phoneView struct {
 	WhatToBring string
 	Langs       []web.Language
 	Boot        *phoneBoot
+	// Faces are the rating's buttons, when the page asks for feedback (Boot.Feedback is not "off").
+	Faces *facesView
 }
 
 // phoneBoot is what the phone page's script starts from.
@@ -30,6 +35,54 @@ type phoneBoot struct {
 	Ticket      *ticketing.Ticket `json:"ticket"`
 	Texts       map[string]string `json:"texts"`
 	PollSeconds int               `json:"poll_seconds"`
+	// Feedback is where the visit's rating stands: "off" (the page does not ask), "pending" (not served
+	// yet: the script asks GET /api/v1/tickets/{code}/feedback once the ticket is done), "open" or "given".
+	Feedback string `json:"feedback"`
+}
+
+// FeedbackRecord tells the phone page whether a visit has been rated; insight.Store is one, wired by
+// cmd/turno. Without it the phone page does not ask for feedback.
+type FeedbackRecord interface {
+	FeedbackGiven(ctx context.Context, lastTicketID int64) (bool, error)
+}
+
+// facesView is the five faces of a rating in one language (templates/faces.html).
+type facesView struct {
+	LabelledBy string // the id of the question the group of faces answers
+	Faces      []face
+}
+
+// face is one score's button: its visible word and its accessible name ("4 su 5: Bene").
+type face struct {
+	Score int
+	Label string
+	Name  string
+}
+
+// facesIn returns the five faces, worst to best, in lang.
+func facesIn(lang, labelledBy string) *facesView {
+	v := &facesView{LabelledBy: labelledBy}
+	for n := 1; n <= 5; n++ {
+		label := web.Translate(lang, "kiosk.feedback.face"+strconv.Itoa(n))
+		name := strings.NewReplacer("{n}", strconv.Itoa(n), "{label}", label).Replace(web.Translate(lang, "kiosk.feedback.face_label"))
+		v.Faces = append(v.Faces, face{Score: n, Label: label, Name: name})
+	}
+	return v
+}
+
+// feedbackState is where the rating of t's visit stands for the phone page (phoneBoot.Feedback).
+func (h *Handler) feedbackState(ctx context.Context, t *ticketing.Ticket) (string, error) {
+	switch {
+	case h.Feedback == nil:
+		return "off", nil
+	case t.Status != ticketing.Done:
+		return "pending", nil
+	}
+	given, err := h.Feedback.FeedbackGiven(ctx, t.ID)
+	if given {
+		return "given", err
+	}
+	return "open", err
 }
 
 // phone serves /t/{code}: the ticket's number, status, position and estimate, updated live, with a
@@ -57,8 +110,16 @@ func (h *Handler) phone(w http.ResponseWriter, r *http.Request, code string) {
 		web.WriteError(w, r, err)
 		return
 	}
+	fb, err := h.feedbackState(ctx, t)
+	if err != nil {
+		web.WriteError(w, r, err)
+		return
+	}
 	v := &phoneView{Code: code, Ticket: t, Office: o, Service: serviceName(t.ServiceNames, lang), Langs: Langs,
-		Boot: &phoneBoot{Code: code, Lang: lang, Ticket: t, Texts: web.Catalogue(lang, "kiosk."), PollSeconds: pollSeconds}}
+		Boot: &phoneBoot{Code: code, Lang: lang, Ticket: t, Texts: web.Catalogue(lang, "kiosk."), PollSeconds: pollSeconds, Feedback: fb}}
+	if fb != "off" {
+		v.Faces = facesIn(lang, "p-fb-q")
+	}
 	if sv, err := h.Store.ServiceByCode(ctx, o.ID, t.Service); err == nil {
 		v.WhatToBring = serviceName(sv.WhatToBring, lang)
 	}

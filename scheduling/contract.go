@@ -26,6 +26,9 @@ type Contract struct {
 	MaxSaturdaysPer4Weeks int `json:"max_saturdays_per_4_weeks"`
 	// AllowedTemplates are shift template codes; empty means every template of the office.
 	AllowedTemplates []string `json:"allowed_templates"`
+	// HourlyCostCents is what an hour of this member's work costs, in euro cents; nil: the office's default
+	// rate (ticketing.Office.HourlyCostCents). The per-agency accounting charges their minutes at it.
+	HourlyCostCents *int `json:"hourly_cost_cents"`
 }
 
 // Store keeps the contract and preferences of the staff members ticketing's staff API serves.
@@ -50,6 +53,8 @@ func (c *Contract) validate() error {
 		return web.InvalidField(f("min_rest_minutes"), "min_rest_minutes must be between 0 and 1440")
 	case c.MaxSaturdaysPer4Weeks < 0 || c.MaxSaturdaysPer4Weeks > 4:
 		return web.InvalidField(f("max_saturdays_per_4_weeks"), "max_saturdays_per_4_weeks must be between 0 and 4")
+	case c.HourlyCostCents != nil && (*c.HourlyCostCents < 0 || *c.HourlyCostCents > ticketing.MaxHourlyCostCents):
+		return web.InvalidField(f("hourly_cost_cents"), "hourly_cost_cents must be between 0 and 100000")
 	case c.WeeklyMinutes > c.MaxDailyMinutes*c.MaxDaysPerWeek:
 		return web.InvalidField(f("weekly_minutes"), "%d weekly minutes cannot be worked in %d days of at most %d minutes",
 			c.WeeklyMinutes, c.MaxDaysPerWeek, c.MaxDailyMinutes)
@@ -106,13 +111,13 @@ type execer interface {
 func saveContract(ctx context.Context, db execer, staffID int64, c Contract, ids []int64) error {
 	_, err := db.Exec(ctx, `
 		INSERT INTO contracts (staff_id, weekly_minutes, max_daily_minutes, max_days_per_week, min_rest_minutes,
-			max_saturdays_per_4_weeks, allowed_templates)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
+			max_saturdays_per_4_weeks, allowed_templates, hourly_cost_cents)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (staff_id) DO UPDATE SET weekly_minutes = EXCLUDED.weekly_minutes,
 			max_daily_minutes = EXCLUDED.max_daily_minutes, max_days_per_week = EXCLUDED.max_days_per_week,
 			min_rest_minutes = EXCLUDED.min_rest_minutes, max_saturdays_per_4_weeks = EXCLUDED.max_saturdays_per_4_weeks,
-			allowed_templates = EXCLUDED.allowed_templates`,
-		staffID, c.WeeklyMinutes, c.MaxDailyMinutes, c.MaxDaysPerWeek, c.MinRestMinutes, c.MaxSaturdaysPer4Weeks, ids)
+			allowed_templates = EXCLUDED.allowed_templates, hourly_cost_cents = EXCLUDED.hourly_cost_cents`,
+		staffID, c.WeeklyMinutes, c.MaxDailyMinutes, c.MaxDaysPerWeek, c.MinRestMinutes, c.MaxSaturdaysPer4Weeks, ids, c.HourlyCostCents)
 	if err != nil {
 		return fmt.Errorf("scheduling: save contract of staff %d: %w", staffID, err)
 	}
@@ -131,7 +136,8 @@ func (s *Store) SaveContract(ctx context.Context, officeID, staffID int64, c Con
 
 const contractQuery = `SELECT c.staff_id, c.weekly_minutes, c.max_daily_minutes, c.max_days_per_week, c.min_rest_minutes,
 		c.max_saturdays_per_4_weeks,
-		coalesce((SELECT array_agg(t.code ORDER BY t.starts, t.code) FROM shift_templates t WHERE t.id = ANY(c.allowed_templates)), '{}')
+		coalesce((SELECT array_agg(t.code ORDER BY t.starts, t.code) FROM shift_templates t WHERE t.id = ANY(c.allowed_templates)), '{}'),
+		c.hourly_cost_cents
 	FROM contracts c WHERE c.staff_id = ANY($1)`
 
 // contracts returns the contracts of the given staff members by staff id; those without one are absent.
@@ -146,7 +152,7 @@ func (s *Store) contracts(ctx context.Context, staffIDs []int64) (map[int64]Cont
 		var id int64
 		var c Contract
 		if err := rows.Scan(&id, &c.WeeklyMinutes, &c.MaxDailyMinutes, &c.MaxDaysPerWeek, &c.MinRestMinutes,
-			&c.MaxSaturdaysPer4Weeks, &c.AllowedTemplates); err != nil {
+			&c.MaxSaturdaysPer4Weeks, &c.AllowedTemplates, &c.HourlyCostCents); err != nil {
 			return nil, fmt.Errorf("scheduling: contracts: %w", err)
 		}
 		out[id] = c

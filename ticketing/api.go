@@ -64,6 +64,8 @@ func (a *API) Routes(r chi.Router) {
 		})
 	})
 
+	a.meRoutes(r) // floor.go: the operator's own day
+
 	const dk = "/api/v1/desks/{desk}"
 	r.Group(func(r chi.Router) {
 		r.Use(auth.RequireRole(auth.Operator, auth.Manager, auth.Admin))

@@ -54,7 +54,7 @@ WITH picked AS (
 	LIMIT 1
 	FOR UPDATE OF t SKIP LOCKED
 )
-UPDATE tickets t SET status = 'called', called_at = $4, desk_id = $2, staff_id = $3, recalls = 0
+UPDATE tickets t SET status = 'called', called_at = $4, first_called_at = coalesce(t.first_called_at, $4), desk_id = $2, staff_id = $3, recalls = 0
 FROM picked WHERE t.id = picked.id
 RETURNING t.id`
 
@@ -111,7 +111,7 @@ func (s *Store) CallTicket(ctx context.Context, deskID, userID, ticketID int64) 
 		if !serves {
 			return web.Forbidden("service_not_served", "desk %d does not serve this ticket's service", ds.desk.Number)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE tickets SET status = 'called', called_at = $2, desk_id = $3, staff_id = $4, recalls = 0
+		if _, err := tx.Exec(ctx, `UPDATE tickets SET status = 'called', called_at = $2, first_called_at = coalesce(first_called_at, $2), desk_id = $3, staff_id = $4, recalls = 0
 			WHERE id = $1`, ticketID, now, deskID, ds.staffID); err != nil {
 			return fmt.Errorf("ticketing: call ticket: %w", err)
 		}
@@ -136,5 +136,5 @@ func (ds *deskSession) readyToCall(ctx context.Context, tx pgx.Tx, now time.Time
 	if cur.Status == Called {
 		return web.Conflict("ticket_in_progress", "ticket %s is called but not started: start it or mark it no-show first", cur.Number)
 	}
-	return finish(ctx, tx, cur, now)
+	return ds.store.finish(ctx, tx, cur, now)
 }

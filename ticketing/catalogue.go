@@ -28,7 +28,17 @@ type Agency struct {
 	OfficeID int64  `json:"-"`
 	Code     string `json:"code"`
 	Name     string `json:"name"`
+	// What the agency agreed to pay towards the counter, in euro cents: a fixed amount per month, an
+	// amount per ticket, or both. The per-agency accounting sets them against the cost of its minutes.
+	ContributionMonthlyCents   int64 `json:"contribution_monthly_cents"`
+	ContributionPerTicketCents int64 `json:"contribution_per_ticket_cents"`
 }
+
+// Largest agreed contributions, as the schema bounds them (a billion euro a month, 100 000 euro a ticket).
+const (
+	MaxContributionMonthlyCents   = 100_000_000_000
+	MaxContributionPerTicketCents = 10_000_000
+)
 
 // Service is a procedure citizens take a ticket for.
 type Service struct {
@@ -92,23 +102,33 @@ func (s *Store) SaveAgency(ctx context.Context, a *Agency) error {
 		return web.InvalidField("code", "code must be 1–32 lowercase letters, digits, _ or -")
 	case a.Name == "" || len(a.Name) > 200:
 		return web.InvalidField("name", "name is required (at most 200 characters)")
+	case a.ContributionMonthlyCents < 0 || a.ContributionMonthlyCents > MaxContributionMonthlyCents:
+		return web.InvalidField("contribution_monthly_cents", "contribution_monthly_cents must be between 0 and 100000000000")
+	case a.ContributionPerTicketCents < 0 || a.ContributionPerTicketCents > MaxContributionPerTicketCents:
+		return web.InvalidField("contribution_per_ticket_cents", "contribution_per_ticket_cents must be between 0 and 10000000")
 	}
 	err := s.pool.QueryRow(ctx, `
-		INSERT INTO agencies (office_id, code, name) VALUES ($1, $2, $3)
-		ON CONFLICT (office_id, code) DO UPDATE SET name = EXCLUDED.name RETURNING id`,
-		a.OfficeID, a.Code, a.Name).Scan(&a.ID)
+		INSERT INTO agencies (office_id, code, name, contribution_monthly_cents, contribution_per_ticket_cents)
+		VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (office_id, code) DO UPDATE SET name = EXCLUDED.name,
+			contribution_monthly_cents = EXCLUDED.contribution_monthly_cents,
+			contribution_per_ticket_cents = EXCLUDED.contribution_per_ticket_cents
+		RETURNING id`,
+		a.OfficeID, a.Code, a.Name, a.ContributionMonthlyCents, a.ContributionPerTicketCents).Scan(&a.ID)
 	return dbError(err, "save agency "+a.Code)
 }
 
 // Agencies lists an office's agencies by name.
 func (s *Store) Agencies(ctx context.Context, officeID int64) ([]*Agency, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, office_id, code, name FROM agencies WHERE office_id = $1 ORDER BY name`, officeID)
+	rows, err := s.pool.Query(ctx, `
+		SELECT id, office_id, code, name, contribution_monthly_cents, contribution_per_ticket_cents
+		FROM agencies WHERE office_id = $1 ORDER BY name`, officeID)
 	if err != nil {
 		return nil, fmt.Errorf("ticketing: agencies: %w", err)
 	}
 	return collect(rows, func(row pgx.Row) (*Agency, error) {
 		a := &Agency{}
-		return a, row.Scan(&a.ID, &a.OfficeID, &a.Code, &a.Name)
+		return a, row.Scan(&a.ID, &a.OfficeID, &a.Code, &a.Name, &a.ContributionMonthlyCents, &a.ContributionPerTicketCents)
 	})
 }
 

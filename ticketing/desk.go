@@ -40,6 +40,7 @@ type deskSession struct {
 	userID   int64
 	staffID  int64
 	pausedAt *time.Time
+	store    *Store
 }
 
 // current returns the desk's ticket in progress (called or serving), locked, or nil.
@@ -59,8 +60,8 @@ func (ds *deskSession) current(ctx context.Context, tx pgx.Tx) (*Ticket, error) 
 // userID is the operator signed in to it. The lock serialises actions on one desk, so a desk never holds
 // two tickets at once even when its operator double-clicks.
 func (s *Store) withDesk(ctx context.Context, deskID, userID int64, fn func(pgx.Tx, *deskSession, time.Time) error) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		ds := &deskSession{desk: &Desk{ID: deskID}}
+	return s.observedTx(ctx, func(tx pgx.Tx) error {
+		ds := &deskSession{desk: &Desk{ID: deskID}, store: s}
 		var staffID *int64
 		err := tx.QueryRow(ctx, `
 			SELECT d.office_id, d.number, d.name, ds.id, ds.user_id, ds.staff_id, ds.paused_at
@@ -187,11 +188,14 @@ func (s *Store) Finish(ctx context.Context, deskID, userID int64) (*Ticket, erro
 }
 
 // finish ends a ticket being served and logs it; used by CallNext between citizens.
-func finish(ctx context.Context, tx pgx.Tx, t *Ticket, now time.Time) error {
+func (s *Store) finish(ctx context.Context, tx pgx.Tx, t *Ticket, now time.Time) error {
 	if _, err := tx.Exec(ctx, `UPDATE tickets SET status = 'done', finished_at = $2 WHERE id = $1`, t.ID, now); err != nil {
 		return fmt.Errorf("ticketing: finish: %w", err)
 	}
 	t.Status = Done
+	if err := s.recordVisits(ctx, tx, t.ID); err != nil {
+		return err
+	}
 	return ticketEvent(ctx, tx, EventFinished, now, t, EventData{})
 }
 
@@ -279,6 +283,11 @@ func (s *Store) ticketAction(ctx context.Context, deskID, userID int64, statuses
 		}
 		if out, err = ticketByID(ctx, tx, cur.ID); err != nil {
 			return err
+		}
+		if ended(out.Status) {
+			if err := s.recordVisits(ctx, tx, out.ID); err != nil {
+				return err
+			}
 		}
 		var data EventData
 		if out.TransferredTo != 0 {

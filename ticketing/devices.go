@@ -10,13 +10,16 @@ import (
 	"turno/internal/auth"
 )
 
-// PairingLink is the link that pairs a browser with a device once: opened on the kiosk or the hall
-// screen, it keeps the token in a cookie and drops it from the address. base is the installation's public
-// address (web.BaseURL, from TURNO_BASE_URL), never the Host a client sent.
+// PairingLink is the link that pairs a browser with a device once: opened on the kiosk, the hall screen or
+// the counter's feedback tablet, it keeps the token in a cookie and drops it from the address. base is the
+// installation's public address (web.BaseURL, from TURNO_BASE_URL), never the Host a client sent.
 func PairingLink(base, slug string, kind auth.DeviceKind, token string) string {
 	page := "/kiosk/"
-	if kind == auth.Display {
+	switch kind {
+	case auth.Display:
 		page = "/display/"
+	case auth.Feedback:
+		page = "/feedback/"
 	}
 	return strings.TrimRight(base, "/") + page + url.PathEscape(slug) + "?device=" + url.QueryEscape(token)
 }

@@ -78,6 +78,7 @@ func appendEvent(ctx context.Context, tx pgx.Tx, officeID int64, typ EventType, 
 // rest (a transfer's new ticket, an out-of-order call).
 func ticketEvent(ctx context.Context, tx pgx.Tx, typ EventType, at time.Time, t *Ticket, data EventData) error {
 	data.Ticket = t.Summary()
+	noteEvent(tx, typ, t)
 	var deskID int64
 	if t.Desk != nil {
 		data.Desk, deskID = t.Desk, t.Desk.ID

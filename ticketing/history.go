@@ -86,19 +86,24 @@ type PastTicket struct {
 	Service    *Service
 	Number     int       // the day's sequence number of the service's prefix
 	Day        time.Time // the office's local date
-	Status     Status    // done or no_show
+	Status     Status    // done, no_show, cancelled, expired, or transferred (a later ticket continues it)
 	Lang       string
-	IssuedAt   time.Time
-	CalledAt   time.Time
-	StartedAt  *time.Time // nil for a no-show
+	IssuedAt   time.Time  // the visit's first issue, the same on every ticket of a transferred visit
+	QueuedAt   time.Time  // when it entered its service's queue; zero: IssuedAt
+	CalledAt   time.Time  // zero: never called (cancelled, expired)
+	StartedAt  *time.Time // nil: never served
 	FinishedAt time.Time
 	DeskID     int64 // 0: none
 	StaffID    int64 // 0: none
+	Recalls    int
+	// Continues is 1 + the index, in the same import, of the transferred ticket this one continues; 0: it
+	// was issued at the kiosk.
+	Continues int
 }
 
-// ImportHistory writes finished tickets of past days in one batch, with new public codes and no events
-// (the event log is about the live hall). It is how the demo gets its history; the day counters are left
-// alone, so it must not be given today's tickets.
+// ImportHistory writes finished tickets of past days in one transaction, with new public codes and no
+// events (the event log is about the live hall), and records their visits as the live hall would. It is how
+// the demo gets its history; the day counters are left alone, so it must not be given today's tickets.
 func (s *Store) ImportHistory(ctx context.Context, officeID int64, past []PastTicket) error {
 	if len(past) == 0 {
 		return nil
@@ -109,22 +114,92 @@ func (s *Store) ImportHistory(ctx context.Context, officeID int64, past []PastTi
 		}
 		return id
 	}
-	_, err := s.pool.CopyFrom(ctx, pgx.Identifier{"tickets"},
-		[]string{"office_id", "service_id", "code", "prefix", "number", "label", "local_day", "status", "lang",
-			"issued_at", "queued_at", "called_at", "started_at", "finished_at", "desk_id", "staff_id"},
-		pgx.CopyFromSlice(len(past), func(i int) ([]any, error) {
-			t := past[i]
-			if t.Status != Done && t.Status != NoShow {
-				return nil, fmt.Errorf("ticketing: import history: a past ticket is done or no_show, not %s", t.Status)
-			}
-			return []any{officeID, t.Service.ID, newCode(), t.Service.Prefix, t.Number, Label(t.Service.Prefix, t.Number),
-				t.Day, t.Status, t.Lang, t.IssuedAt, t.IssuedAt, t.CalledAt, t.StartedAt, t.FinishedAt,
-				nullable(t.DeskID), nullable(t.StaffID)}, nil
-		}))
-	if err != nil {
-		return fmt.Errorf("ticketing: import history: %w", err)
+	orNil := func(t time.Time) *time.Time {
+		if t.IsZero() {
+			return nil
+		}
+		return &t
 	}
-	return nil
+	// A transfer's continuation reuses the number, which only a row with transferred_from may: tickets are
+	// written in waves, each wave continuing tickets of the one before.
+	codes := make([]string, len(past))
+	wave := make([]int, len(past))
+	var waves [][]int
+	for i, t := range past {
+		if st := t.Status; !ended(st) && st != Transferred {
+			return fmt.Errorf("ticketing: import history: a past ticket has ended, it is not %s", st)
+		}
+		if c := t.Continues; c < 0 || c > i || c > 0 && past[c-1].Status != Transferred {
+			return fmt.Errorf("ticketing: import history: ticket %d continues %d, which is not a transfer before it", i, c-1)
+		}
+		codes[i] = newCode()
+		if t.Continues > 0 {
+			wave[i] = wave[t.Continues-1] + 1
+		}
+		if wave[i] == len(waves) {
+			waves = append(waves, nil)
+		}
+		waves[wave[i]] = append(waves[wave[i]], i)
+	}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		ids := map[string]int64{}
+		for _, idx := range waves {
+			_, err := tx.CopyFrom(ctx, pgx.Identifier{"tickets"},
+				[]string{"office_id", "service_id", "code", "prefix", "number", "label", "local_day", "status", "lang",
+					"issued_at", "queued_at", "called_at", "first_called_at", "started_at", "finished_at", "desk_id", "staff_id",
+					"recalls", "transferred_from"},
+				pgx.CopyFromSlice(len(idx), func(k int) ([]any, error) {
+					i := idx[k]
+					t := past[i]
+					queued := t.QueuedAt
+					if queued.IsZero() {
+						queued = t.IssuedAt
+					}
+					var from any
+					if t.Continues > 0 {
+						from = ids[codes[t.Continues-1]]
+					}
+					return []any{officeID, t.Service.ID, codes[i], t.Service.Prefix, t.Number, Label(t.Service.Prefix, t.Number),
+						t.Day, t.Status, t.Lang, t.IssuedAt, queued, orNil(t.CalledAt), orNil(t.CalledAt), t.StartedAt, t.FinishedAt,
+						nullable(t.DeskID), nullable(t.StaffID), t.Recalls, from}, nil
+				}))
+			if err != nil {
+				return fmt.Errorf("ticketing: import history: %w", err)
+			}
+			if len(waves) == 1 && s.Visits == nil {
+				return nil
+			}
+			waveCodes := make([]string, len(idx))
+			for k, i := range idx {
+				waveCodes[k] = codes[i]
+			}
+			rows, err := tx.Query(ctx, `SELECT code, id FROM tickets WHERE code = ANY($1)`, waveCodes)
+			if err != nil {
+				return fmt.Errorf("ticketing: import history: %w", err)
+			}
+			var code string
+			var id int64
+			if _, err := pgx.ForEachRow(rows, []any{&code, &id}, func() error { ids[code] = id; return nil }); err != nil {
+				return fmt.Errorf("ticketing: import history: %w", err)
+			}
+		}
+		if len(waves) > 1 {
+			if _, err := tx.Exec(ctx, `UPDATE tickets f SET transferred_to = n.id FROM tickets n
+				WHERE n.transferred_from = f.id AND n.code = ANY($1)`, codes); err != nil {
+				return fmt.Errorf("ticketing: import history: transfers: %w", err)
+			}
+		}
+		if s.Visits == nil {
+			return nil
+		}
+		var last []int64
+		for i, t := range past {
+			if t.Status != Transferred {
+				last = append(last, ids[codes[i]])
+			}
+		}
+		return s.recordVisits(ctx, tx, last...)
+	})
 }
 
 // TicketChain returns the ids of the ticket with a public code and of the tickets it became through

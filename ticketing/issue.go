@@ -136,7 +136,7 @@ func (s *Store) issueTarget(ctx context.Context, office *Office, req IssueReques
 // insertTicket takes the next number and writes the ticket and its ticket.issued event in one transaction.
 func (s *Store) insertTicket(ctx context.Context, office *Office, svc *Service, priorityID *int64, req IssueRequest, now time.Time) (*Ticket, error) {
 	var t *Ticket
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := s.observedTx(ctx, func(tx pgx.Tx) error {
 		day := office.LocalDay(now)
 		var n int
 		// The upsert's row lock serialises issuers of one (office, day, prefix); a rollback undoes the
@@ -214,7 +214,7 @@ func (s *Store) Cancel(ctx context.Context, code string) (*Ticket, error) {
 		return nil, web.Conflict("not_waiting", "ticket %s is %s and can no longer be cancelled", t.Number, web.Term(t.Status))
 	}
 	now := s.now()
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = s.observedTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE tickets SET status = 'cancelled', finished_at = $2 WHERE id = $1 AND status = 'waiting'`, t.ID, now)
 		if err != nil {
 			return fmt.Errorf("ticketing: cancel: %w", err)
@@ -223,6 +223,9 @@ func (s *Store) Cancel(ctx context.Context, code string) (*Ticket, error) {
 			return web.Conflict("not_waiting", "ticket %s has just been called", t.Number)
 		}
 		t.Status = Cancelled
+		if err := s.recordVisits(ctx, tx, t.ID); err != nil {
+			return err
+		}
 		return ticketEvent(ctx, tx, EventCancelled, now, t, EventData{})
 	})
 	if err != nil {
@@ -237,7 +240,7 @@ func (s *Store) Cancel(ctx context.Context, code string) (*Ticket, error) {
 func (s *Store) ExpireWaiting(ctx context.Context, officeID int64) (int, error) {
 	now := s.now()
 	n := 0
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := s.observedTx(ctx, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `UPDATE tickets SET status = 'expired', finished_at = $2
 			WHERE office_id = $1 AND status IN ('waiting', 'called') RETURNING id`, officeID, now)
 		if err != nil {
@@ -246,6 +249,9 @@ func (s *Store) ExpireWaiting(ctx context.Context, officeID int64) (int, error) 
 		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 		if err != nil {
 			return fmt.Errorf("ticketing: expire: %w", err)
+		}
+		if err := s.recordVisits(ctx, tx, ids...); err != nil {
+			return err
 		}
 		for _, id := range ids {
 			t, err := ticketByID(ctx, tx, id)

@@ -189,10 +189,18 @@ type screen struct {
 	Set screenSettings
 }
 
-// devicesData lists the office's kiosks and screens, and what a screen's filters choose from.
+// tablet is a feedback tablet with the number of the desk it asks the citizens of (0: none yet).
+type tablet struct {
+	*auth.Device
+	Desk int
+}
+
+// devicesData lists the office's kiosks, screens and feedback tablets, and what a screen's filters and a
+// tablet's desk choose from.
 type devicesData struct {
 	Kiosks    []*auth.Device
 	Screens   []screen
+	Tablets   []tablet
 	Services  []*Service
 	Desks     []*Desk
 	Langs     []web.Language
@@ -219,6 +227,12 @@ func (m *Manage) devices(r *http.Request, o *Office) (any, error) {
 				_ = json.Unmarshal(b, &sc.Set) // unknown or odd values show as unset
 			}
 			d.Screens = append(d.Screens, sc)
+		case auth.Feedback:
+			tb := tablet{Device: dev}
+			if n, ok := dev.Settings["desk"].(float64); ok {
+				tb.Desk = int(n)
+			}
+			d.Tablets = append(d.Tablets, tb)
 		}
 	}
 	if d.Services, err = m.Store.Services(ctx, o.ID); err != nil {

@@ -28,6 +28,12 @@ type Office struct {
 	// AppointmentBonus and OverdueBonus parametrise the call-next policy, in seconds.
 	AppointmentBonus int `json:"appointment_bonus_seconds"`
 	OverdueBonus     int `json:"overdue_bonus_seconds"`
+	// StaffFiguresAggregated keeps figures about individual operators out of reports: they are personal data
+	// about workers, so the office shows them only aggregated unless its manager turns this off.
+	StaffFiguresAggregated bool `json:"staff_figures_aggregated"`
+	// HourlyCostCents is the hourly cost of an operator whose contract sets none, in euro cents: the rate
+	// the per-agency accounting charges their minutes at.
+	HourlyCostCents int `json:"hourly_cost_cents"`
 
 	loc *time.Location
 }
@@ -52,12 +58,12 @@ func (o *Office) LocalDay(t time.Time) time.Time { return Date(t.In(o.Location()
 func (o *Office) Midnight(date time.Time) time.Time { return TimeOfDay(0).On(date, o.Location()) }
 
 const officeColumns = `id, slug, name, time_zone, lang, issuing_always_open, issuing_stop_minutes, coalesce(patron_day, ''),
-	retention_days, appointment_bonus_seconds, overdue_bonus_seconds`
+	retention_days, appointment_bonus_seconds, overdue_bonus_seconds, staff_figures_aggregated, hourly_cost_cents`
 
 func scanOffice(row pgx.Row) (*Office, error) {
 	o := &Office{}
 	err := row.Scan(&o.ID, &o.Slug, &o.Name, &o.TimeZone, &o.Lang, &o.IssuingAlwaysOpen, &o.IssuingStopMinutes, &o.PatronDay,
-		&o.RetentionDays, &o.AppointmentBonus, &o.OverdueBonus)
+		&o.RetentionDays, &o.AppointmentBonus, &o.OverdueBonus, &o.StaffFiguresAggregated, &o.HourlyCostCents)
 	return o, err
 }
 
@@ -154,12 +160,19 @@ func (o *Office) check() error {
 		return web.InvalidField("appointment_bonus_seconds", "appointment_bonus_seconds must be between 0 and 86400")
 	case o.OverdueBonus < 0 || o.OverdueBonus > 86400:
 		return web.InvalidField("overdue_bonus_seconds", "overdue_bonus_seconds must be between 0 and 86400")
+	case o.HourlyCostCents < 0 || o.HourlyCostCents > MaxHourlyCostCents:
+		return web.InvalidField("hourly_cost_cents", "hourly_cost_cents must be between 0 and 100000")
 	}
 	return nil
 }
 
+// MaxHourlyCostCents is the highest hourly cost of an operator Turno accepts (1000 euro), as the schema does.
+const MaxHourlyCostCents = 100000
+
 // SaveOffice creates an office, or updates the one with the same slug, and returns its id. Settings left
-// at zero take their defaults.
+// at zero take their defaults; the staff-figures setting and the hourly cost keep the schema's defaults
+// (aggregated, 28 euro) on creation and their values on update (UpdateOffice changes them), and o is
+// given the stored ones.
 func (s *Store) SaveOffice(ctx context.Context, o *Office) (int64, error) {
 	o.defaults()
 	if err := o.check(); err != nil {
@@ -173,9 +186,9 @@ func (s *Store) SaveOffice(ctx context.Context, o *Office) (int64, error) {
 			issuing_always_open = EXCLUDED.issuing_always_open, issuing_stop_minutes = EXCLUDED.issuing_stop_minutes,
 			patron_day = EXCLUDED.patron_day, retention_days = EXCLUDED.retention_days,
 			appointment_bonus_seconds = EXCLUDED.appointment_bonus_seconds, overdue_bonus_seconds = EXCLUDED.overdue_bonus_seconds
-		RETURNING id`,
+		RETURNING id, staff_figures_aggregated, hourly_cost_cents`,
 		o.Slug, o.Name, o.TimeZone, o.IssuingAlwaysOpen, o.IssuingStopMinutes, o.PatronDay,
-		o.RetentionDays, o.AppointmentBonus, o.OverdueBonus, o.Lang).Scan(&o.ID)
+		o.RetentionDays, o.AppointmentBonus, o.OverdueBonus, o.Lang).Scan(&o.ID, &o.StaffFiguresAggregated, &o.HourlyCostCents)
 	if err != nil {
 		return 0, dbError(err, "save office "+o.Slug)
 	}
@@ -190,9 +203,9 @@ func (s *Store) UpdateOffice(ctx context.Context, o *Office) error {
 	tag, err := s.pool.Exec(ctx, `
 		UPDATE offices SET name = $2, time_zone = $3, issuing_always_open = $4, issuing_stop_minutes = $5,
 			patron_day = NULLIF($6, ''), retention_days = $7, appointment_bonus_seconds = $8, overdue_bonus_seconds = $9,
-			lang = $10
+			lang = $10, staff_figures_aggregated = $11, hourly_cost_cents = $12
 		WHERE id = $1`, o.ID, o.Name, o.TimeZone, o.IssuingAlwaysOpen, o.IssuingStopMinutes, o.PatronDay,
-		o.RetentionDays, o.AppointmentBonus, o.OverdueBonus, o.Lang)
+		o.RetentionDays, o.AppointmentBonus, o.OverdueBonus, o.Lang, o.StaffFiguresAggregated, o.HourlyCostCents)
 	if err != nil {
 		return dbError(err, "update office "+o.Slug)
 	}

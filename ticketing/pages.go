@@ -45,11 +45,13 @@ type deskView struct {
 }
 
 // deskClient is the desk page's script data beside its strings: the office's time zone (waiting times
-// are shown on the office's clock, not the workstation's) and the priority categories' names in the
-// page's language, which the waiting list shows instead of their codes.
+// are shown on the office's clock, not the workstation's), the priority categories' names in the
+// page's language, which the waiting list shows instead of their codes, and each service's wait target,
+// against which the page raises its alarm.
 type deskClient struct {
 	TimeZone   string            `json:"time_zone"`
 	Priorities map[string]string `json:"priorities"`
+	Targets    map[string]int    `json:"targets"` // service code → wait target in seconds
 }
 
 // deskCatalogue is the part of the catalogue desk.js reads: its own keys, ticket statuses and units.
@@ -106,7 +108,10 @@ func (p *Pages) desk(w http.ResponseWriter, r *http.Request) {
 		web.WriteError(w, r, err)
 		return
 	}
-	v.Client = &deskClient{TimeZone: o.TimeZone, Priorities: map[string]string{}}
+	v.Client = &deskClient{TimeZone: o.TimeZone, Priorities: map[string]string{}, Targets: map[string]int{}}
+	for _, sv := range v.Services {
+		v.Client.Targets[sv.Code] = sv.WaitTargetSeconds
+	}
 	for _, c := range categories {
 		v.Client.Priorities[c.Code] = priorityLabel(c.Labels, lang, c.Code)
 	}

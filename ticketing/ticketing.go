@@ -29,6 +29,12 @@ type Store struct {
 	// Outlook, when set, is the published roster's staff for the coming hours: wait estimates use it while
 	// no desk is open (estimate.go). cmd/turno sets it to the roster planner.
 	Outlook StaffOutlook
+	// Visits, when set, records every visit as it ends, in the same transaction (visit.go). cmd/turno sets
+	// it to the insight store, which owns the reports' rollups.
+	Visits VisitRecorder
+	// Observer, when set, is told of every ticket event after it has committed (observe.go). cmd/turno
+	// sets it to the Prometheus metrics.
+	Observer Observer
 }
 
 // NewStore returns a Store on pool with the real clock.

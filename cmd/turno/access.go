@@ -21,13 +21,14 @@ const (
 	byManager                      // a manager of the office
 	byAdmin                        // an administrator of every office
 	byOtherOffice                  // a manager of another office
+	byFeedback                     // the office's feedback tablet, paired to the desk in the path
 
-	everyone  = byAnonymous | byKiosk | byDisplay | staff | byOtherOffice
+	everyone  = byAnonymous | byKiosk | byDisplay | byFeedback | staff | byOtherOffice
 	operators = byDeskOperator | byOtherDesk | byNoDesk
 	staff     = operators | byManager | byAdmin // users who work in the office
 	users     = staff | byOtherOffice
 	managers  = byManager | byAdmin
-	devices   = byKiosk | byDisplay
+	devices   = byKiosk | byDisplay | byFeedback
 )
 
 // principalNames name the principals in the table, the tests and the OpenAPI document.
@@ -37,7 +38,7 @@ var principalNames = []struct {
 }{
 	{byAnonymous, "anonymous"}, {byKiosk, "kiosk"}, {byDisplay, "display"}, {byDeskOperator, "operator at the desk"},
 	{byOtherDesk, "operator at another desk"}, {byNoDesk, "operator at no desk"}, {byManager, "manager"},
-	{byAdmin, "administrator"}, {byOtherOffice, "staff of another office"},
+	{byAdmin, "administrator"}, {byOtherOffice, "staff of another office"}, {byFeedback, "feedback tablet"},
 }
 
 // names lists the principals of a set.
@@ -90,10 +91,13 @@ func accessTable() []access {
 		{"GET", o + "/kiosk", everyone, 0},
 		{"GET", "/api/v1/tickets/{code}", everyone, 0},
 		{"POST", "/api/v1/tickets/{code}/cancel", everyone, 0},
+		{"GET", "/api/v1/tickets/{code}/feedback", everyone, 0},
+		{"POST", "/api/v1/tickets/{code}/feedback", everyone, 0},
 		{"GET", "/ws/tickets/{code}/events", everyone, 0},
 		{"GET", "/t/{code}", everyone, 0},
 		{"GET", "/kiosk/static/*", everyone, 0},
 		{"GET", "/kiosk/{office}", everyone, 0},
+		{"GET", "/feedback/{office}", everyone, 0},
 		{"GET", "/display/static/*", everyone, 0},
 		{"GET", "/display/{office}", everyone, 0},
 		{"GET", "/ical/staff/{token}", everyone, 0},
@@ -101,14 +105,17 @@ func accessTable() []access {
 		// Inside the office: its devices and staff.
 		{"POST", o + "/tickets", byKiosk | staff, 0},
 		{"GET", o + "/desks", devices | staff, 0},
-		{"GET", "/ws/offices/{office}/events", byDisplay | staff, 0},
+		{"GET", "/ws/offices/{office}/events", byDisplay | byFeedback | staff, 0},
+		{"POST", o + "/desks/{number}/feedback", byFeedback, 0},
 		{"GET", "/desk", users, 0},
 		{"GET", "/desk/static/*", everyone, 0},
 		{"GET", "/manage/rosters/static/*", everyone, 0},
+		{"GET", "/manage/stats/static/*", everyone, 0},
 		{"GET", d, staff, 0},
 		{"GET", d + "/waiting", staff, 0},
 		{"POST", d + "/open", operators | byManager, 0},
 		{"GET", "/api/v1/me/shifts", users, 0},
+		{"GET", "/api/v1/me/today", users, 0},
 		{"POST", "/api/v1/me/feed-token", users, 0},
 		{"GET", "/me/shifts", users, 0},
 		{"POST", "/me/shifts/feed", users, 0},
@@ -132,12 +139,16 @@ func accessTable() []access {
 		{"GET", "/users"}, {"POST", "/users/{id}/unlock"}, {"POST", "/users/{id}/disable"}, {"POST", "/users/{id}/enable"},
 		{"POST", "/users"}, {"POST", "/users/{id}/password"},
 		{"GET", "/devices"}, {"POST", "/devices"}, {"DELETE", "/devices/{device}"}, {"PATCH", "/devices/{device}"},
-		{"POST", "/devices/{device}/rename"},
+		{"POST", "/devices/{device}/rename"}, {"PUT", "/devices/{device}/desk"},
 		{"GET", "/shift-templates"}, {"POST", "/shift-templates"}, {"PUT", "/shift-templates/{id}"},
 		{"GET", "/absences"}, {"POST", "/absences"}, {"DELETE", "/absences/{id}"},
 		{"GET", "/demand"}, {"POST", "/demand/refresh"}, {"PUT", "/demand/overrides"}, {"DELETE", "/demand/overrides"},
 		{"GET", "/planning-settings"}, {"PUT", "/planning-settings"},
 		{"GET", "/rosters"}, {"POST", "/rosters"},
+		{"GET", "/floor"},
+		{"GET", "/stats"}, {"GET", "/stats.csv"},
+		{"GET", "/stats/operators"}, {"GET", "/stats/queue"}, {"GET", "/stats/planning"},
+		{"GET", "/agency-statements"}, {"GET", "/agency-statements.csv"}, {"GET", "/agency-statements/{agency}.pdf"},
 	} {
 		t = append(t, access{r.method, o + r.path, managers, 0})
 	}
@@ -150,12 +161,22 @@ func accessTable() []access {
 	// Manager pages: without ?office= a manager of another office sees their own office, so the pages
 	// themselves are open to every manager; what they show is checked by the office they resolve.
 	for _, p := range []string{"/manage", "/manage/catalogue", "/manage/staff", "/manage/hours", "/manage/templates",
-		"/manage/absences", "/manage/demand", "/manage/rosters", "/manage/devices", "/manage/users", "/manage/settings"} {
+		"/manage/absences", "/manage/demand", "/manage/rosters", "/manage/devices", "/manage/users", "/manage/settings",
+		"/manage/live", "/manage/stats", "/manage/accounting", "/manage/feedback"} {
 		t = append(t, access{"GET", p, managers | byOtherOffice, 0})
 	}
 	t = append(t,
 		access{"POST", "/manage/rosters", managers | byOtherOffice, 0},
 		access{"GET", "/manage/staff/{id}", managers, byOtherOffice},
+	)
+	// Network benchmarking: an office's export is its managers'; the comparison across offices and the
+	// import of other installations' exports are for administrators of every office.
+	t = append(t,
+		access{"GET", o + "/export", managers, 0},
+		access{"GET", o + "/export.csv", managers, 0},
+		access{"GET", "/api/v1/network", byAdmin, 0},
+		access{"POST", "/api/v1/network/imports", byAdmin, 0},
+		access{"GET", "/manage/network", byAdmin, 0},
 	)
 	for _, p := range []string{"", "/publish", "/absence", "/apply", "/repair", "/shift"} {
 		method := "POST"

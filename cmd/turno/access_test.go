@@ -93,6 +93,8 @@ type principals struct {
 	a       *app
 	srv     *httptest.Server
 	samples map[string]string // path parameter → value
+	// feedbackToken is the token of the demo office's feedback tablet, paired to desk 1.
+	feedbackToken string
 }
 
 // TestAccessTableIsEnforced calls every route as every principal of the authorization table: the ones
@@ -142,7 +144,7 @@ func newPrincipals(t testing.TB) *principals {
 	ctx := context.Background()
 	a := testApp(t)
 	a.auth.Cost = 4
-	o, err := demo.Seed(ctx, demo.Stores{Tickets: a.tickets, Auth: a.auth, Plans: a.plans, Demand: a.demand}, time.Now())
+	o, err := demo.SeedDemoOffice(ctx, demo.Stores{Tickets: a.tickets, Auth: a.auth, Plans: a.plans, Demand: a.demand}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,6 +156,15 @@ func newPrincipals(t testing.TB) *principals {
 		t.Fatal(err)
 	}
 	p := &principals{a: a, samples: map[string]string{}}
+	// The feedback tablet of desk 1 (the desk {number} of the samples).
+	tablet, tabletToken, err := a.auth.CreateDevice(ctx, o.ID, auth.Feedback, "Tablet sportello 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.auth.SaveDeviceSettings(ctx, o.ID, tablet.ID, auth.Feedback, map[string]any{"desk": 1}); err != nil {
+		t.Fatal(err)
+	}
+	p.feedbackToken = tabletToken
 	p.srv = httptest.NewServer(a.routes())
 	t.Cleanup(p.srv.Close)
 	t.Cleanup(a.planner.Wait)
@@ -275,6 +286,8 @@ func (p *principals) call(t *testing.T, e access, as who) (int, string) {
 		token = demo.KioskToken
 	case byDisplay:
 		token = demo.DisplayToken
+	case byFeedback:
+		token = p.feedbackToken
 	case byDeskOperator, byOtherDesk, byNoDesk, byManager, byAdmin, byOtherOffice:
 		name := map[who]string{byDeskOperator: "op1", byOtherDesk: "op2", byNoDesk: "op3", byManager: "manager",
 			byAdmin: "admin", byOtherOffice: "manager2"}[as]
@@ -286,7 +299,7 @@ func (p *principals) call(t *testing.T, e access, as who) (int, string) {
 		// Pages are signed in with the cookie, as browsers are; the API with the bearer token.
 		if strings.HasPrefix(e.path, "/api/") || strings.HasPrefix(e.path, "/ws/") {
 			req.Header.Set("Authorization", "Bearer "+token)
-		} else if as == byKiosk || as == byDisplay {
+		} else if as == byKiosk || as == byDisplay || as == byFeedback {
 			req.AddCookie(&http.Cookie{Name: auth.DeviceCookie, Value: token})
 		} else {
 			req.AddCookie(&http.Cookie{Name: auth.SessionCookie, Value: token})

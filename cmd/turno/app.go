@@ -16,12 +16,14 @@ import (
 	"turno/internal/auth"
 	"turno/internal/config"
 	"turno/internal/cron"
+	"turno/internal/metrics"
 	"turno/internal/web"
 	"turno/kiosk"
 	"turno/scheduling"
 	"turno/scheduling/demand"
 	"turno/scheduling/plan"
 	"turno/ticketing"
+	"turno/ticketing/insight"
 )
 
 // app is Turno's parts, built once, in one place, from the configuration and the pool: the stores of each
@@ -33,12 +35,15 @@ type app struct {
 	base string // public base URL
 
 	tickets *ticketing.Store
+	insight *insight.Store
+	reports *pgxpool.Pool // the replica reports read (TURNO_REPORTS_DATABASE_URL); nil: the primary
 	auth    *auth.Store
 	plans   *scheduling.Store
 	demand  *demand.Store
 	planner *plan.Planner
 	hub     *displays.Hub
 	cron    *cron.Runner
+	metrics *metrics.Metrics
 }
 
 // draftTimeLimit is how long the weekly draft-roster job lets the solver run for each office.
@@ -48,6 +53,13 @@ const draftTimeLimit = 60 * time.Second
 func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, pool *pgxpool.Pool, base string) (*app, error) {
 	a := &app{cfg: cfg, log: log, pool: pool, base: base}
 	a.tickets = ticketing.NewStore(pool)
+	reports, rerr := openReports(ctx, cfg)
+	if rerr != nil {
+		return nil, rerr
+	}
+	a.reports = reports
+	a.insight = insight.NewStore(pool, reports, a.tickets)
+	a.tickets.Visits = a.insight // every ended visit is recorded for the reports in its own transaction
 	a.auth = auth.NewStore(pool)
 	a.plans = scheduling.NewStore(pool, a.tickets)
 	a.demand = demand.NewStore(pool, a.tickets)
@@ -56,6 +68,9 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, pool *pgx
 	a.hub = displays.NewHub(a.tickets, displays.Options{Log: log, Rights: a.auth,
 		MaxStreamsPerAddress: cmp.Or(cfg.MaxStreamsPerAddress, -1)}) // 0 in the settings: no cap
 	var err error
+	if a.metrics, err = a.newMetrics(); err != nil {
+		return nil, err
+	}
 	a.cron, err = cron.NewRunner(cron.Config{Pool: pool, Targets: a.tickets.CronTargets, Log: log}, a.jobs()...)
 	if err != nil {
 		return nil, err
@@ -68,9 +83,13 @@ func (a *app) jobs() []cron.Job {
 	return []cron.Job{
 		a.tickets.ExpireJob(),
 		a.demand.ForecastJob(),
+		a.insight.OperatorTimeJob(), // 00:20, before the purge removes the desk sessions it reads
 		a.tickets.PurgeJob(
 			ticketing.PurgeStep{What: "expired sign-in sessions deleted", Run: a.auth.PurgeSessions},
 			ticketing.PurgeStep{What: "absence notes cleared", Run: a.plans.PurgeAbsenceNotes},
+			ticketing.PurgeStep{What: "operators forgotten in visit records", Run: a.insight.PurgeStaff},
+			ticketing.PurgeStep{What: "operators forgotten in operator time", Run: a.insight.PurgeOperatorStaff},
+			a.insight.PurgeStep(), // feedback comments past the retention
 			ticketing.PurgeStep{What: "run records deleted", Run: func(ctx context.Context, officeID int64, cutoff, _ time.Time) (int64, error) {
 				return a.cron.Purge(ctx, officeID, cutoff)
 			}},
@@ -97,8 +116,9 @@ func (a *app) routes() http.Handler {
 	(&scheduling.API{Store: a.plans, Tickets: a.tickets, Demand: a.demand}).Routes(r)
 	(&scheduling.Pages{Store: a.plans, Tickets: a.tickets, Demand: a.demand, Runs: a.cron.Recent}).Routes(r)
 	a.planner.Routes(r)
+	(&insight.Handler{Store: a.insight, Tickets: a.tickets, Auth: a.auth, Costs: a.plans, Planning: a.planner}).Routes(r)
 	(&displays.Server{Store: a.tickets, Auth: a.auth, Hub: a.hub}).Routes(r)
-	(&kiosk.Handler{Store: a.tickets, Auth: a.auth, BaseURL: a.base}).Routes(r)
+	(&kiosk.Handler{Store: a.tickets, Auth: a.auth, BaseURL: a.base, Feedback: a.insight}).Routes(r)
 	r.Get("/", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/desk", http.StatusSeeOther) })
 	return r
 }
@@ -115,10 +135,19 @@ func (a *app) start(ctx context.Context) error {
 	return nil
 }
 
-// seedDemo seeds the demo office, adding only what is missing.
+// seedDemo seeds the demo installation (three offices and a year of history), adding only what is missing.
 func (a *app) seedDemo(ctx context.Context) error {
-	if _, err := demo.Seed(ctx, demo.Stores{Tickets: a.tickets, Auth: a.auth, Plans: a.plans, Demand: a.demand}, time.Now()); err != nil {
+	if _, err := demo.Seed(ctx, demo.Stores{Tickets: a.tickets, Auth: a.auth, Plans: a.plans, Demand: a.demand, Insight: a.insight}, time.Now()); err != nil {
 		return fmt.Errorf("seed demo: %w", err)
+	}
+	return nil
+}
+
+// seedDemoOffice seeds the demo office alone with its forecast's weeks of history: what the tests of the
+// server start from (a year in three offices takes too long for them).
+func (a *app) seedDemoOffice(ctx context.Context) error {
+	if _, err := demo.SeedDemoOffice(ctx, demo.Stores{Tickets: a.tickets, Auth: a.auth, Plans: a.plans, Demand: a.demand, Insight: a.insight}, time.Now()); err != nil {
+		return fmt.Errorf("seed demo office: %w", err)
 	}
 	return nil
 }

@@ -183,6 +183,15 @@ func walkPages(t *testing.T, e *edgeApp, visit pageVisit) {
 		}
 		t.Logf("manage pages: %s", strings.Join(slices.Sorted(maps.Keys(seen)), " "))
 	})
+
+	t.Run("network", func(t *testing.T) {
+		// The network comparison is for administrators of every office: not in a manager's navigation.
+		ctx := tab(t, manageSize)
+		step(t, ctx, "manage network", chromedp.Navigate(url("/manage/network?lang=it")), chromedp.WaitVisible(chromedp.CSS(`#username`)),
+			chromedp.SendKeys(chromedp.CSS(`#username`), "admin"), chromedp.SendKeys(chromedp.CSS(`#password`), demo.Password),
+			chromedp.Submit(chromedp.CSS(`#password`)), chromedp.WaitVisible(chromedp.CSS(`#net-month`)),
+			wait(`document.readyState === "complete" && document.documentElement.dataset.manageReady === "1"`))
+	})
 	t.Logf("%d pages visited", visited)
 }
 

@@ -39,6 +39,18 @@ func benchmarks() map[string]func(ctx context.Context, args []string) error {
 			opt.Node = []string{self, "serve"} // this binary's serve command is the node under test
 			return bench.Storm(ctx, os.Stdout, opt)
 		},
+		"stats": func(ctx context.Context, args []string) error {
+			opt, err := bench.ParseStats(args)
+			if err != nil {
+				return err
+			}
+			self, err := os.Executable()
+			if err != nil {
+				return fmt.Errorf("bench stats: %w", err)
+			}
+			opt.Node = []string{self, "serve"} // this binary's serve command is the node under test
+			return bench.Stats(ctx, os.Stdout, opt)
+		},
 		"roster-office": func(ctx context.Context, args []string) error {
 			opt, err := bench.ParseRosterOffice(args)
 			if err != nil {

@@ -72,7 +72,7 @@ func newEdgeApp(t *testing.T, log *slog.Logger, settings ...func(*config.Config)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cancel(); a.planner.Wait() })
-	if err := a.seedDemo(ctx); err != nil {
+	if err := a.seedDemoOffice(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.start(ctx); err != nil {

@@ -71,7 +71,7 @@ func TestErrorsSpeakTheRequestLanguage(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.auth.Cost = 4
-	if err := a.seedDemo(ctx); err != nil {
+	if err := a.seedDemoOffice(ctx); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(a.routes())

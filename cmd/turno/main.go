@@ -25,7 +25,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"serve":   {runServe, "run the HTTP server (default); --demo seeds the demo office"},
 		"migrate": {runMigrate, "apply database migrations and exit"},
-		"demo":    {runDemo, "seed the demo office and exit; --reset empties the database first"},
+		"demo":    {runDemo, "seed the demo (three offices, a year of history) and exit; --reset empties the database first"},
 		"user":    {runUser, "user add --username NAME --role admin|manager|operator [--office SLUG] [--staff CODE]"},
 		"roster":  {runRoster, "roster bench [--time 60s] [--seed 1] [--out DIR] FILE...: solve benchmark instances"},
 		"kiosk":   {runKiosk, "kiosk pair --office SLUG --name NAME: register a kiosk and print its pairing link"},

@@ -33,7 +33,7 @@ func TestAPITourMatchesTheDocument(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.auth.Cost = 4
-	if err := a.seedDemo(ctx); err != nil {
+	if err := a.seedDemoOffice(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.start(ctx); err != nil {

@@ -34,6 +34,7 @@ func runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer a.closeReports()
 	if cfg.Demo {
 		if err := a.seedDemo(ctx); err != nil {
 			return err
@@ -43,8 +44,13 @@ func runServe(ctx context.Context, args []string) error {
 	if err := a.start(ctx); err != nil {
 		return err
 	}
-	srv := newHTTPServer(ctx, cfg, a.routes())
+	srv := newHTTPServer(ctx, cfg, a.handler())
 	logLimits(log, srv, a)
+	stopMetrics, err := a.serveMetrics(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	log.Info("turno listening", "addr", ln.Addr().String(), "url", a.base)
 	if cfg.Demo {
 		printDemoURLs(a.base)
@@ -117,11 +123,14 @@ Turno is running with the demo office. Open:
 
   Kiosk        %[1]s/kiosk/demo?device=%[2]s
   Hall display %[1]s/display/demo?device=%[3]s
+  Tablet       %[1]s/feedback/demo?device=%[5]s   (feedback at desk 1)
+  Live floor   %[1]s/manage/live       Reports %[1]s/manage/stats
   Operator     %[1]s/desk            (users op1…op6, password %[4]s)
   Manager      %[1]s/manage          (user manager, password %[4]s; admin too)
+  Other towns  %[1]s/kiosk/marina, /kiosk/collina (users manager.marina, manager.collina)
 
 Press Ctrl+C to stop.
-`, base, demo.KioskToken, demo.DisplayToken, demo.Password)
+`, base, demo.KioskToken, demo.DisplayToken, demo.Password, demo.TabletToken)
 }
 
 // runDemo runs "turno demo [--reset]": it seeds the demo office (adding what is missing) and exits. With
@@ -147,6 +156,6 @@ func runDemo(ctx context.Context, args []string) error {
 	if err := a.seedDemo(ctx); err != nil {
 		return err
 	}
-	fmt.Printf("demo office seeded: office %q, users admin, manager, op1…op6 (password %s)\n", demo.OfficeSlug, demo.Password)
+	fmt.Printf("demo seeded: offices %q, marina and collina; users admin, manager, op1…op6, manager.marina, manager.collina (password %s)\n", demo.OfficeSlug, demo.Password)
 	return nil
 }

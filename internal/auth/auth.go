@@ -1,5 +1,5 @@
-// Package auth signs staff in (bcrypt passwords, session tokens), authenticates kiosk and display devices
-// by token, and checks roles on every route.
+// Package auth signs staff in (bcrypt passwords, session tokens), authenticates kiosk, display and feedback
+// tablet devices by token, and checks roles on every route.
 package auth
 
 import (
@@ -29,13 +29,15 @@ const (
 	Operator Role = "operator"
 )
 
-// DeviceKind is what a device token may do: a kiosk issues tickets, a display reads events.
+// DeviceKind is what a device token may do: a kiosk issues tickets, a display reads events, a feedback
+// tablet on a counter reads events and sends the rating of the citizen just served at its desk.
 type DeviceKind string
 
 // The kinds of devices.
 const (
-	Kiosk   DeviceKind = "kiosk"
-	Display DeviceKind = "display"
+	Kiosk    DeviceKind = "kiosk"
+	Display  DeviceKind = "display"
+	Feedback DeviceKind = "feedback"
 )
 
 // SessionTTL is how long a staff session lasts: a working day with margin.
@@ -53,7 +55,7 @@ type User struct {
 	StaffID     int64  `json:"staff_id,omitempty"`  // the staff member this user is, for operators
 }
 
-// Device is a kiosk or display bound to one office.
+// Device is a kiosk, a display or a feedback tablet bound to one office.
 type Device struct {
 	ID       int64          `json:"id"`
 	OfficeID int64          `json:"office_id"`
@@ -326,8 +328,8 @@ func (s *Store) UserByToken(ctx context.Context, token string) (*User, error) {
 	return u, nil
 }
 
-// CreateDevice registers a kiosk or display of an office with a new random token, which is returned once:
-// only its hash is kept.
+// CreateDevice registers a kiosk, display or feedback tablet of an office with a new random token, which is
+// returned once: only its hash is kept.
 func (s *Store) CreateDevice(ctx context.Context, officeID int64, kind DeviceKind, name string) (*Device, string, error) {
 	if err := checkDevice(kind, name); err != nil {
 		return nil, "", err
@@ -357,8 +359,8 @@ func (s *Store) EnsureDevice(ctx context.Context, officeID int64, kind DeviceKin
 }
 
 func checkDevice(kind DeviceKind, name string) error {
-	if kind != Kiosk && kind != Display {
-		return web.InvalidField("kind", "kind must be kiosk or display")
+	if kind != Kiosk && kind != Display && kind != Feedback {
+		return web.InvalidField("kind", "kind must be kiosk, display or feedback")
 	}
 	if name == "" || len(name) > 100 {
 		return web.InvalidField("name", "name is required (at most 100 characters)")

@@ -17,8 +17,8 @@ const (
 	// DeviceCookie is the one device cookie of installs from before per-kind cookies: still read, no longer
 	// set.
 	DeviceCookie = "turno_device"
-	// DeviceHeader tells which kind of device a page's API call acts for ("kiosk" or "display"), when both
-	// kinds are paired in the same browser profile.
+	// DeviceHeader tells which kind of device a page's API call acts for ("kiosk", "display" or
+	// "feedback"), when several kinds are paired in the same browser profile.
 	DeviceHeader = "Turno-Device"
 )
 
@@ -28,14 +28,15 @@ func DeviceCookieOf(kind DeviceKind) string { return DeviceCookie + "_" + string
 
 // deviceKinds are the kinds with a cookie, in the order a request that says nothing about its kind tries
 // them.
-var deviceKinds = []DeviceKind{Kiosk, Display}
+var deviceKinds = []DeviceKind{Kiosk, Display, Feedback}
 
 // requestKind returns the kind of device r acts for, or "" when it does not say: the Turno-Device header
 // (the kiosk page's API calls), the page itself (/kiosk/…, /display/…), the page that made the call (its
 // Referer, which Referrer-Policy same-origin sends to Turno only), or the event stream (/ws/…), which only
-// hall screens follow (browsers send no Referer with a WebSocket handshake).
+// hall screens follow (browsers send no Referer with a WebSocket handshake) unless it says ?kind=feedback
+// (the feedback tablet's page follows the stream too).
 func requestKind(r *http.Request) DeviceKind {
-	if k := DeviceKind(r.Header.Get(DeviceHeader)); k == Kiosk || k == Display {
+	if k := DeviceKind(r.Header.Get(DeviceHeader)); k == Kiosk || k == Display || k == Feedback {
 		return k
 	}
 	if k := pathKind(r.URL.Path); k != "" {
@@ -48,6 +49,10 @@ func requestKind(r *http.Request) DeviceKind {
 		}
 	}
 	if strings.HasPrefix(r.URL.Path, "/ws/") {
+		// Like the header, the query only chooses among the caller's own cookies.
+		if r.URL.Query().Get("kind") == string(Feedback) {
+			return Feedback
+		}
 		return Display
 	}
 	return ""
@@ -59,6 +64,8 @@ func pathKind(path string) DeviceKind {
 		return Kiosk
 	case strings.HasPrefix(path, "/display/"):
 		return Display
+	case strings.HasPrefix(path, "/feedback/"):
+		return Feedback
 	}
 	return ""
 }

@@ -10,8 +10,8 @@ import (
 	"turno/ticketing/ticketingtest"
 )
 
-// A kiosk and a hall screen paired in one browser profile each keep their own cookie, and every request
-// acts for the device of the page it belongs to; the old shared cookie still works.
+// A kiosk, a hall screen and a feedback tablet paired in one browser profile each keep their own cookie,
+// and every request acts for the device of the page it belongs to; the old shared cookie still works.
 func TestDeviceCookiePerKind(t *testing.T) {
 	t.Parallel()
 	e := ticketingtest.New(t)
@@ -27,6 +27,12 @@ func TestDeviceCookiePerKind(t *testing.T) {
 		}
 	}))
 	both := []*http.Cookie{kiosk, display}
+	_, tabletToken, err := e.Auth.CreateDevice(t.Context(), e.Office.ID, auth.Feedback, "Tablet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tablet := &http.Cookie{Name: auth.DeviceCookieOf(auth.Feedback), Value: tabletToken}
+	all := []*http.Cookie{kiosk, display, tablet}
 	for _, c := range []struct {
 		name    string
 		method  string
@@ -45,6 +51,11 @@ func TestDeviceCookiePerKind(t *testing.T) {
 		{"display queue by referer", "GET", "/api/v1/offices/demo/queue", "", "/display/demo?desks=1", both, auth.Display},
 		{"display me by header", "GET", "/api/v1/me", "display", "", both, auth.Display},
 		{"event stream", "GET", "/ws/offices/demo/events", "", "", both, auth.Display},
+		{"feedback tablet page", "GET", "/feedback/demo", "", "", all, auth.Feedback},
+		{"the tablet's event stream", "GET", "/ws/offices/demo/events?kind=feedback", "", "", all, auth.Feedback},
+		{"event stream of a screen beside a tablet", "GET", "/ws/offices/demo/events", "", "", all, auth.Display},
+		{"tablet rating by header", "POST", "/api/v1/offices/demo/desks/1/feedback", "feedback", "", all, auth.Feedback},
+		{"tablet me by referer", "GET", "/api/v1/me", "", "/feedback/demo", all, auth.Feedback},
 		{"a call that does not say", "GET", "/api/v1/me", "", "", both, auth.Kiosk},
 		{"only a display cookie", "GET", "/api/v1/me", "", "", []*http.Cookie{display}, auth.Display},
 		{"display page without its cookie", "GET", "/display/demo", "", "", []*http.Cookie{kiosk}, ""},

@@ -42,6 +42,14 @@ type Config struct {
 	// and concurrent connections (by the TCP peer, trusted proxies exempt). Zero: no cap.
 	MaxStreamsPerAddress int
 	MaxConnsPerAddress   int
+
+	// ReportsDatabaseURL is a read replica the reports read from; empty: they read DatabaseURL.
+	ReportsDatabaseURL string
+
+	// Prometheus metrics: served on their own listen address, and/or on the main one to a caller with
+	// the bearer token; neither set, they are not served.
+	MetricsAddr  string
+	MetricsToken string
 }
 
 // Option describes one setting.
@@ -57,6 +65,8 @@ type Option struct {
 var Options = []Option{
 	{"DATABASE_URL", "database-url", "", "PostgreSQL connection URL; unset: a private cluster under TURNO_DATA_DIR",
 		func(c *Config, v string) error { c.DatabaseURL = v; return nil }},
+	{"TURNO_REPORTS_DATABASE_URL", "reports-database-url", "", "PostgreSQL connection URL of a read replica the reports (statistics, accounting, network) read from; unset: they read the primary",
+		func(c *Config, v string) error { c.ReportsDatabaseURL = strings.TrimSpace(v); return nil }},
 	{"TURNO_ADDR", "addr", ":8080", "HTTP listen address",
 		func(c *Config, v string) error { c.Addr = v; return nil }},
 	{"TURNO_DATA_DIR", "data-dir", "./data", "directory for the private PostgreSQL cluster",
@@ -99,6 +109,16 @@ var Options = []Option{
 		func(c *Config, v string) (err error) { c.MaxStreamsPerAddress, err = count(v, 0); return err }},
 	{"TURNO_MAX_CONNS_PER_ADDRESS", "", "256", "concurrent TCP connections one peer address may hold on a node; more are refused at accept; trusted proxies are exempt (cap per client on the proxy); 0: no cap",
 		func(c *Config, v string) (err error) { c.MaxConnsPerAddress, err = count(v, 0); return err }},
+	{"TURNO_METRICS_ADDR", "metrics-addr", "", "listen address of the Prometheus /metrics endpoint alone (e.g. 127.0.0.1:9090), unauthenticated: keep it off public networks; empty: none",
+		func(c *Config, v string) error { c.MetricsAddr = strings.TrimSpace(v); return nil }},
+	{"TURNO_METRICS_TOKEN", "", "", "bearer token that opens /metrics on the main listen address (Authorization: Bearer …); empty: /metrics is not served there",
+		func(c *Config, v string) error {
+			if v != "" && len(v) < 16 {
+				return fmt.Errorf("the metrics token must have at least 16 characters")
+			}
+			c.MetricsToken = v
+			return nil
+		}},
 }
 
 // Load reads defaults, then the environment, then flags from args (for those options that have one). The

@@ -16,12 +16,17 @@ type ManageSection struct {
 	Key    string // translated as manage.nav.<Key>
 	Href   string
 	Active bool
+	// AllOffices shows the section only to administrators of every office (Manage.Offices is set for
+	// them alone): pages about the whole installation, such as the network comparison.
+	AllOffices bool
 }
 
 // manageSections are the /manage sections in the order of the navigation bar. Each part serves its own
 // sections' pages (see docs/architecture.md); the bar only links them.
 var manageSections = []ManageSection{
 	{Key: "home", Href: "/manage"},
+	{Key: "live", Href: "/manage/live"},
+	{Key: "stats", Href: "/manage/stats"},
 	{Key: "catalogue", Href: "/manage/catalogue"},
 	{Key: "staff", Href: "/manage/staff"},
 	{Key: "hours", Href: "/manage/hours"},
@@ -32,6 +37,9 @@ var manageSections = []ManageSection{
 	{Key: "absences", Href: "/manage/absences"},
 	{Key: "demand", Href: "/manage/demand"},
 	{Key: "rosters", Href: "/manage/rosters"},
+	{Key: "feedback", Href: "/manage/feedback"},
+	{Key: "accounting", Href: "/manage/accounting"},
+	{Key: "network", Href: "/manage/network", AllOffices: true},
 }
 
 // OfficeLink is an office in the administrator's office switcher.
@@ -52,11 +60,14 @@ type Manage struct {
 
 // Nav returns the navigation bar with the active section marked and the office query kept.
 func (m *Manage) Nav() []ManageSection {
-	out := make([]ManageSection, len(manageSections))
-	for i, s := range manageSections {
+	out := make([]ManageSection, 0, len(manageSections))
+	for _, s := range manageSections {
+		if s.AllOffices && m.Offices == nil {
+			continue
+		}
 		s.Active = s.Key == m.Section
 		s.Href = m.Q(s.Href)
-		out[i] = s
+		out = append(out, s)
 	}
 	return out
 }

@@ -45,6 +45,7 @@
       $('p-wait').textContent = waitText(ticket.estimate);
     }
     $('p-cancel-box').hidden = ticket.status !== 'waiting';
+    renderFeedback();
     $('p-alert-box').hidden = ended(ticket.status) || ticket.status === 'serving';
     document.title = (called ? '🔔 ' : '') + ticket.number + ' · ' + t('kiosk.phone.title');
     const key = callKey(ticket);
@@ -138,6 +139,68 @@
     setTimeout(() => document.body.classList.remove('p-flash'), 6000);
     if (navigator.vibrate) navigator.vibrate([400, 200, 400, 200, 800]);
     if (armed) beep();
+  }
+
+  // --- feedback --------------------------------------------------------------------------------------
+  // Once the visit is done the page asks how it went: a face (1–5), an optional comment, send. The state
+  // comes with the page (boot.feedback: off, pending, open, given); a ticket that becomes done while the
+  // page is open asks the server once whether it may still be rated.
+  let fbState = boot.feedback || 'off';
+  let fbScore = 0;
+  let fbAsked = false;
+  let fbTries = 0;
+  function renderFeedback() {
+    const box = $('p-feedback');
+    if (!box) return;
+    const done = ticket.status === 'done';
+    if (done && fbState === 'pending' && !fbAsked) checkFeedback();
+    box.hidden = !(done && fbState === 'open');
+    $('p-fb-done').hidden = !(done && fbState === 'given');
+  }
+  async function checkFeedback() {
+    fbAsked = true;
+    try {
+      const res = await fetch('/api/v1/tickets/' + encodeURIComponent(boot.code) + '/feedback', { cache: 'no-store' });
+      if (!res.ok) return;
+      const body = await res.json();
+      fbState = body.state === 'pending' ? 'pending' : body.state;
+      // Still pending: the finish is being recorded; look again a few times.
+      if (fbState === 'pending' && ++fbTries < 5) setTimeout(() => { fbAsked = false; renderFeedback(); }, 2000);
+      renderFeedback();
+    } catch (e) { fbAsked = false; }
+  }
+  if ($('p-feedback')) {
+    document.querySelectorAll('#p-feedback .fb-face').forEach((b) => b.addEventListener('click', () => {
+      fbScore = Number(b.dataset.score);
+      document.querySelectorAll('#p-feedback .fb-face').forEach((o) => o.setAttribute('aria-pressed', String(o === b)));
+      $('p-fb-chosen').textContent = t('kiosk.feedback.chosen', { label: t('kiosk.feedback.face' + fbScore) });
+      $('p-fb-send').disabled = false;
+    }));
+    $('p-fb-send').addEventListener('click', async () => {
+      if (!fbScore) return;
+      $('p-fb-error').textContent = '';
+      $('p-fb-send').disabled = true;
+      try {
+        const res = await fetch('/api/v1/tickets/' + encodeURIComponent(boot.code) + '/feedback', {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', 'Accept-Language': document.documentElement.lang || 'it' },
+          body: JSON.stringify({ score: fbScore, comment: $('p-fb-comment').value }),
+        });
+        if (res.ok || res.status === 409) {
+          fbState = 'given';
+          $('p-fb-done-text').textContent = t(res.ok ? 'kiosk.feedback.thanks' : 'kiosk.feedback.given');
+          renderFeedback();
+          $('p-fb-done-text').focus(); // the form that had the focus is gone
+          return;
+        }
+        let reason = res.status;
+        try { reason = (await res.json()).error.message || reason; } catch (e) { /* not JSON */ }
+        $('p-fb-error').textContent = t('kiosk.feedback.failed', { reason });
+      } catch (e) {
+        $('p-fb-error').textContent = t('kiosk.phone.unreachable');
+      }
+      $('p-fb-send').disabled = false;
+    });
   }
 
   // --- cancel ----------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ package plan
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"testing"
 	"time"
@@ -140,11 +141,21 @@ func TestDemoRosterFourWeeks(t *testing.T) {
 }
 
 // coverableSlots lists the slots with demand and nobody planned that one change could cover (see
-// TestDemoRosterFourWeeks).
+// TestDemoRosterFourWeeks) without making the roster worse: no new rule broken for the staff member, no
+// other slot left empty, and no higher objective (moving someone off a slot that needs two leaves a
+// shortfall there that may cost more than the empty slot).
 func coverableSlots(st *stored) []string {
 	p := st.P
 	counts := p.coverCounts(st.Cells)
 	base := p.violationsByStaff(st.Cells)
+	objective := func() int {
+		_, ev, err := p.Violations(st.Cells)
+		if err != nil {
+			return math.MaxInt
+		}
+		return ev.Objective
+	}
+	baseObjective := objective()
 	var out []string
 	for i, sl := range p.Slots {
 		if sl.Needed == 0 || counts[i] > 0 {
@@ -168,6 +179,9 @@ func coverableSlots(st *stored) []string {
 							break
 						}
 					}
+				}
+				if ok {
+					ok = objective() <= baseObjective
 				}
 				st.Cells[e][sl.Day] = old
 				if ok {

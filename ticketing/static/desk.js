@@ -77,6 +77,10 @@
   let state = null;
   let skew = 0; // the server's clock minus this workstation's, in ms
   let pending = null; // the no-show or finish waiting to be sent: {name, id, number, deadline, timer}
+  // The services this desk serves that have someone waiting: {code, names, oldestAt (server ms), target (s)}.
+  // The alarm is raised when the oldest wait passes the target, counted by tick on the server's clock.
+  let waits = [];
+  const alarmed = new Set(); // services whose alarm has been announced
 
   // elapsed formats the time since an ISO timestamp of the server as m:ss or h:mm:ss.
   function elapsed(iso) {
@@ -86,9 +90,51 @@
     return (h ? h + ":" + two(m) : two(m)) + ":" + two(s % 60);
   }
 
-  // tick updates what changes every second: the timers and the undo countdown.
+  // mmss formats seconds as m:ss (h:mm:ss past an hour).
+  function mmss(total) {
+    const s = Math.max(0, Math.round(total));
+    const two = (n) => String(n).padStart(2, "0");
+    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
+    return (h ? h + ":" + two(m) : m) + ":" + two(s % 60);
+  }
+
+  // alarms shows the banner of the services past their wait target and announces each once, when its
+  // alarm starts.
+  function alarms() {
+    const at = Date.now() + skew;
+    const on = waits.filter((w) => at - w.oldestAt > w.target * 1000);
+    $("desk-alarm").hidden = on.length === 0;
+    $("desk-alarm-list").replaceChildren(...on.map((w) => {
+      const li = document.createElement("li");
+      li.dataset.service = w.code;
+      li.textContent = t("desk.alarm", { service: w.names[lang] || w.names.it, wait: mmss((at - w.oldestAt) / 1000), target: minutes(w.target) });
+      return li;
+    }));
+    const codes = new Set(on.map((w) => w.code));
+    for (const c of [...alarmed]) if (!codes.has(c)) alarmed.delete(c);
+    const fresh = on.filter((w) => !alarmed.has(w.code));
+    if (fresh.length) {
+      fresh.forEach((w) => alarmed.add(w.code));
+      $("desk-alarm-say").textContent = fresh.map((w) => t("desk.alarm_start", { service: w.names[lang] || w.names.it })).join(" ");
+    }
+  }
+
+  // myDay shows the operator's own day: tickets served today and their mean service time.
+  async function myDay() {
+    try {
+      const d = await api("GET", "/api/v1/me/today");
+      const el = $("my-day");
+      el.textContent = t("desk.my_day", { served: d.served }) +
+        (d.service_mean_seconds === null ? "" : " · " + t("desk.my_mean", { mean: mmss(d.service_mean_seconds) }));
+      el.dataset.served = d.served;
+      el.hidden = false;
+    } catch (e) { /* an account without a staff member has no day to show */ }
+  }
+
+  // tick updates what changes every second: the timers, the undo countdown and the wait alarm.
   function tick() {
     if (!state) return;
+    alarms();
     const cur = state.current;
     const since = cur && (cur.status === "serving" ? cur.started_at : cur.called_at);
     $("current-timer-line").hidden = !since;
@@ -191,6 +237,9 @@
       if (pending && !(s.current && s.current.id === pending.id)) clearPending(); // the ticket ended elsewhere
       render();
       const served = new Set(s.desk.services);
+      const serverNow = Date.parse(s.server_time);
+      waits = q.services.filter((l) => served.has(l.service) && l.waiting > 0 && data.targets && data.targets[l.service])
+        .map((l) => ({ code: l.service, names: l.names, oldestAt: serverNow - l.oldest_wait_seconds * 1000, target: data.targets[l.service] }));
       $("queue").replaceChildren(...q.services.filter((l) => served.has(l.service)).map((l) => {
         const tr = document.createElement("tr");
         for (const v of [l.names[lang] || l.names.it, l.waiting, l.waiting ? minutes(l.oldest_wait_seconds) : "—", minutes(l.estimated_wait_seconds)]) {
@@ -225,6 +274,7 @@
       else if ((name === "next" || name === "call") && res) say(t("desk.called_ticket", { number: res.number }));
     } catch (e) { showError(e); }
     await refresh();
+    if (!window.TurnoEvents && name !== "pause" && name !== "resume") myDay(); // no stream to say a ticket ended
   }
 
   // hold starts the undo window of a no-show or a finish: the request goes when the window ends, when
@@ -262,6 +312,7 @@
       say(t(p.name === "no-show" ? "desk.done_no_show" : "desk.done_finish", { number: p.number }));
     } catch (e) { showError(e); }
     await refresh();
+    if (p.name === "finish") myDay();
     if (hadFocus) focusFirst(["next", "pause", "resume"]);
   }
 
@@ -328,15 +379,22 @@
 
   // Live updates: the office's event stream (events.js) refreshes on every event, coalesced; a slow poll
   // stays as a safety net, and polling alone when the stream is unavailable.
+  // "Serviti oggi" is read again when a ticket of this desk ends served: a finish, a transfer, or the
+  // finish that calling the next ticket makes.
   if (window.TurnoEvents) {
-    let soon = null;
+    let soon = null, daySoon = null;
     const refreshSoon = () => { clearTimeout(soon); soon = setTimeout(refresh, 100); };
-    window.TurnoEvents.connect("/ws/offices/" + office + "/events", refreshSoon, (s) => {
-      if (s === "live") refreshSoon();
+    const ended = (ev) => (ev.type === "ticket.finished" || ev.type === "ticket.transferred") && ev.desk && ev.desk.id === deskID;
+    window.TurnoEvents.connect("/ws/offices/" + office + "/events", (ev) => {
+      refreshSoon();
+      if (ended(ev)) { clearTimeout(daySoon); daySoon = setTimeout(myDay, 100); }
+    }, (s) => {
+      if (s === "live") { refreshSoon(); myDay(); }
       if (s === "ended") signIn();
     });
   }
   refresh();
+  myDay();
   setInterval(refresh, window.TurnoEvents ? 15000 : 3000);
   setInterval(tick, 1000);
 })();

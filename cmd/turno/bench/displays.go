@@ -288,13 +288,19 @@ type benchNode struct {
 // startNode starts a node (turno serve --demo) on the database dsn, with env added to its environment, and
 // waits until it answers.
 func startNode(ctx context.Context, argv []string, dsn string, env ...string) (*benchNode, error) {
+	return startNodeWith(ctx, argv, []string{"--demo"}, dsn, env...)
+}
+
+// startNodeWith starts a node with extra arguments besides --addr (startNode's --demo, or none for a
+// database the harness fills itself).
+func startNodeWith(ctx context.Context, argv, extra []string, dsn string, env ...string) (*benchNode, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
 	addr := l.Addr().String()
 	l.Close()
-	args := append(slices.Clone(argv[1:]), "--demo", "--addr", addr)
+	args := append(append(slices.Clone(argv[1:]), extra...), "--addr", addr)
 	cmd := exec.CommandContext(ctx, argv[0], args...)
 	cmd.Env = append(append(os.Environ(), "DATABASE_URL="+dsn, "TURNO_LOG_LEVEL=warn"), env...)
 	n := &benchNode{cmd: cmd, addr: addr, stderr: &bytes.Buffer{}}

@@ -21,6 +21,8 @@ const OfficeSlug = "demo"
 const (
 	KioskToken   = "demo-kiosk"
 	DisplayToken = "demo-display"
+	// TabletToken is the demo office's feedback tablet, paired to desk 1.
+	TabletToken = "demo-tablet"
 )
 
 // Password is the password of every demo user. It passes the password rules (auth.CheckPassword), as
@@ -200,42 +202,46 @@ var demoStaff = []ticketing.Staff{
 // changed passwords and revoked devices survive a restart with --demo. The office keeps realistic opening hours for planning but
 // issues tickets around the clock so the demo works at any hour.
 func SeedOffice(ctx context.Context, s *ticketing.Store, a *auth.Store) (*ticketing.Office, error) {
-	o, err := seedOfficeRow(ctx, s)
+	return seedTown(ctx, s, a, demoTown())
+}
+
+// seedTown creates what is missing of one demo town's office.
+func seedTown(ctx context.Context, s *ticketing.Store, a *auth.Store, t *town) (*ticketing.Office, error) {
+	o, err := seedOfficeRow(ctx, s, t)
 	if err != nil {
 		return nil, err
 	}
-	if err := seedCatalogue(ctx, s, o); err != nil {
+	if err := seedCatalogue(ctx, s, o, t); err != nil {
 		return nil, err
 	}
-	staffIDs, err := seedStaff(ctx, s, o)
+	staffIDs, err := seedStaff(ctx, s, o, t)
 	if err != nil {
 		return nil, err
 	}
-	if err := seedAccounts(ctx, a, o, staffIDs); err != nil {
+	if err := seedAccounts(ctx, a, o, t, staffIDs); err != nil {
 		return nil, err
 	}
 	return o, nil
 }
 
-func seedOfficeRow(ctx context.Context, s *ticketing.Store) (*ticketing.Office, error) {
-	if o, err := s.Office(ctx, OfficeSlug); err == nil {
+func seedOfficeRow(ctx context.Context, s *ticketing.Store, t *town) (*ticketing.Office, error) {
+	if o, err := s.Office(ctx, t.office.Slug); err == nil {
 		return o, nil
 	}
-	o := &ticketing.Office{Slug: OfficeSlug, Name: "Sportello Polifunzionale – Comune di Demo", TimeZone: "Europe/Rome",
-		IssuingAlwaysOpen: true, IssuingStopMinutes: 15, PatronDay: "06-24"}
-	if _, err := s.SaveOffice(ctx, o); err != nil {
+	o := t.office
+	if _, err := s.SaveOffice(ctx, &o); err != nil {
 		return nil, err
 	}
-	return o, nil
+	return &o, nil
 }
 
 // seedCatalogue adds the agencies, services, desks, priority categories and opening hours the office lacks.
-func seedCatalogue(ctx context.Context, s *ticketing.Store, o *ticketing.Office) error {
+func seedCatalogue(ctx context.Context, s *ticketing.Store, o *ticketing.Office, t *town) error {
 	agencies, err := s.Agencies(ctx, o.ID)
 	if err != nil {
 		return err
 	}
-	for _, ag := range []ticketing.Agency{{Code: "comune", Name: "Comune di Demo"}, {Code: "inps", Name: "INPS"}, {Code: "enel", Name: "Enel Energia"}} {
+	for _, ag := range t.agencies {
 		if slices.ContainsFunc(agencies, func(x *ticketing.Agency) bool { return x.Code == ag.Code }) {
 			continue
 		}
@@ -244,7 +250,7 @@ func seedCatalogue(ctx context.Context, s *ticketing.Store, o *ticketing.Office)
 			return err
 		}
 	}
-	for i, d := range demoServices {
+	for i, d := range t.services {
 		if _, err := s.ServiceByCode(ctx, o.ID, d.code); err == nil {
 			continue
 		}
@@ -259,7 +265,7 @@ func seedCatalogue(ctx context.Context, s *ticketing.Store, o *ticketing.Office)
 			return err
 		}
 	}
-	for _, d := range demoDesks {
+	for _, d := range t.desks {
 		if _, err := s.DeskByNumber(ctx, o.ID, d.Number); err == nil {
 			continue
 		}
@@ -289,22 +295,13 @@ func seedCatalogue(ctx context.Context, s *ticketing.Store, o *ticketing.Office)
 			return nil // the office has hours already
 		}
 	}
-	// Weekday mornings, Tuesday and Thursday afternoons, Saturday mornings.
-	morning := ticketing.Interval{Opens: ticketing.Clock(8, 30), Closes: ticketing.Clock(13, 0)}
-	return s.SetWeeklyHours(ctx, o.ID, map[int][]ticketing.Interval{
-		1: {morning},
-		2: {morning, {Opens: ticketing.Clock(14, 30), Closes: ticketing.Clock(17, 30)}},
-		3: {morning},
-		4: {morning, {Opens: ticketing.Clock(14, 30), Closes: ticketing.Clock(18, 0)}},
-		5: {morning},
-		6: {{Opens: ticketing.Clock(8, 30), Closes: ticketing.Clock(12, 30)}},
-	})
+	return s.SetWeeklyHours(ctx, o.ID, t.hours)
 }
 
 // seedStaff adds the staff members the office lacks and returns every demo staff member's id by code.
-func seedStaff(ctx context.Context, s *ticketing.Store, o *ticketing.Office) (map[string]int64, error) {
+func seedStaff(ctx context.Context, s *ticketing.Store, o *ticketing.Office, t *town) (map[string]int64, error) {
 	ids := map[string]int64{}
-	for _, st := range demoStaff {
+	for _, st := range t.staff {
 		if have, err := s.StaffByCode(ctx, o.ID, st.Code); err == nil {
 			ids[st.Code] = have.ID
 			continue
@@ -320,17 +317,26 @@ func seedStaff(ctx context.Context, s *ticketing.Store, o *ticketing.Office) (ma
 
 // seedAccounts adds the demo users and devices that do not exist; existing ones keep their passwords and
 // a revoked device stays revoked.
-func seedAccounts(ctx context.Context, a *auth.Store, o *ticketing.Office, staffIDs map[string]int64) error {
-	users := []auth.NewUser{
-		{Username: "admin", Role: auth.Admin, DisplayName: "Amministratore", AllOffices: true},
-		{Username: "manager", Role: auth.Manager, DisplayName: "Responsabile sportello", OfficeID: o.ID, StaffID: staffIDs["S07"]},
+func seedAccounts(ctx context.Context, a *auth.Store, o *ticketing.Office, t *town, staffIDs map[string]int64) error {
+	var users []auth.NewUser
+	if t.admin {
+		users = append(users, auth.NewUser{Username: "admin", Role: auth.Admin, DisplayName: "Amministratore", AllOffices: true})
 	}
-	for i := 1; i <= 6; i++ {
-		code := fmt.Sprintf("S%02d", i)
-		users = append(users, auth.NewUser{Username: fmt.Sprintf("op%d", i), Role: auth.Operator,
-			DisplayName: demoStaff[i-1].FullName, OfficeID: o.ID, StaffID: staffIDs[code]})
+	users = append(users, auth.NewUser{Username: t.manager, Role: auth.Manager, DisplayName: "Responsabile sportello",
+		OfficeID: o.ID, StaffID: staffIDs[t.managerStaff]})
+	for i := 1; i <= t.operators; i++ {
+		users = append(users, auth.NewUser{Username: fmt.Sprintf("%s%d", t.operatorPrefix, i), Role: auth.Operator,
+			DisplayName: t.staff[i-1].FullName, OfficeID: o.ID, StaffID: staffIDs[t.staff[i-1].Code]})
+	}
+	// Hashing a password is slow on purpose: users that exist are skipped before it.
+	existing, err := a.OfficeUsers(ctx, o.ID)
+	if err != nil {
+		return err
 	}
 	for _, u := range users {
+		if slices.ContainsFunc(existing, func(x *auth.OfficeUser) bool { return x.Username == u.Username }) {
+			continue
+		}
 		u.Password = Password
 		if _, err := a.CreateUser(ctx, u, false); err != nil {
 			var we *web.Error
@@ -340,9 +346,16 @@ func seedAccounts(ctx context.Context, a *auth.Store, o *ticketing.Office, staff
 			return err
 		}
 	}
-	if _, err := a.EnsureDevice(ctx, o.ID, auth.Kiosk, "Totem ingresso", KioskToken); err != nil {
+	if _, err := a.EnsureDevice(ctx, o.ID, auth.Kiosk, "Totem ingresso", t.kiosk); err != nil {
 		return err
 	}
-	_, err := a.EnsureDevice(ctx, o.ID, auth.Display, "Tabellone sala", DisplayToken)
+	if _, err = a.EnsureDevice(ctx, o.ID, auth.Display, "Tabellone sala", t.display); err != nil || t.tablet == "" {
+		return err
+	}
+	tablet, err := a.EnsureDevice(ctx, o.ID, auth.Feedback, "Tablet gradimento sportello 1", t.tablet)
+	if err != nil || len(tablet.Settings) > 0 {
+		return err // a tablet the manager has paired elsewhere keeps its desk
+	}
+	_, err = a.SaveDeviceSettings(ctx, o.ID, tablet.ID, auth.Feedback, map[string]any{"desk": 1})
 	return err
 }

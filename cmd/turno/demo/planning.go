@@ -42,6 +42,17 @@ var demoSettings = demand.Settings{ServiceLevel: 0.80, TargetWaitSeconds: 1200, 
 // history before now (SeedHistory); then it refreshes the forecast. Settings, templates and contracts a
 // manager has changed are kept, and history is added only for past open days without tickets.
 func SeedPlanning(ctx context.Context, s Stores, o *ticketing.Office, now time.Time) error {
+	if err := seedPlanning(ctx, s, o, now); err != nil {
+		return err
+	}
+	if err := SeedHistory(ctx, s.Tickets, o, now); err != nil {
+		return err
+	}
+	return s.Demand.Refresh(ctx, o.ID, now)
+}
+
+// seedPlanning adds what is missing of an office's planning data, history aside.
+func seedPlanning(ctx context.Context, s Stores, o *ticketing.Office, now time.Time) error {
 	if err := s.Demand.InitSettings(ctx, o.ID, demoSettings); err != nil {
 		return err
 	}
@@ -58,13 +69,7 @@ func SeedPlanning(ctx context.Context, s Stores, o *ticketing.Office, now time.T
 	if err := seedPreferences(ctx, s.Plans, o, staff); err != nil {
 		return err
 	}
-	if err := seedAbsences(ctx, s.Plans, o, staff, now); err != nil {
-		return err
-	}
-	if err := SeedHistory(ctx, s.Tickets, o, now); err != nil {
-		return err
-	}
-	return s.Demand.Refresh(ctx, o.ID, now)
+	return seedAbsences(ctx, s.Plans, o, staff, now)
 }
 
 // seedTemplates adds the demo templates whose codes the office does not have.

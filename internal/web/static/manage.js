@@ -40,6 +40,7 @@
       let v = el.value;
       if (v === '' && 'omitEmpty' in el.dataset) continue;
       if (t === 'int' || t === 'float') v = v === '' ? 0 : Number(v);
+      else if (t === 'cents') v = v === '' ? 0 : Math.round(Number(v) * 100); // euros typed, cents sent
       else if (t === 'percent') v = Number(v) / 100;
       else if (t === 'spans') v = spans(v);
       else if (t === 'list') v = v.split(',').map((s) => s.trim()).filter(Boolean);
@@ -88,11 +89,26 @@
     ev.preventDefault();
     const box = errorBox(form);
     if (box) box.textContent = '';
+    let body;
     try {
-      await send(form.dataset.method || 'POST', form.dataset.api, collect(form));
+      body = await fileBody(form);
+    } catch (e) { showError(form, { message: form.dataset.badFile || String(e) }); return; }
+    try {
+      await send(form.dataset.method || 'POST', form.dataset.api, body === undefined ? collect(form) : body);
       done(form);
     } catch (err) { showError(form, err); }
   });
+
+  // <input type="file" data-type="json-body"> sends the JSON files chosen as the request body: one file's
+  // value as it is, several files' values as one array (a file holding an array adds its items).
+  async function fileBody(form) {
+    const input = form.querySelector('input[type="file"][data-type="json-body"]');
+    if (!input) return undefined;
+    const values = [];
+    for (const f of input.files) values.push(JSON.parse(await f.text()));
+    if (values.length === 1) return values[0];
+    return values.flatMap((v) => (Array.isArray(v) ? v : [v]));
+  }
 
   document.addEventListener('click', async (ev) => {
     // <button data-url="/api/…" data-method="DELETE" data-confirm="…"> runs one request and reloads.
@@ -137,6 +153,8 @@
         el.value = (v || []).join(', ');
       } else if (t === 'percent') {
         el.value = v == null ? '' : Math.round(v * 100);
+      } else if (t === 'cents') {
+        el.value = v == null ? '' : (v / 100).toFixed(2);
       } else if (v !== undefined && v !== null && typeof v !== 'object') {
         el.value = v;
       } else if (v === undefined && el.name.includes('.') &&
