@@ -185,12 +185,73 @@ func (p *Problem) Solve(ctx context.Context, opts SolveOptions) (*Outcome, error
 	if best == nil {
 		return nil, fmt.Errorf("plan: the solver produced no roster")
 	}
+	best = p.fillGaps(best)
 	viol, ev, err := p.Violations(best)
 	if err != nil {
 		return nil, err
 	}
 	out.Roster, out.Evaluation, out.Violations, out.Elapsed = best, ev, viol, time.Since(start)
 	return out, nil
+}
+
+// fillGaps returns r after applying, while there is one, a single-cell change that puts someone on a
+// slot with demand and nobody planned and lowers the objective without adding a hard or office-rule
+// violation or leaving another slot empty. It judges by the real rules (the check model), not by the days
+// the rounds blocked to steer the search (repairOffice): a day blocked in an early round can be free
+// again in the final roster, and the search, which stops at its time limit, cannot use it. The pass costs
+// a few evaluations per empty slot.
+func (p *Problem) fillGaps(r roster.Roster) roster.Roster {
+	r = r.Clone()
+	for range len(p.Slots) { // each applied move fills a slot: at most one round per slot
+		if !p.fillOneGap(r) {
+			break
+		}
+	}
+	return r
+}
+
+// fillOneGap applies the first improving change fillGaps looks for, and reports whether it found one.
+func (p *Problem) fillOneGap(r roster.Roster) bool {
+	hard, ev, err := p.Violations(r)
+	if err != nil {
+		return false
+	}
+	office := len(p.officeViolations(r))
+	counts := p.coverCounts(r)
+	for i, sl := range p.Slots {
+		if sl.Needed == 0 || counts[i] > 0 {
+			continue
+		}
+		for e := range p.In.Staff {
+			for _, sh := range p.Model.Cover[i].Shifts {
+				old := r[e][sl.Day]
+				if old == sh || p.check.Staff[e].MaxShifts[sh] == 0 || p.forbidden(e, sl.Day, p.ShiftTemplate[sh]) {
+					continue
+				}
+				r[e][sl.Day] = sh
+				if p.improves(r, counts, len(hard), office, ev.Objective) {
+					return true
+				}
+				r[e][sl.Day] = old
+			}
+		}
+	}
+	return false
+}
+
+// improves reports whether r, changed in one cell, has a lower objective than obj with no more hard and
+// office-rule violations than before and no slot emptied that counts had covered.
+func (p *Problem) improves(r roster.Roster, counts []int, hard, office, obj int) bool {
+	viol, ev, err := p.Violations(r)
+	if err != nil || len(viol) > hard || ev.Objective >= obj || len(p.officeViolations(r)) > office {
+		return false
+	}
+	for j, c := range p.coverCounts(r) {
+		if p.Slots[j].Needed > 0 && counts[j] > 0 && c == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // repairOffice returns a copy of r with the office-rule violations removed: forbidden cells become
