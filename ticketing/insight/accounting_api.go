@@ -5,7 +5,6 @@ import (
 	"encoding/csv"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -46,12 +45,6 @@ func (h *Handler) statement(r *http.Request, o *ticketing.Office, month string) 
 	return h.Store.AgencyStatement(r.Context(), o, m, costs)
 }
 
-// wantsStatementCSV reports whether a statements request asks for CSV: the .csv path, or an Accept header
-// that names text/csv.
-func wantsStatementCSV(r *http.Request) bool {
-	return strings.HasSuffix(r.URL.Path, ".csv") || strings.Contains(r.Header.Get("Accept"), "text/csv")
-}
-
 func (h *Handler) serveStatements(w http.ResponseWriter, r *http.Request) {
 	o := ticketing.OfficeOf(r)
 	st, err := h.statement(r, o, r.URL.Query().Get("month"))
@@ -59,7 +52,7 @@ func (h *Handler) serveStatements(w http.ResponseWriter, r *http.Request) {
 		web.WriteError(w, r, err)
 		return
 	}
-	if !wantsStatementCSV(r) {
+	if !wantsCSV(r) {
 		web.JSON(w, http.StatusOK, st)
 		return
 	}
@@ -68,11 +61,7 @@ func (h *Handler) serveStatements(w http.ResponseWriter, r *http.Request) {
 		web.WriteError(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Disposition", `attachment; filename="rendiconto-enti-`+o.Slug+"-"+st.Month+`.csv"`)
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	_, _ = w.Write(b)
+	writeFile(w, "text/csv; charset=utf-8", `attachment; filename="rendiconto-enti-`+o.Slug+"-"+st.Month+`.csv"`, b)
 }
 
 func (h *Handler) serveStatementPDF(w http.ResponseWriter, r *http.Request) {
@@ -93,11 +82,7 @@ func (h *Handler) serveStatementPDF(w http.ResponseWriter, r *http.Request) {
 		web.WriteError(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", "application/pdf")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Disposition", `inline; filename="rendiconto-`+row.Agency+"-"+st.Month+`.pdf"`)
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	_, _ = w.Write(b)
+	writeFile(w, "application/pdf", `inline; filename="rendiconto-`+row.Agency+"-"+st.Month+`.pdf"`, b)
 }
 
 // StatementCSVHeader is the header of the statements CSV: the JSON field names of a row (without the

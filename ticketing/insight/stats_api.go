@@ -51,9 +51,9 @@ func StatsQuery(r *http.Request, o *ticketing.Office) (Query, error) {
 	return q, nil
 }
 
-// statsWantsCSV reports whether a statistics request asks for CSV: the .csv path, or an Accept header that
-// names text/csv.
-func statsWantsCSV(r *http.Request) bool {
+// wantsCSV reports whether a report request (statistics, agency statements) asks for CSV: the .csv path,
+// or an Accept header that names text/csv.
+func wantsCSV(r *http.Request) bool {
 	return strings.HasSuffix(r.URL.Path, ".csv") || strings.Contains(r.Header.Get("Accept"), "text/csv")
 }
 
@@ -68,7 +68,7 @@ func (h *Handler) serveStats(w http.ResponseWriter, r *http.Request) {
 		web.WriteError(w, r, err)
 		return
 	}
-	if !statsWantsCSV(r) {
+	if !wantsCSV(r) {
 		web.JSON(w, http.StatusOK, st)
 		return
 	}
@@ -77,8 +77,15 @@ func (h *Handler) serveStats(w http.ResponseWriter, r *http.Request) {
 		web.WriteError(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="statistiche-`+o.Slug+"-"+st.From+"-"+st.To+"-"+string(st.Group)+`.csv"`)
+	writeFile(w, "text/csv; charset=utf-8", `attachment; filename="statistiche-`+o.Slug+"-"+st.From+"-"+st.To+"-"+string(st.Group)+`.csv"`, b)
+}
+
+// writeFile sends a report as a file: its type, how to save or show it, and no caching (reports are
+// about people's work and change as visits end).
+func writeFile(w http.ResponseWriter, contentType, disposition string, b []byte) {
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Disposition", disposition)
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	_, _ = w.Write(b)
 }
