@@ -12,7 +12,7 @@ TEST_DATA_DIR ?= tmp/test-pg
 # What `go test` runs (`make test PKGS=./ticketing/...` for one part), and the packages with concurrency that
 # also run under the race detector (those that exist; none when PKGS is narrowed, unless RACE_PKGS is given).
 PKGS ?= ./...
-RACE_DIRS := displays ticketing scheduling/roster internal/cron
+RACE_DIRS := displays ticketing scheduling/roster internal/cron internal/notify
 RACE_PKGS ?= $(if $(filter ./...,$(PKGS)),$(foreach d,$(RACE_DIRS),$(if $(wildcard $(d)),./$(d)/...)))
 # The race run is -short: the tests that skip then are single-threaded exhaustive checks that take minutes
 # under the race detector (the solver's TestTreeProvesOptimum, TestNeighbourhoodFindsItsOptimum); the plain

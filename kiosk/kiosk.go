@@ -50,6 +50,11 @@ type Handler struct {
 	BaseURL string
 	// Feedback, when set, makes the phone page ask the citizen to rate a visit once it is done.
 	Feedback FeedbackRecord
+	// Alerts, when set, makes the phone page offer "tell me when N people are ahead" by Web Push.
+	Alerts TurnAlerts
+	// Bookings, when set, makes the kiosk offer the check-in of a booking in offices that take them
+	// (checkin.go).
+	Bookings Bookings
 }
 
 // Routes mounts the kiosk's pages, its status API, the ticket's PDF, QR image and phone page, and the
@@ -58,10 +63,15 @@ func (h *Handler) Routes(r chi.Router) {
 	sub, _ := fs.Sub(staticFiles, "static")
 	files := http.StripPrefix("/kiosk/static/", http.FileServer(http.FS(sub)))
 	r.Get("/kiosk/static/*", func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/kiosk/static/sw.js" {
+		switch r.URL.Path {
+		case "/kiosk/static/sw.js":
 			// The service worker lives with the other files but looks after the kiosk pages, /kiosk/{office};
 			// browsers check it for updates on every visit, so it is never served from the HTTP cache.
 			w.Header().Set("Service-Worker-Allowed", "/kiosk/")
+			w.Header().Set("Cache-Control", "no-cache")
+		case "/kiosk/static/phone-sw.js":
+			// The phone page's service worker shows its push messages; it looks after /t/ (phone.go).
+			w.Header().Set("Service-Worker-Allowed", "/t/")
 			w.Header().Set("Cache-Control", "no-cache")
 		}
 		files.ServeHTTP(w, r)
@@ -71,6 +81,7 @@ func (h *Handler) Routes(r chi.Router) {
 	r.With(h.Store.InOffice(ticketing.Anyone)).Method(http.MethodGet, "/api/v1/offices/{office}/kiosk", web.Endpoint(h.status))
 	// One route for /t/{code}, /t/{code}.pdf and /t/{code}.png: codes never contain a dot.
 	r.Get("/t/{code}", h.ticket)
+	h.joinRoutes(r) // join.go: /join/{office} and its entrance poster
 }
 
 // ticket dispatches on the extension of /t/{code}.

@@ -264,10 +264,10 @@ func TestBadInput(t *testing.T) {
 		}
 	}
 
-	// Without the kiosk's cookie: 401; with a display's token: 403.
+	// Without the kiosk's cookie, in an office that does not let phones join: 403; with a display's token: 403.
 	res, out := issue(t, http.DefaultClient, srv.URL, "no-device", `{"service":"cie"}`)
-	if res.StatusCode != http.StatusUnauthorized {
-		t.Errorf("no device: %d %v, want 401", res.StatusCode, out)
+	if res.StatusCode != http.StatusForbidden || errorCode(out) != "phone_join_disabled" {
+		t.Errorf("no device: %d %v, want 403 phone_join_disabled", res.StatusCode, out)
 	}
 	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/v1/offices/demo/tickets", strings.NewReader(`{"service":"cie"}`))
 	req.Header.Set("Authorization", "Bearer "+demo.DisplayToken)

@@ -29,6 +29,8 @@ type boot struct {
 	IdleSeconds    int                          `json:"idle_seconds"`
 	TicketSeconds  int                          `json:"ticket_seconds"`
 	RefreshSeconds int                          `json:"refresh_seconds"`
+	// CheckIn shows "I have a booking" (checkin.go).
+	CheckIn bool `json:"check_in"`
 }
 
 type langInfo struct {
@@ -100,7 +102,7 @@ func (h *Handler) kiosk(w http.ResponseWriter, r *http.Request) {
 		langs[i] = langInfo{Code: l.Code, Name: l.Name, Dir: web.Direction(l.Code)}
 	}
 	b := &boot{Office: o.Slug, Status: st, Texts: catalogues(), Langs: langs, PaperMM: paperOf(p.Device),
-		IdleSeconds: idleSeconds, TicketSeconds: ticketSeconds, RefreshSeconds: refreshSeconds}
+		IdleSeconds: idleSeconds, TicketSeconds: ticketSeconds, RefreshSeconds: refreshSeconds, CheckIn: h.offersCheckIn(ctx, o)}
 	kioskPage.Render(w, r, &web.View{Lang: "it", Title: o.Name, Body: "kiosk", Langs: Langs,
 		Data: &kioskView{Office: o, Langs: langs, Boot: b}})
 }

@@ -60,6 +60,8 @@ type PrintedTicket struct {
 	Lang        string
 	// Estimate is the wait and what it rests on, printed in the words of the kiosk and the phone page.
 	Estimate *ticketing.Estimate
+	// Appointment is the start of the booked slot of a checked-in appointment's ticket (office time).
+	Appointment *time.Time
 }
 
 // PrintLang is the language a ticket is printed in: the visitor's, every kiosk language included. Arabic
@@ -123,6 +125,9 @@ func (l *ticketLayout) run(draw bool) error {
 	l.text(serviceName(t.ServiceName, l.lang), 11*scale)
 	l.y += 1
 	l.text(t.IssuedAt.Format("02/01/2006 15:04"), 9*scale)
+	if t.Appointment != nil {
+		l.text(l.tr("kiosk.checkin.appointment")+": "+t.Appointment.Format("15:04"), 12*scale)
+	}
 	if t.Ahead != nil {
 		l.text(l.tr("kiosk.people_ahead")+": "+strconv.Itoa(*t.Ahead), 10*scale)
 	}
@@ -372,8 +377,13 @@ func (h *Handler) ticketPDF(w http.ResponseWriter, r *http.Request, code string)
 
 // Printable prepares a ticket of office o for printing, with url as its phone page.
 func Printable(t *ticketing.Ticket, o *ticketing.Office, url string) *PrintedTicket {
-	return &PrintedTicket{
+	p := &PrintedTicket{
 		Office: o.Name, Number: t.Number, ServiceName: t.ServiceNames, IssuedAt: t.IssuedAt.In(o.Location()),
 		Ahead: t.Position, WaitSeconds: t.EstimatedWaitSeconds, Estimate: t.Estimate, URL: url, Lang: t.Lang,
 	}
+	if t.AppointmentAt != nil {
+		at := t.AppointmentAt.In(o.Location())
+		p.Appointment = &at
+	}
+	return p
 }

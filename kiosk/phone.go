@@ -26,6 +26,8 @@ type phoneView struct {
 	Boot        *phoneBoot
 	// Faces are the rating's buttons, when the page asks for feedback (Boot.Feedback is not "off").
 	Faces *facesView
+	// PushLabel is the button that asks for "your turn is near" by Web Push, when the page offers it.
+	PushLabel string
 }
 
 // phoneBoot is what the phone page's script starts from.
@@ -38,6 +40,16 @@ type phoneBoot struct {
 	// Feedback is where the visit's rating stands: "off" (the page does not ask), "pending" (not served
 	// yet: the script asks GET /api/v1/tickets/{code}/feedback once the ticket is done), "open" or "given".
 	Feedback string `json:"feedback"`
+	// PushAhead is the office's "your turn is near" threshold the page offers to alert at by Web Push
+	// (GET /api/v1/push/key, POST /api/v1/tickets/{code}/alerts); 0: not offered. The script offers it
+	// only where the browser has a push service.
+	PushAhead int `json:"push_ahead"`
+}
+
+// TurnAlerts gives the phone page the office's "your turn is near" threshold; booking.Store is one, wired
+// by cmd/turno. Without it the phone page offers no push alert.
+type TurnAlerts interface {
+	TurnNearAhead(ctx context.Context, officeID int64) (int, error)
 }
 
 // FeedbackRecord tells the phone page whether a visit has been rated; insight.Store is one, wired by
@@ -119,6 +131,13 @@ func (h *Handler) phone(w http.ResponseWriter, r *http.Request, code string) {
 		Boot: &phoneBoot{Code: code, Lang: lang, Ticket: t, Texts: web.Catalogue(lang, "kiosk."), PollSeconds: pollSeconds, Feedback: fb}}
 	if fb != "off" {
 		v.Faces = facesIn(lang, "p-fb-q")
+	}
+	if h.Alerts != nil && t.Status == ticketing.Waiting {
+		if v.Boot.PushAhead, err = h.Alerts.TurnNearAhead(ctx, o.ID); err != nil {
+			web.WriteError(w, r, err)
+			return
+		}
+		v.PushLabel = strings.ReplaceAll(web.Translate(lang, "kiosk.phone.push"), "{n}", strconv.Itoa(v.Boot.PushAhead))
 	}
 	if sv, err := h.Store.ServiceByCode(ctx, o.ID, t.Service); err == nil {
 		v.WhatToBring = serviceName(sv.WhatToBring, lang)

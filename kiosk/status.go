@@ -80,6 +80,10 @@ func BuildStatus(ctx context.Context, s *ticketing.Store, o *ticketing.Office) (
 	if err != nil {
 		return nil, err
 	}
+	only, err := s.AppointmentOnly(ctx, o.ID)
+	if err != nil {
+		return nil, err
+	}
 	queue, err := s.Queue(ctx, o)
 	if err != nil {
 		return nil, err
@@ -90,6 +94,9 @@ func BuildStatus(ctx context.Context, s *ticketing.Store, o *ticketing.Office) (
 	}
 	seen := map[string]bool{}
 	for _, sv := range services {
+		if only[sv.ID] {
+			continue // the back office receives by appointment only: no ticket from the kiosk
+		}
 		q, ok := lines[sv.Code]
 		info := ServiceInfo{
 			Code: sv.Code, Agency: sv.Agency, AgencyName: sv.AgencyName, Category: sv.Category, Audience: sv.Audience,

@@ -203,8 +203,11 @@ func (a *API) issue(r *http.Request) (int, any, error) {
 		req.DeviceID = p.Device.ID
 	case p.User != nil && auth.WorksIn(p.User, o.ID):
 		req.UserID = p.User.ID
+	case p.User == nil && p.Device == nil && o.PhoneJoin:
+		// Join from the phone (the QR poster at the entrance): an anonymous ticket, under the same rules as
+		// the kiosk's, rate-limited per client address by issueLimit.
 	case p.User == nil && p.Device == nil:
-		return 0, nil, web.Unauthorized("tickets are issued by this office's kiosks and staff: a device token is required")
+		return 0, nil, web.Forbidden("phone_join_disabled", "this office issues tickets at its kiosks and desks only, not from phones")
 	default:
 		return 0, nil, web.Forbidden("forbidden", "this token cannot issue tickets for office %q", o.Slug)
 	}

@@ -71,9 +71,9 @@ func TestBadInputIsRefusedAndWritesNothing(t *testing.T) {
 		{"unknown office", func() *http.Response {
 			return ticketingtest.Do(t, "POST", srv.URL+"/api/v1/offices/atlantide/tickets", "demo-kiosk", `{"service":"cie"}`)
 		}, 404, "unknown_office"},
-		{"no device token", func() *http.Response {
+		{"no device token, phone join off", func() *http.Response {
 			return ticketingtest.Do(t, "POST", srv.URL+"/api/v1/offices/demo/tickets", "", `{"service":"cie"}`)
-		}, 401, "unauthorized"},
+		}, 403, "phone_join_disabled"},
 		{"unknown token", func() *http.Response {
 			return ticketingtest.Do(t, "POST", srv.URL+"/api/v1/offices/demo/tickets", "not-a-token", `{"service":"cie"}`)
 		}, 401, "unauthorized"},

@@ -44,6 +44,15 @@ type Exception struct {
 	Closed    bool       `json:"closed"`
 	Intervals []Interval `json:"intervals"`
 	Reason    string     `json:"reason"`
+	// CancelledBookings is how many bookings saving a closed day cancelled (ClosureHook); output only.
+	CancelledBookings int `json:"cancelled_bookings,omitempty"`
+}
+
+// ClosureHook is told, in the transaction that saves it, of a day an office closes by an opening
+// exception, and returns how many appointments of that day it cancelled. booking.Store is one, wired by
+// cmd/turno: ticketing knows nothing of bookings.
+type ClosureHook interface {
+	DayClosed(ctx context.Context, tx pgx.Tx, officeID int64, day time.Time) (int, error)
 }
 
 // Calendar is an office's opening hours: weekly intervals, dated exceptions, Italian national holidays
@@ -203,6 +212,8 @@ func (s *Store) SetWeeklyHours(ctx context.Context, officeID int64, weekly map[i
 
 // SaveException validates e and replaces the exceptions of its date. A closed day has no intervals; an open
 // one needs at least one, none inverted or overlapping. Errors name the field; nothing is written on error.
+// A closed day cancels that day's appointments through the Closures hook, in the same transaction, and
+// sets e.CancelledBookings.
 func (s *Store) SaveException(ctx context.Context, officeID int64, e *Exception) error {
 	day, err := ParseDate("day", e.Day)
 	if err != nil {
@@ -231,7 +242,10 @@ func (s *Store) SaveException(ctx context.Context, officeID int64, e *Exception)
 			if err != nil {
 				return fmt.Errorf("ticketing: save exception %s: %w", e.Day, err)
 			}
-			return nil
+			if s.Closures != nil {
+				e.CancelledBookings, err = s.Closures.DayClosed(ctx, tx, officeID, day)
+			}
+			return err
 		}
 		for _, iv := range e.Intervals {
 			if _, err := tx.Exec(ctx, `INSERT INTO opening_exceptions (office_id, day, closed, opens, closes, reason) VALUES ($1, $2, false, $3, $4, $5)`,

@@ -28,6 +28,9 @@ import (
 //	    so it goes first).
 //	  - overdue_bonus: a ticket past its service's wait target rises (office setting, default 600 s).
 //
+// A ticket reserved for one staff member (a back-office appointment's check-in) is a candidate only at
+// that member's desk.
+//
 // Ties go to the older ticket, then the lower id. FOR UPDATE SKIP LOCKED makes concurrent desks pass over
 // a ticket another desk is taking instead of waiting for it; the status = 'waiting' condition is
 // re-checked on the locked row, so a ticket is called by one desk only. The partial index tickets_waiting
@@ -41,7 +44,7 @@ WITH picked AS (
 	JOIN desk_services ds ON ds.desk_id = $2 AND ds.service_id = t.service_id
 	JOIN staff_skills sk ON sk.staff_id = $3 AND sk.service_id = t.service_id
 	LEFT JOIN priority_categories pc ON pc.id = t.priority_id
-	WHERE t.office_id = $1 AND t.status = 'waiting'
+	WHERE t.office_id = $1 AND t.status = 'waiting' AND (t.for_staff_id IS NULL OR t.for_staff_id = $3)
 	ORDER BY
 		extract(epoch FROM $4::timestamptz - t.issued_at)
 			* CASE sk.level WHEN 'primary' THEN 1.0 WHEN 'secondary' THEN 0.5 ELSE 0.25 END
@@ -96,9 +99,11 @@ func (s *Store) CallTicket(ctx context.Context, deskID, userID, ticketID int64) 
 		}
 		var status Status
 		var serves bool
+		var forStaff int64
 		err := tx.QueryRow(ctx, `
-			SELECT t.status, EXISTS (SELECT 1 FROM desk_services WHERE desk_id = $3 AND service_id = t.service_id)
-			FROM tickets t WHERE t.id = $1 AND t.office_id = $2 FOR UPDATE`, ticketID, ds.desk.OfficeID, deskID).Scan(&status, &serves)
+			SELECT t.status, EXISTS (SELECT 1 FROM desk_services WHERE desk_id = $3 AND service_id = t.service_id),
+				coalesce(t.for_staff_id, 0)
+			FROM tickets t WHERE t.id = $1 AND t.office_id = $2 FOR UPDATE`, ticketID, ds.desk.OfficeID, deskID).Scan(&status, &serves, &forStaff)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return web.InvalidField("ticket", "no ticket %d in this office", ticketID)
 		}
@@ -110,6 +115,9 @@ func (s *Store) CallTicket(ctx context.Context, deskID, userID, ticketID int64) 
 		}
 		if !serves {
 			return web.Forbidden("service_not_served", "desk %d does not serve this ticket's service", ds.desk.Number)
+		}
+		if forStaff != 0 && forStaff != ds.staffID {
+			return web.Forbidden("reserved_ticket", "ticket %d is a back-office appointment for another operator", ticketID)
 		}
 		if _, err := tx.Exec(ctx, `UPDATE tickets SET status = 'called', called_at = $2, first_called_at = coalesce(first_called_at, $2), desk_id = $3, staff_id = $4, recalls = 0
 			WHERE id = $1`, ticketID, now, deskID, ds.staffID); err != nil {

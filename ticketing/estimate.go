@@ -18,6 +18,10 @@ import (
 //   - The desks that can serve T are the open, unpaused desks that serve its service and whose operator has
 //     a skill for it. When none is open, they are every active desk that serves the service, ranked as if
 //     its operator had a primary skill.
+//   - A ticket reserved for one staff member (a back-office appointment's check-in, tickets.for_staff_id)
+//     is served only by that member, as call-next does: T's desks are only the desk that member is signed
+//     in to, and a reserved U counts ahead of T only at its member's desk (with no desk open: only when T
+//     is reserved for the same member). The roster counts that member alone.
 //   - With desks open, the wait is the expected work before T spread over those desks: the handling time
 //     of every ticket ahead (each its own service's) plus what remains of the tickets the desks are busy
 //     with, divided by the number of desks, rounded up.
@@ -109,6 +113,7 @@ type waitingEntry struct {
 	serviceID int64
 	issuedAt  time.Time
 	bonus     float64 // priority and appointment bonuses, in seconds
+	forStaff  int64   // the only staff member who may serve it (0: anyone with the skill)
 }
 
 type serviceTimes struct {
@@ -131,7 +136,8 @@ func (s *Store) queueState(ctx context.Context, o *Office) (*queueState, error) 
 	q := &queueState{store: s, office: o, now: s.now(), services: map[int64]serviceTimes{}, skills: map[int64]map[int64]float64{}}
 	rows, err := s.pool.Query(ctx, `
 		SELECT t.id, t.service_id, t.issued_at, coalesce(pc.bonus_seconds, 0)
-			+ CASE WHEN t.checked_in_at IS NOT NULL AND t.appointment_at <= $2 THEN $3 ELSE 0 END
+			+ CASE WHEN t.checked_in_at IS NOT NULL AND t.appointment_at <= $2 THEN $3 ELSE 0 END,
+			coalesce(t.for_staff_id, 0)
 		FROM tickets t LEFT JOIN priority_categories pc ON pc.id = t.priority_id
 		WHERE t.office_id = $1 AND t.status = 'waiting'`, o.ID, q.now, o.AppointmentBonus)
 	if err != nil {
@@ -140,7 +146,7 @@ func (s *Store) queueState(ctx context.Context, o *Office) (*queueState, error) 
 	for rows.Next() {
 		var w waitingEntry
 		var bonus int
-		if err := rows.Scan(&w.id, &w.serviceID, &w.issuedAt, &bonus); err != nil {
+		if err := rows.Scan(&w.id, &w.serviceID, &w.issuedAt, &bonus, &w.forStaff); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("ticketing: estimate: waiting tickets: %w", err)
 		}
@@ -267,7 +273,7 @@ func (q *queueState) ahead(t waitingEntry, desks []deskEntry, skills bool) (n, w
 		}
 		for _, d := range desks {
 			fu, ok := q.factor(d, u.serviceID, skills)
-			if !ok {
+			if !ok || !reservedAt(u, t, d, skills) {
 				continue
 			}
 			ft, _ := q.factor(d, t.serviceID, skills)
@@ -279,6 +285,19 @@ func (q *queueState) ahead(t waitingEntry, desks []deskEntry, skills bool) (n, w
 		}
 	}
 	return n, work
+}
+
+// reservedAt reports whether ticket u, when reserved for a staff member, may be called at desk d ahead
+// of t: only at the desk its member is signed in to, or, with no desk open (skills false), when t is
+// reserved for the same member.
+func reservedAt(u, t waitingEntry, d deskEntry, skills bool) bool {
+	switch {
+	case u.forStaff == 0:
+		return true
+	case skills:
+		return d.staffID == u.forStaff
+	}
+	return t.forStaff == u.forStaff
 }
 
 // before reports whether the policy calls a (skill factor fa) before b (factor fb) at one desk: the higher
@@ -317,6 +336,9 @@ func (q *queueState) estimate(ctx context.Context, t waitingEntry) (int, Estimat
 			continue
 		}
 		serving = append(serving, d)
+		if t.forStaff != 0 && d.staffID != t.forStaff {
+			continue // reserved for another operator
+		}
 		if _, skilled := q.skills[d.staffID][t.serviceID]; d.open && skilled {
 			open = append(open, d)
 		}
@@ -331,7 +353,7 @@ func (q *queueState) estimate(ctx context.Context, t waitingEntry) (int, Estimat
 	}
 	n, work := q.ahead(t, serving, false)
 	if len(serving) > 0 {
-		e, ok, err := q.planned(ctx, t.serviceID, work, len(serving))
+		e, ok, err := q.planned(ctx, t, work, len(serving))
 		if err != nil || ok {
 			return n, e, err
 		}
@@ -341,8 +363,10 @@ func (q *queueState) estimate(ctx context.Context, t waitingEntry) (int, Estimat
 }
 
 // planned estimates from the published roster: the first slot from now to the end of the office's day
-// with planned staff skilled for the service. It returns false when there is none (or no roster).
-func (q *queueState) planned(ctx context.Context, serviceID int64, work, desks int) (Estimate, bool, error) {
+// with planned staff skilled for t's service (only t's staff member, when it is reserved for one). It
+// returns false when there is none (or no roster).
+func (q *queueState) planned(ctx context.Context, t waitingEntry, work, desks int) (Estimate, bool, error) {
+	serviceID := t.serviceID
 	if q.store.Outlook == nil {
 		return Estimate{}, false, nil
 	}
@@ -373,7 +397,7 @@ func (q *queueState) planned(ctx context.Context, serviceID int64, work, desks i
 		}
 		k := 0
 		for _, id := range sl.Staff {
-			if _, ok := q.skills[id][serviceID]; ok {
+			if _, ok := q.skills[id][serviceID]; ok && (t.forStaff == 0 || t.forStaff == id) {
 				k++
 			}
 		}

@@ -26,6 +26,8 @@ const (
 	EventTransferred EventType = "ticket.transferred"
 	EventCancelled   EventType = "ticket.cancelled"
 	EventExpired     EventType = "ticket.expired"
+	// EventHandedOff: the operator serving the ticket booked a back-office appointment for its holder.
+	EventHandedOff   EventType = "ticket.handed_off"
 	EventDeskOpened  EventType = "desk.opened"
 	EventDeskClosed  EventType = "desk.closed"
 	EventDeskPaused  EventType = "desk.paused"
@@ -41,6 +43,16 @@ type EventData struct {
 	To *TicketSummary `json:"to,omitempty"`
 	// OutOfOrder marks a ticket.called event for a ticket the operator picked from the list.
 	OutOfOrder bool `json:"out_of_order,omitempty"`
+	// HandOff is the appointment a ticket.handed_off event booked.
+	HandOff *HandOff `json:"handoff,omitempty"`
+}
+
+// HandOff is what a ticket.handed_off event says of the back-office appointment booked: the service and
+// when. Never who: no name, contact, note or booking code (the code would let anyone reading the log
+// cancel the appointment).
+type HandOff struct {
+	Service string    `json:"service"` // the back-office service's code
+	Start   time.Time `json:"start"`
 }
 
 // Event is one entry of an office's event log. Seq is dense and increasing per office. Its JSON is

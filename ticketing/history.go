@@ -18,8 +18,9 @@ type ArrivalCount struct {
 
 // ArrivalCounts counts an office's arrivals in [from, to) per local date, slot of slotMinutes and skill
 // group. An arrival is a ticket entering a service's queue (a transfer is an arrival in its new queue);
-// cancelled tickets and no-shows needed no service and are left out. It is the history the demand forecast
-// learns from.
+// cancelled tickets and no-shows needed no service and are left out, and so are appointments' tickets:
+// bookings are known demand of their own (scheduling/plan), so the forecast learns the walk-ins alone. It
+// is the history the demand forecast learns from.
 func (s *Store) ArrivalCounts(ctx context.Context, o *Office, from, to time.Time, slotMinutes int) ([]ArrivalCount, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT (t.queued_at AT TIME ZONE $2)::date,
@@ -27,6 +28,7 @@ func (s *Store) ArrivalCounts(ctx context.Context, o *Office, from, to time.Time
 		       s.category, count(*)::int
 		FROM tickets t JOIN services s ON s.id = t.service_id
 		WHERE t.office_id = $1 AND t.queued_at >= $3 AND t.queued_at < $4 AND t.status NOT IN ('cancelled', 'no_show')
+		  AND t.appointment_at IS NULL
 		GROUP BY 1, 2, 3`, o.ID, o.TimeZone, from, to, slotMinutes*60)
 	if err != nil {
 		return nil, fmt.Errorf("ticketing: arrivals of office %d: %w", o.ID, err)

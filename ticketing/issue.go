@@ -27,6 +27,12 @@ type IssueRequest struct {
 	DeviceID       int64  // issuing kiosk, if any
 	UserID         int64  // issuing staff member (reception triage), if any
 	AppointmentAt  *time.Time
+	// ForStaffID reserves the ticket for one staff member: only a desk they are signed in to calls it (the
+	// check-in of a back-office appointment with its specialist).
+	ForStaffID int64
+	// InTx, when set, runs inside the transaction that writes the ticket, after its ticket.issued event:
+	// another part's record of the ticket (a booking's check-in) commits with it or not at all.
+	InTx func(ctx context.Context, tx pgx.Tx, t *Ticket) error
 }
 
 var (
@@ -74,7 +80,7 @@ func (s *Store) IssueIn(ctx context.Context, office *Office, req IssueRequest) (
 		return nil, false, err
 	}
 	now := s.now()
-	if err := s.checkIssuing(ctx, office, now); err != nil {
+	if err := s.checkIssuing(ctx, office, now); err != nil && !s.appointmentToday(ctx, office, req.AppointmentAt, now) {
 		return nil, false, err
 	}
 	t, err := s.insertTicket(ctx, office, svc, priorityID, req, now)
@@ -91,6 +97,21 @@ func (s *Store) IssueIn(ctx context.Context, office *Office, req IssueRequest) (
 		return nil, false, err
 	}
 	return t, true, nil
+}
+
+// WalkInPolicy says which services of an office take no walk-in tickets.
+type WalkInPolicy interface {
+	// AppointmentOnly returns the ids of the office's services that receive by appointment only.
+	AppointmentOnly(ctx context.Context, officeID int64) (map[int64]bool, error)
+}
+
+// AppointmentOnly returns the ids of the office's services that receive by appointment only (none without
+// a WalkIns policy).
+func (s *Store) AppointmentOnly(ctx context.Context, officeID int64) (map[int64]bool, error) {
+	if s.WalkIns == nil {
+		return map[int64]bool{}, nil
+	}
+	return s.WalkIns.AppointmentOnly(ctx, officeID)
 }
 
 // check validates the request's own fields and fills the default language.
@@ -117,6 +138,16 @@ func (s *Store) issueTarget(ctx context.Context, office *Office, req IssueReques
 	}
 	if !svc.Active {
 		return nil, nil, web.Errorf(http.StatusUnprocessableEntity, "service_inactive", "service %q is not available", svc.Code).On("service")
+	}
+	if req.AppointmentAt == nil && req.ForStaffID == 0 && req.InTx == nil {
+		only, err := s.AppointmentOnly(ctx, office.ID)
+		if err != nil {
+			return nil, nil, err
+		}
+		if only[svc.ID] {
+			return nil, nil, web.Errorf(http.StatusUnprocessableEntity, "appointment_only",
+				"service %q receives by appointment only", svc.Code).On("service")
+		}
 	}
 	if req.Priority == "" {
 		return svc, nil, nil
@@ -152,20 +183,26 @@ func (s *Store) insertTicket(ctx context.Context, office *Office, svc *Service, 
 		err = tx.QueryRow(ctx, `
 			INSERT INTO tickets (office_id, service_id, code, prefix, number, label, local_day, status, priority_id, lang,
 				issued_at, queued_at, idempotency_key, request_hash, issued_by_device, issued_by_user, appointment_at,
-				checked_in_at)
+				checked_in_at, for_staff_id)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, 'waiting', $8, $9, $10::timestamptz, $10::timestamptz, NULLIF($11, ''),
 				CASE WHEN $11 <> '' THEN $15::bytea END, NULLIF($12, 0), NULLIF($13, 0), $14,
-				CASE WHEN $14::timestamptz IS NOT NULL THEN $10::timestamptz END)
+				CASE WHEN $14::timestamptz IS NOT NULL THEN $10::timestamptz END, NULLIF($16, 0))
 			RETURNING id`,
 			office.ID, svc.ID, newCode(), svc.Prefix, n, Label(svc.Prefix, n), day, priorityID, req.Lang, now,
-			req.IdempotencyKey, req.DeviceID, req.UserID, req.AppointmentAt, req.fingerprint()).Scan(&id)
+			req.IdempotencyKey, req.DeviceID, req.UserID, req.AppointmentAt, req.fingerprint(), req.ForStaffID).Scan(&id)
 		if err != nil {
 			return err
 		}
 		if t, err = ticketByID(ctx, tx, id); err != nil {
 			return err
 		}
-		return ticketEvent(ctx, tx, EventIssued, now, t, EventData{})
+		if err := ticketEvent(ctx, tx, EventIssued, now, t, EventData{}); err != nil {
+			return err
+		}
+		if req.InTx != nil {
+			return req.InTx(ctx, tx, t)
+		}
+		return nil
 	})
 	return t, err
 }
@@ -266,6 +303,22 @@ func (s *Store) ExpireWaiting(ctx context.Context, officeID int64) (int, error) 
 		return nil
 	})
 	return n, err
+}
+
+// appointmentToday reports whether at, a checked-in appointment's slot, is today inside the office's
+// opening hours, and the office has not closed since: its check-in makes a ticket even where walk-ins are
+// no longer (or not yet) issued, as in the last slot of the morning after issuing stopped, or a few
+// minutes before the office opens. After closing it does not: nobody would call the ticket today.
+func (s *Store) appointmentToday(ctx context.Context, office *Office, at *time.Time, now time.Time) bool {
+	if at == nil || !office.LocalDay(*at).Equal(office.LocalDay(now)) {
+		return false
+	}
+	cal, err := s.Calendar(ctx, office)
+	if err != nil {
+		return false
+	}
+	open, closes := cal.OpenAt(*at)
+	return open && now.Before(closes)
 }
 
 // checkIssuing returns a *ClosedError when the office does not issue tickets at now. An office that issues

@@ -34,6 +34,9 @@ type Office struct {
 	// HourlyCostCents is the hourly cost of an operator whose contract sets none, in euro cents: the rate
 	// the per-agency accounting charges their minutes at.
 	HourlyCostCents int `json:"hourly_cost_cents"`
+	// PhoneJoin lets citizens take a ticket from their own phone (/join/{office}, from the QR poster at the
+	// entrance): the issue API then accepts anonymous callers, rate-limited per address. Off by default.
+	PhoneJoin bool `json:"phone_join"`
 
 	loc *time.Location
 }
@@ -58,12 +61,14 @@ func (o *Office) LocalDay(t time.Time) time.Time { return Date(t.In(o.Location()
 func (o *Office) Midnight(date time.Time) time.Time { return TimeOfDay(0).On(date, o.Location()) }
 
 const officeColumns = `id, slug, name, time_zone, lang, issuing_always_open, issuing_stop_minutes, coalesce(patron_day, ''),
-	retention_days, appointment_bonus_seconds, overdue_bonus_seconds, staff_figures_aggregated, hourly_cost_cents`
+	retention_days, appointment_bonus_seconds, overdue_bonus_seconds, staff_figures_aggregated, hourly_cost_cents,
+	phone_join`
 
 func scanOffice(row pgx.Row) (*Office, error) {
 	o := &Office{}
 	err := row.Scan(&o.ID, &o.Slug, &o.Name, &o.TimeZone, &o.Lang, &o.IssuingAlwaysOpen, &o.IssuingStopMinutes, &o.PatronDay,
-		&o.RetentionDays, &o.AppointmentBonus, &o.OverdueBonus, &o.StaffFiguresAggregated, &o.HourlyCostCents)
+		&o.RetentionDays, &o.AppointmentBonus, &o.OverdueBonus, &o.StaffFiguresAggregated, &o.HourlyCostCents,
+		&o.PhoneJoin)
 	return o, err
 }
 
@@ -171,8 +176,8 @@ const MaxHourlyCostCents = 100000
 
 // SaveOffice creates an office, or updates the one with the same slug, and returns its id. Settings left
 // at zero take their defaults; the staff-figures setting and the hourly cost keep the schema's defaults
-// (aggregated, 28 euro) on creation and their values on update (UpdateOffice changes them), and o is
-// given the stored ones.
+// (aggregated, 28 euro) and phone join (off) on creation and their values on update (UpdateOffice changes
+// them), and o is given the stored ones.
 func (s *Store) SaveOffice(ctx context.Context, o *Office) (int64, error) {
 	o.defaults()
 	if err := o.check(); err != nil {
@@ -186,9 +191,9 @@ func (s *Store) SaveOffice(ctx context.Context, o *Office) (int64, error) {
 			issuing_always_open = EXCLUDED.issuing_always_open, issuing_stop_minutes = EXCLUDED.issuing_stop_minutes,
 			patron_day = EXCLUDED.patron_day, retention_days = EXCLUDED.retention_days,
 			appointment_bonus_seconds = EXCLUDED.appointment_bonus_seconds, overdue_bonus_seconds = EXCLUDED.overdue_bonus_seconds
-		RETURNING id, staff_figures_aggregated, hourly_cost_cents`,
+		RETURNING id, staff_figures_aggregated, hourly_cost_cents, phone_join`,
 		o.Slug, o.Name, o.TimeZone, o.IssuingAlwaysOpen, o.IssuingStopMinutes, o.PatronDay,
-		o.RetentionDays, o.AppointmentBonus, o.OverdueBonus, o.Lang).Scan(&o.ID, &o.StaffFiguresAggregated, &o.HourlyCostCents)
+		o.RetentionDays, o.AppointmentBonus, o.OverdueBonus, o.Lang).Scan(&o.ID, &o.StaffFiguresAggregated, &o.HourlyCostCents, &o.PhoneJoin)
 	if err != nil {
 		return 0, dbError(err, "save office "+o.Slug)
 	}
@@ -203,9 +208,9 @@ func (s *Store) UpdateOffice(ctx context.Context, o *Office) error {
 	tag, err := s.pool.Exec(ctx, `
 		UPDATE offices SET name = $2, time_zone = $3, issuing_always_open = $4, issuing_stop_minutes = $5,
 			patron_day = NULLIF($6, ''), retention_days = $7, appointment_bonus_seconds = $8, overdue_bonus_seconds = $9,
-			lang = $10, staff_figures_aggregated = $11, hourly_cost_cents = $12
+			lang = $10, staff_figures_aggregated = $11, hourly_cost_cents = $12, phone_join = $13
 		WHERE id = $1`, o.ID, o.Name, o.TimeZone, o.IssuingAlwaysOpen, o.IssuingStopMinutes, o.PatronDay,
-		o.RetentionDays, o.AppointmentBonus, o.OverdueBonus, o.Lang, o.StaffFiguresAggregated, o.HourlyCostCents)
+		o.RetentionDays, o.AppointmentBonus, o.OverdueBonus, o.Lang, o.StaffFiguresAggregated, o.HourlyCostCents, o.PhoneJoin)
 	if err != nil {
 		return dbError(err, "update office "+o.Slug)
 	}

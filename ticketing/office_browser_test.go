@@ -258,6 +258,7 @@ func TestSettingsPageInChromium(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS(`#o-ret`), "45"),
 		chromedp.Click(chromedp.CSS(`input[name="issuing_always_open"][value="true"]`)),
 		officeWait(`document.getElementById('o-stop').disabled`),
+		chromedp.Click(chromedp.CSS(`input[name="phone_join"]`)),
 		officeSaved(`#settings-form button[type=submit]`, `document.getElementById('o-name').value === 'Sportello polifunzionale di Prova'`),
 		officeWait(`document.getElementById('o-stop').disabled && document.getElementById('o-lang').value === 'en'`),
 		officeWait(cspClean),
@@ -268,7 +269,7 @@ func TestSettingsPageInChromium(t *testing.T) {
 	}
 	browsertest.Screenshot(t, ctx, "manage-settings")
 	o, err := env.Store.Office(ctx0, "demo")
-	if err != nil || o.Name != "Sportello polifunzionale di Prova" || o.Lang != "en" || !o.IssuingAlwaysOpen || o.RetentionDays != 45 {
+	if err != nil || o.Name != "Sportello polifunzionale di Prova" || o.Lang != "en" || !o.IssuingAlwaysOpen || o.RetentionDays != 45 || !o.PhoneJoin {
 		t.Fatalf("stored settings: %+v %v", o, err)
 	}
 }
@@ -350,6 +351,17 @@ func TestSkillsMatrixFitsInChromium(t *testing.T) {
 	if err := env.Pool.QueryRow(ctx0, `SELECT sk.level FROM staff_skills sk JOIN services s ON s.id = sk.service_id
 		WHERE sk.staff_id = $1 AND s.code = 'isee'`, env.StaffID(t, "op2")).Scan(&level); err != nil || level != "learning" {
 		t.Fatalf("op2's ISEE skill: %q (%v)", level, err)
+	}
+	// The row's back-office checkbox makes op2 a specialist, with the skills kept.
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`#bo-`+staffID)),
+		officeSaved(`button[form="st-`+staffID+`"]`, `document.getElementById('bo-`+staffID+`').checked`),
+	)
+	if err != nil {
+		t.Fatalf("back office save: %v", err)
+	}
+	if st, err := env.Store.StaffMember(ctx0, env.Office.ID, env.StaffID(t, "op2")); err != nil || !st.BackOffice || st.Skills["isee"] != ticketing.Learning {
+		t.Fatalf("op2 after the back-office checkbox: %+v (%v)", st, err)
 	}
 }
 

@@ -81,7 +81,8 @@ type WaitingTicket struct {
 	Transferred  bool              `json:"transferred"`
 }
 
-// WaitingForDesk lists the waiting tickets a desk may serve, oldest first, for calling one out of order.
+// WaitingForDesk lists the waiting tickets a desk may serve, oldest first, for calling one out of order. A
+// ticket reserved for a staff member is listed only at the desk that member is signed in to.
 func (s *Store) WaitingForDesk(ctx context.Context, deskID int64, limit int) ([]WaitingTicket, error) {
 	now := s.now()
 	rows, err := s.pool.Query(ctx, `
@@ -92,7 +93,8 @@ func (s *Store) WaitingForDesk(ctx context.Context, deskID int64, limit int) ([]
 		JOIN desk_services ds ON ds.desk_id = d.id AND ds.service_id = t.service_id
 		JOIN services s ON s.id = t.service_id
 		LEFT JOIN priority_categories pc ON pc.id = t.priority_id
-		WHERE t.status = 'waiting'
+		WHERE t.status = 'waiting' AND (t.for_staff_id IS NULL OR t.for_staff_id =
+			(SELECT staff_id FROM desk_sessions WHERE desk_id = d.id AND closed_at IS NULL))
 		ORDER BY t.issued_at, t.id LIMIT $3`, deskID, now, limit)
 	if err != nil {
 		return nil, fmt.Errorf("ticketing: waiting list: %w", err)

@@ -229,6 +229,8 @@ type staffInput struct {
 	Email    string                `json:"email"`
 	Active   bool                  `json:"active"`
 	Skills   map[string]SkillLevel `json:"skills"`
+	// BackOffice marks a back-office specialist (see Staff.BackOffice).
+	BackOffice bool `json:"back_office"`
 }
 
 // staffRequest decodes a staff create or update request over in: the member's own fields, then, checked
@@ -261,7 +263,8 @@ func (a *API) createStaff(r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	st := &Staff{OfficeID: OfficeOf(r).ID, Code: in.Code, FullName: in.FullName, Email: in.Email, Active: in.Active, Skills: in.Skills}
+	st := &Staff{OfficeID: OfficeOf(r).ID, Code: in.Code, FullName: in.FullName, Email: in.Email, Active: in.Active, Skills: in.Skills,
+		BackOffice: in.BackOffice}
 	if err := a.Store.CreateStaff(r.Context(), st, step); err != nil {
 		return 0, nil, err
 	}
@@ -275,12 +278,13 @@ func (a *API) updateStaff(r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	in := staffInput{Code: old.Code, FullName: old.FullName, Email: old.Email, Active: old.Active, Skills: old.Skills}
+	in := staffInput{Code: old.Code, FullName: old.FullName, Email: old.Email, Active: old.Active, Skills: old.Skills, BackOffice: old.BackOffice}
 	step, err := a.staffRequest(r, &in, old.ID)
 	if err != nil {
 		return 0, nil, err
 	}
-	st := &Staff{ID: old.ID, OfficeID: old.OfficeID, Code: in.Code, FullName: in.FullName, Email: in.Email, Active: in.Active, Skills: in.Skills}
+	st := &Staff{ID: old.ID, OfficeID: old.OfficeID, Code: in.Code, FullName: in.FullName, Email: in.Email, Active: in.Active, Skills: in.Skills,
+		BackOffice: in.BackOffice}
 	if err := a.Store.UpdateStaff(r.Context(), st, step); err != nil {
 		return 0, nil, err
 	}

@@ -47,6 +47,9 @@ type Staff struct {
 	Email    string                `json:"email,omitempty"`
 	Active   bool                  `json:"active"`
 	Skills   map[string]SkillLevel `json:"skills"` // service code → level
+	// BackOffice marks a specialist who receives citizens by appointment, booked by the front desk
+	// (package booking: their weekly hours, their agenda).
+	BackOffice bool `json:"back_office"`
 }
 
 // check names the first bad field of a staff member; the services of the skills are checked when saving.
@@ -77,10 +80,10 @@ func (s *Store) SaveStaff(ctx context.Context, st *Staff) error {
 	}
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `
-			INSERT INTO staff (office_id, code, full_name, email, active) VALUES ($1, $2, $3, $4, $5)
+			INSERT INTO staff (office_id, code, full_name, email, active, back_office) VALUES ($1, $2, $3, $4, $5, $6)
 			ON CONFLICT (office_id, code) DO UPDATE SET full_name = EXCLUDED.full_name, email = EXCLUDED.email,
-				active = EXCLUDED.active
-			RETURNING id`, st.OfficeID, st.Code, st.FullName, st.Email, st.Active).Scan(&st.ID)
+				active = EXCLUDED.active, back_office = EXCLUDED.back_office
+			RETURNING id`, st.OfficeID, st.Code, st.FullName, st.Email, st.Active, st.BackOffice).Scan(&st.ID)
 		if err != nil {
 			return dbError(err, "save staff "+st.Code)
 		}
@@ -95,8 +98,8 @@ func (s *Store) CreateStaff(ctx context.Context, st *Staff, step StaffStep) erro
 		return err
 	}
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `INSERT INTO staff (office_id, code, full_name, email, active) VALUES ($1, $2, $3, $4, $5)
-			RETURNING id`, st.OfficeID, st.Code, st.FullName, st.Email, st.Active).Scan(&st.ID)
+		err := tx.QueryRow(ctx, `INSERT INTO staff (office_id, code, full_name, email, active, back_office) VALUES ($1, $2, $3, $4, $5, $6)
+			RETURNING id`, st.OfficeID, st.Code, st.FullName, st.Email, st.Active, st.BackOffice).Scan(&st.ID)
 		if err != nil {
 			return staffCodeError(err, st.Code)
 		}
@@ -104,15 +107,15 @@ func (s *Store) CreateStaff(ctx context.Context, st *Staff, step StaffStep) erro
 	})
 }
 
-// UpdateStaff changes the staff member st.ID of st.OfficeID — code, name, e-mail, active and skills —
+// UpdateStaff changes the staff member st.ID of st.OfficeID — code, name, e-mail, active, back office and skills —
 // then runs step, if any, in the same transaction. A code another member has is a 409 on "code".
 func (s *Store) UpdateStaff(ctx context.Context, st *Staff, step StaffStep) error {
 	if err := st.check(); err != nil {
 		return err
 	}
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE staff SET code = $3, full_name = $4, email = $5, active = $6
-			WHERE id = $1 AND office_id = $2`, st.ID, st.OfficeID, st.Code, st.FullName, st.Email, st.Active)
+		tag, err := tx.Exec(ctx, `UPDATE staff SET code = $3, full_name = $4, email = $5, active = $6, back_office = $7
+			WHERE id = $1 AND office_id = $2`, st.ID, st.OfficeID, st.Code, st.FullName, st.Email, st.Active, st.BackOffice)
 		if err != nil {
 			return staffCodeError(err, st.Code)
 		}
@@ -159,14 +162,14 @@ func setSkills(ctx context.Context, tx pgx.Tx, st *Staff) error {
 	return nil
 }
 
-const staffQuery = `SELECT st.id, st.office_id, st.code, st.full_name, st.email, st.active,
+const staffQuery = `SELECT st.id, st.office_id, st.code, st.full_name, st.email, st.active, st.back_office,
 	coalesce((SELECT jsonb_object_agg(s.code, sk.level) FROM staff_skills sk JOIN services s ON s.id = sk.service_id
 	          WHERE sk.staff_id = st.id), '{}')
 	FROM staff st`
 
 func scanStaff(row pgx.Row) (*Staff, error) {
 	st := &Staff{}
-	err := row.Scan(&st.ID, &st.OfficeID, &st.Code, &st.FullName, &st.Email, &st.Active, &st.Skills)
+	err := row.Scan(&st.ID, &st.OfficeID, &st.Code, &st.FullName, &st.Email, &st.Active, &st.BackOffice, &st.Skills)
 	return st, err
 }
 

@@ -65,6 +65,8 @@ type Ticket struct {
 	Estimate             *Estimate `json:"estimate"`
 	LocalDay             time.Time `json:"-"`
 	StaffID              int64     `json:"-"`
+	// AppointmentAt is the start of the booked slot of a checked-in appointment's ticket.
+	AppointmentAt *time.Time `json:"appointment_at,omitempty"`
 }
 
 // forStaff is the ticket as desk responses carry it: without the public code, which would let an
@@ -95,7 +97,7 @@ func (t *Ticket) Summary() *TicketSummary {
 
 const ticketColumns = `t.id, t.office_id, t.code, t.label, t.service_id, s.code, s.names, t.status, coalesce(pc.code, ''),
 	t.lang, t.issued_at, t.called_at, t.started_at, t.finished_at, d.id, d.number, d.name, t.recalls,
-	coalesce(t.transferred_to, 0), t.local_day, coalesce(t.staff_id, 0)`
+	coalesce(t.transferred_to, 0), t.local_day, coalesce(t.staff_id, 0), t.appointment_at`
 
 const ticketFrom = ` FROM tickets t JOIN services s ON s.id = t.service_id
 	LEFT JOIN priority_categories pc ON pc.id = t.priority_id LEFT JOIN desks d ON d.id = t.desk_id`
@@ -108,7 +110,7 @@ func scanTicket(row pgx.Row, extra ...any) (*Ticket, error) {
 	var deskName *string
 	err := row.Scan(append([]any{&t.ID, &t.OfficeID, &t.Code, &t.Number, &t.ServiceID, &t.Service, &t.ServiceNames, &t.Status,
 		&t.Priority, &t.Lang, &t.IssuedAt, &t.CalledAt, &t.StartedAt, &t.FinishedAt, &deskID, &deskNumber, &deskName,
-		&t.Recalls, &t.TransferredTo, &t.LocalDay, &t.StaffID}, extra...)...)
+		&t.Recalls, &t.TransferredTo, &t.LocalDay, &t.StaffID, &t.AppointmentAt}, extra...)...)
 	if err != nil {
 		return nil, err
 	}

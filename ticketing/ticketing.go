@@ -35,6 +35,12 @@ type Store struct {
 	// Observer, when set, is told of every ticket event after it has committed (observe.go). cmd/turno
 	// sets it to the Prometheus metrics.
 	Observer Observer
+	// Closures, when set, is told of a day the office closes by an exception (calendar.go). cmd/turno sets
+	// it to the bookings, which cancels that day's appointments.
+	Closures ClosureHook
+	// WalkIns, when set, names the services that take appointments only (the back office's): no walk-in
+	// ticket is issued for them, and the kiosks do not offer them. cmd/turno sets it to the booking store.
+	WalkIns WalkInPolicy
 }
 
 // NewStore returns a Store on pool with the real clock.

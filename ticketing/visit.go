@@ -22,6 +22,9 @@ type Visit struct {
 	Outcome     Status
 	Priority    bool
 	Appointment bool
+	// HandedOff is true when an operator booked a back-office appointment for the citizen during the
+	// visit (a segment's ticket was handed off; see handoff.go).
+	HandedOff bool
 	// TargetSeconds is the first service's wait target when the visit ended.
 	TargetSeconds int
 	Segments      []VisitSegment
@@ -72,7 +75,7 @@ SELECT c.last_id, t.office_id, t.id, t.service_id, s.agency_id, coalesce(t.desk_
 	t.priority_id IS NOT NULL, t.appointment_at IS NOT NULL, s.wait_target_seconds,
 	(t.issued_at AT TIME ZONE o.time_zone)::date, extract(hour FROM t.issued_at AT TIME ZONE o.time_zone)::int,
 	extract(isodow FROM t.issued_at AT TIME ZONE o.time_zone)::int,
-	coalesce((t.started_at AT TIME ZONE o.time_zone)::date, '0001-01-01')
+	coalesce((t.started_at AT TIME ZONE o.time_zone)::date, '0001-01-01'), t.handed_off
 FROM chain c JOIN tickets t ON t.id = c.id JOIN services s ON s.id = t.service_id JOIN offices o ON o.id = t.office_id
 ORDER BY c.last_id, c.depth DESC`
 
@@ -89,9 +92,10 @@ func visits(ctx context.Context, tx pgx.Tx, lastIDs []int64) ([]Visit, error) {
 		var last int64
 		var seg VisitSegment
 		var v Visit
+		var handedOff bool
 		if err := rows.Scan(&last, &v.OfficeID, &seg.TicketID, &seg.ServiceID, &seg.AgencyID, &seg.DeskID, &seg.StaffID, &seg.Status,
 			&seg.IssuedAt, &seg.QueuedAt, &seg.FirstCalledAt, &seg.StartedAt, &seg.FinishedAt, &seg.Recalls,
-			&v.Priority, &v.Appointment, &v.TargetSeconds, &v.LocalDay, &v.LocalHour, &v.Weekday, &seg.StartDay); err != nil {
+			&v.Priority, &v.Appointment, &v.TargetSeconds, &v.LocalDay, &v.LocalHour, &v.Weekday, &seg.StartDay, &handedOff); err != nil {
 			return nil, fmt.Errorf("ticketing: read visits: %w", err)
 		}
 		if seg.StartedAt == nil {
@@ -102,6 +106,7 @@ func visits(ctx context.Context, tx pgx.Tx, lastIDs []int64) ([]Visit, error) {
 			out = append(out, v) // the first segment's row sets the visit's fields
 		}
 		out[len(out)-1].Segments = append(out[len(out)-1].Segments, seg)
+		out[len(out)-1].HandedOff = out[len(out)-1].HandedOff || handedOff
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("ticketing: read visits: %w", err)

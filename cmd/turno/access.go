@@ -97,13 +97,35 @@ func accessTable() []access {
 		{"GET", "/t/{code}", everyone, 0},
 		{"GET", "/kiosk/static/*", everyone, 0},
 		{"GET", "/kiosk/{office}", everyone, 0},
+		{"GET", "/join/{office}", everyone, 0},
 		{"GET", "/feedback/{office}", everyone, 0},
 		{"GET", "/display/static/*", everyone, 0},
 		{"GET", "/display/{office}", everyone, 0},
 		{"GET", "/ical/staff/{token}", everyone, 0},
+		// Appointments: an office's slots and booking are public (citizens book without an account; staff book
+		// as themselves, back-office services only they); a booking's code is its holder's credential.
+		{"GET", o + "/slots", everyone, 0},
+		{"POST", o + "/bookings", everyone, 0},
+		{"GET", "/api/v1/bookings/{code}", everyone, 0},
+		{"POST", "/api/v1/bookings/{code}/cancel", everyone, 0},
+		{"POST", "/api/v1/bookings/{code}/reschedule", everyone, 0},
+		// The citizen's booking pages: /book/{office} and the booking's own page (also its .ics).
+		{"GET", "/book/static/*", everyone, 0},
+		{"GET", "/book/{office}", everyone, 0},
+		{"POST", "/book/{office}", everyone, 0},
+		{"GET", "/b/{code}", everyone, 0},
+		{"POST", "/b/{code}/cancel", everyone, 0},
+		{"POST", "/b/{code}/reschedule", everyone, 0},
+		// "Your turn is near" by Web Push: the key a phone page subscribes with, and its subscription (the
+		// ticket's code is the holder's credential).
+		{"GET", "/api/v1/push/key", everyone, 0},
+		{"POST", "/api/v1/tickets/{code}/alerts", everyone, 0},
 
 		// Inside the office: its devices and staff.
+		// Anonymous callers too where the office lets phones join (phone_join; off in the tested office: 403).
 		{"POST", o + "/tickets", byKiosk | staff, 0},
+		// A booking's check-in: its office's kiosk and staff; to another office's the booking does not exist.
+		{"POST", "/api/v1/bookings/{code}/check-in", byKiosk | staff, byOtherOffice},
 		{"GET", o + "/desks", devices | staff, 0},
 		{"GET", "/ws/offices/{office}/events", byDisplay | byFeedback | staff, 0},
 		{"POST", o + "/desks/{number}/feedback", byFeedback, 0},
@@ -111,8 +133,18 @@ func accessTable() []access {
 		{"GET", "/desk/static/*", everyone, 0},
 		{"GET", "/manage/rosters/static/*", everyone, 0},
 		{"GET", "/manage/stats/static/*", everyone, 0},
+		{"GET", "/manage/appointments/static/*", everyone, 0},
 		{"GET", d, staff, 0},
 		{"GET", d + "/waiting", staff, 0},
+		// The back office: the front desk's hand-off (the operator serving at the desk), the slip it prints (staff
+		// of the booking's office; to others the booking does not exist), the specialists' agendas.
+		{"GET", o + "/backoffice", staff, 0},
+		{"GET", o + "/backoffice/slots", staff, 0},
+		{"POST", d + "/handoff", byDeskOperator, 0},
+		{"GET", "/api/v1/bookings/{code}/slip.pdf", staff, byOtherOffice},
+		{"GET", "/api/v1/agenda", users, 0},
+		{"GET", "/agenda", users, 0},
+		{"GET", "/agenda/static/*", everyone, 0},
 		{"POST", d + "/open", operators | byManager, 0},
 		{"GET", "/api/v1/me/shifts", users, 0},
 		{"GET", "/api/v1/me/today", users, 0},
@@ -132,6 +164,7 @@ func accessTable() []access {
 		{"POST", "/desks"}, {"PUT", "/desks/{number}"},
 		{"POST", "/priorities"}, {"PUT", "/priorities/{code}"},
 		{"GET", "/staff"}, {"POST", "/staff"}, {"GET", "/staff/{id}"}, {"PUT", "/staff/{id}"},
+		{"GET", "/staff/{id}/backoffice-hours"}, {"PUT", "/staff/{id}/backoffice-hours"},
 		{"PUT", "/staff/{id}/contract"}, {"GET", "/staff/{id}/preferences"}, {"PUT", "/staff/{id}/preferences"},
 		{"POST", "/staff/{id}/feed-token"}, {"GET", "/contracts"},
 		{"GET", "/opening-hours"}, {"PUT", "/opening-hours"},
@@ -149,6 +182,10 @@ func accessTable() []access {
 		{"GET", "/stats"}, {"GET", "/stats.csv"},
 		{"GET", "/stats/operators"}, {"GET", "/stats/queue"}, {"GET", "/stats/planning"},
 		{"GET", "/agency-statements"}, {"GET", "/agency-statements.csv"}, {"GET", "/agency-statements/{agency}.pdf"},
+		{"GET", "/booking-rules"}, {"GET", "/booking-rules/{service}"}, {"PUT", "/booking-rules/{service}"},
+		{"GET", "/booking-blackouts"}, {"POST", "/booking-blackouts"}, {"DELETE", "/booking-blackouts/{id}"},
+		{"GET", "/booking-settings"}, {"PUT", "/booking-settings"}, {"GET", "/appointment-capacity"},
+		{"GET", "/notifications"},
 	} {
 		t = append(t, access{r.method, o + r.path, managers, 0})
 	}
@@ -162,7 +199,8 @@ func accessTable() []access {
 	// themselves are open to every manager; what they show is checked by the office they resolve.
 	for _, p := range []string{"/manage", "/manage/catalogue", "/manage/staff", "/manage/hours", "/manage/templates",
 		"/manage/absences", "/manage/demand", "/manage/rosters", "/manage/devices", "/manage/users", "/manage/settings",
-		"/manage/live", "/manage/stats", "/manage/accounting", "/manage/feedback"} {
+		"/manage/live", "/manage/stats", "/manage/accounting", "/manage/feedback", "/manage/appointments", "/manage/appointments/capacity", "/manage/poster",
+		"/manage/notifications"} {
 		t = append(t, access{"GET", p, managers | byOtherOffice, 0})
 	}
 	t = append(t,

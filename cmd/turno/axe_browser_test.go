@@ -114,6 +114,23 @@ func walkPages(t *testing.T, e *edgeApp, visit pageVisit) {
 		step(t, ctx, "phone page", chromedp.Navigate(url("/t/"+code)), chromedp.WaitVisible(chromedp.CSS(`#p-number`)), loaded)
 	})
 
+	t.Run("book", func(t *testing.T) {
+		// The citizen's booking pages, "certificati" bookable: each step, the confirmation, the cancel step,
+		// and the booking's page in Arabic.
+		if st, body := e.do(t, "PUT", "/api/v1/offices/demo/booking-rules/certificati", e.login(t, "manager"),
+			`{"bookable":true,"slot_minutes":15,"default_share":1}`); st != 200 {
+			t.Fatalf("booking rules: %d %s", st, body)
+		}
+		ctx := tab(t, phoneSize, chromedp.EmulateMobile, chromedp.EmulateTouch)
+		step(t, ctx, "book services", chromedp.Navigate(url("/book/demo")), chromedp.WaitVisible(chromedp.CSS(`a[href*="service=certificati"]`)), loaded)
+		step(t, ctx, "book days", click(`a[href*="service=certificati"]`), chromedp.WaitVisible(chromedp.CSS(`[data-day]`)), loaded)
+		step(t, ctx, "book times", click(`[data-day]`), chromedp.WaitVisible(chromedp.CSS(`[data-start]`)), loaded)
+		step(t, ctx, "book details", click(`[data-start]`), chromedp.WaitVisible(chromedp.CSS(`#b-submit`)), loaded)
+		step(t, ctx, "book confirmation", click(`#b-submit`), settle(`location.pathname.startsWith("/b/") && !!document.getElementById("b-code")`, 15*time.Second), loaded)
+		step(t, ctx, "book cancel", click(`#b-cancel-link`), chromedp.WaitVisible(chromedp.CSS(`#b-cancel-yes`)), loaded)
+		step(t, ctx, "book Arabic", click(`[hreflang="ar"]`), settle(`document.documentElement.dir === "rtl" && document.readyState === "complete"`, 15*time.Second))
+	})
+
 	t.Run("hall", func(t *testing.T) {
 		ctx := tab(t, hallSize)
 		step(t, ctx, "hall screen", chromedp.Navigate(url("/display/demo?device="+demo.DisplayToken)),
@@ -138,6 +155,7 @@ func walkPages(t *testing.T, e *edgeApp, visit pageVisit) {
 		step(t, ctx, "desk paused", click(`[data-act="no-show"]`), wait(`!document.querySelector('[data-act="pause"]').disabled`),
 			click(`[data-act="pause"]`), wait(`!document.getElementById("paused").hidden`))
 		step(t, ctx, "my shifts", chromedp.Navigate(url("/me/shifts")), loaded)
+		step(t, ctx, "agenda", chromedp.Navigate(url("/agenda")), chromedp.WaitVisible(chromedp.CSS(`#agenda-form`)), loaded)
 	})
 
 	t.Run("manage", func(t *testing.T) {

@@ -125,12 +125,14 @@ Turno is running with the demo office. Open:
   Hall display %[1]s/display/demo?device=%[3]s
   Tablet       %[1]s/feedback/demo?device=%[5]s   (feedback at desk 1)
   Live floor   %[1]s/manage/live       Reports %[1]s/manage/stats
+  Appointments %[1]s/book/demo       (citizens book)   %[1]s/manage/appointments (rules)
+  Back office  %[1]s/agenda          (user %[6]s)      Join by phone %[1]s/join/demo
   Operator     %[1]s/desk            (users op1…op6, password %[4]s)
   Manager      %[1]s/manage          (user manager, password %[4]s; admin too)
   Other towns  %[1]s/kiosk/marina, /kiosk/collina (users manager.marina, manager.collina)
 
 Press Ctrl+C to stop.
-`, base, demo.KioskToken, demo.DisplayToken, demo.Password, demo.TabletToken)
+`, base, demo.KioskToken, demo.DisplayToken, demo.Password, demo.TabletToken, demo.BackOfficeUser)
 }
 
 // runDemo runs "turno demo [--reset]": it seeds the demo office (adding what is missing) and exits. With

@@ -70,7 +70,8 @@ func TestServeDemoEndToEnd(t *testing.T) {
 			t.Fatalf("no URLs printed within 60 s; printed:\n%s", printed)
 		}
 	}
-	for _, want := range []string{"/kiosk/demo?device=demo-kiosk", "/display/demo?device=demo-display", "/desk", "/manage"} {
+	for _, want := range []string{"/kiosk/demo?device=demo-kiosk", "/display/demo?device=demo-display", "/desk", "/manage",
+		"/book/demo", "/join/demo", "/agenda", "/manage/appointments"} {
 		if !strings.Contains(printed, want) {
 			t.Errorf("printed URLs lack %s:\n%s", want, printed)
 		}
@@ -92,6 +93,25 @@ func TestServeDemoEndToEnd(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != 200 || !strings.Contains(string(body), "Carta d'identit") {
 		t.Fatalf("demo services: %d %s", res.StatusCode, body)
+	}
+	// The demo office takes appointments and lets phones join the queue.
+	res, err = http.Get("http://" + addr + "/join/demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(body), `data-service="certificati"`) {
+		t.Fatalf("demo join page: %d %s", res.StatusCode, body)
+	}
+	res, err = http.Get("http://" + addr + "/api/v1/offices/demo/slots?service=certificati")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(body), `"places"`) {
+		t.Fatalf("demo slots: %d %s", res.StatusCode, body)
 	}
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {

@@ -50,6 +50,13 @@ type Config struct {
 	// the bearer token; neither set, they are not served.
 	MetricsAddr  string
 	MetricsToken string
+
+	// Notifications: the SMTP server and sender address of e-mail, the HTTP gateway and token of SMS
+	// (docs/notifications.md). A channel without its setting sends nothing.
+	SMTPURL  string
+	SMTPFrom string
+	SMSURL   string
+	SMSToken string
 }
 
 // Option describes one setting.
@@ -119,6 +126,14 @@ var Options = []Option{
 			c.MetricsToken = v
 			return nil
 		}},
+	{"TURNO_SMTP_URL", "", "", "SMTP server of the notification e-mails: smtp://user:password@host:port (STARTTLS when offered) or smtps://… (TLS); unset: no e-mail is sent",
+		func(c *Config, v string) (err error) { c.SMTPURL, err = serverURL(v, "smtp", "smtps"); return err }},
+	{"TURNO_SMTP_FROM", "", "", "sender of the notification e-mails, e.g. \"Comune di Demo <turno@comune.example.it>\"; needed with TURNO_SMTP_URL",
+		func(c *Config, v string) (err error) { c.SMTPFrom, err = address(v); return err }},
+	{"TURNO_SMS_URL", "", "", "URL of the SMS gateway that receives POST {\"to\",\"text\",\"id\"} (docs/notifications.md); unset: no SMS is sent",
+		func(c *Config, v string) (err error) { c.SMSURL, err = serverURL(v, "http", "https"); return err }},
+	{"TURNO_SMS_TOKEN", "", "", "bearer token sent to the SMS gateway (Authorization: Bearer …); empty: none",
+		func(c *Config, v string) error { c.SMSToken = strings.TrimSpace(v); return nil }},
 }
 
 // Load reads defaults, then the environment, then flags from args (for those options that have one). The

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/mail"
 	"net/url"
 	"strings"
 )
@@ -64,4 +65,34 @@ func (c *Config) BaseURLWarning() string {
 	}
 	return "TURNO_BASE_URL is plain http: browsers get no HSTS and no Secure cookies, and passwords cross the " +
 		"network in clear; serve Turno over https behind a TLS proxy and set TURNO_BASE_URL to its https address"
+}
+
+// serverURL checks the URL of a server Turno sends to (SMTP, SMS gateway): one of schemes, a host, no
+// query or fragment. Empty stays empty.
+func serverURL(v string, schemes ...string) (string, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return "", nil
+	}
+	u, err := url.Parse(v)
+	ok := err == nil && u.Hostname() != "" && u.RawQuery == "" && u.Fragment == "" && u.Opaque == ""
+	if ok && schemes[0] == "smtp" {
+		ok = u.Path == "" || u.Path == "/"
+	}
+	if !ok || (u.Scheme != schemes[0] && u.Scheme != schemes[1]) {
+		return "", fmt.Errorf("not a %s:// or %s:// URL with a host", schemes[0], schemes[1])
+	}
+	return v, nil
+}
+
+// address checks an e-mail address, with or without a display name. Empty stays empty.
+func address(v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return "", nil
+	}
+	if _, err := mail.ParseAddress(v); err != nil {
+		return "", fmt.Errorf("not an e-mail address like Comune <turno@comune.example.it>")
+	}
+	return v, nil
 }

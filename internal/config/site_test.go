@@ -59,3 +59,31 @@ func TestBaseURLWarning(t *testing.T) {
 		}
 	}
 }
+
+func TestNotificationSettings(t *testing.T) {
+	t.Setenv("TURNO_SMTP_URL", "smtp://turno:pw@mail.example.it:587")
+	t.Setenv("TURNO_SMTP_FROM", "Comune di Demo <turno@comune.example.it>")
+	t.Setenv("TURNO_SMS_URL", "https://sms.example.it/send")
+	t.Setenv("TURNO_SMS_TOKEN", " tok ")
+	c, _, err := Load(flag.NewFlagSet("t", flag.ContinueOnError), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SMTPURL != "smtp://turno:pw@mail.example.it:587" || c.SMTPFrom != "Comune di Demo <turno@comune.example.it>" ||
+		c.SMSURL != "https://sms.example.it/send" || c.SMSToken != "tok" {
+		t.Errorf("notification settings %q %q %q %q", c.SMTPURL, c.SMTPFrom, c.SMSURL, c.SMSToken)
+	}
+	for _, bad := range []string{"mail.example.it", "http://mail.example.it", "smtp://", "smtp://h/x", "smtps://h?x=1"} {
+		if _, err := serverURL(bad, "smtp", "smtps"); err == nil {
+			t.Errorf("SMTP URL %q accepted", bad)
+		}
+	}
+	for _, bad := range []string{"sms.example.it/send", "ftp://sms.example.it", "https://"} {
+		if _, err := serverURL(bad, "http", "https"); err == nil {
+			t.Errorf("SMS URL %q accepted", bad)
+		}
+	}
+	if _, err := address("turno at comune"); err == nil {
+		t.Error("a bad sender address accepted")
+	}
+}

@@ -29,8 +29,8 @@ var constructors = map[string]int{"Invalid": 1, "InvalidField": 1, "NotFound": 1
 	"Unauthorized": 0, "Errorf": 2, "Within": 0}
 
 // kioskFiles are the sources whose errors citizens see at the kiosk, on the phone page or on the counter's
-// feedback tablet.
-var kioskFiles = regexp.MustCompile(`^(kiosk/[^/]+|ticketing/issue|ticketing/ticket|ticketing/insight/feedback)\.go$`)
+// feedback tablet (a booking's check-in at the kiosk too).
+var kioskFiles = regexp.MustCompile(`^(kiosk/[^/]+|ticketing/issue|ticketing/ticket|ticketing/insight/feedback|ticketing/booking/(checkin|book|slots|api|citizen|store|code))\.go$`)
 
 // kioskMessages are the fixed messages any page can show, citizens' too.
 var kioskMessages = map[string]bool{"internal error": true, "the service is briefly unavailable; try again in a few seconds": true}

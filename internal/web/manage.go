@@ -37,6 +37,8 @@ var manageSections = []ManageSection{
 	{Key: "absences", Href: "/manage/absences"},
 	{Key: "demand", Href: "/manage/demand"},
 	{Key: "rosters", Href: "/manage/rosters"},
+	{Key: "appointments", Href: "/manage/appointments"},
+	{Key: "notifications", Href: "/manage/notifications"},
 	{Key: "feedback", Href: "/manage/feedback"},
 	{Key: "accounting", Href: "/manage/accounting"},
 	{Key: "network", Href: "/manage/network", AllOffices: true},

@@ -1,7 +1,9 @@
 // Turno kiosk: touch-screen ticket issuing. The page starts from the server's boot data (status and all
 // texts in every language), refreshes the status periodically, and issues tickets through the JSON API with
 // an Idempotency-Key, so a double tap or a retry after a network failure never makes two tickets. A ticket
-// is shown only from the server's answer: the page never invents one.
+// is shown only from the server's answer: the page never invents one. Where the office takes appointments,
+// "I have a booking" checks a booking in by its code, typed or read from its QR code, and prints the
+// ticket the check-in makes.
 (() => {
   'use strict';
 
@@ -19,7 +21,7 @@
 
   let lang = 'it';
   let status = boot.status;
-  let screen = 'home';   // home | services | priority | issuing | ticket | message
+  let screen = 'home';   // home | services | priority | issuing | ticket | message | checkin | scan
   let audience = null;   // the chosen audience, or null
   let query = '';        // the search box
   let keyboard = false;  // on-screen keyboard shown
@@ -28,7 +30,10 @@
   let ticket = null;     // the ticket last issued
   let printed = false;   // the ticket's PDF was sent to the printer
   let lowered = false;   // the lowered layout: controls within reach from a wheelchair, larger text
-  let message = null;    // {key, retry: bool}
+  let message = null;    // {key or text, again: what "try again" does, if it is offered}
+  let code = '';         // the booking code typed so far
+  let scanner = null;    // the QR scan in progress: {stream, detector, timer}
+  let scanOK = false;    // the browser reads QR codes and the kiosk has a camera
   let idleTimer = null;
   let ticketTimer = null;
 
@@ -59,6 +64,14 @@
     }
   }
 
+  function formatTime(iso) {
+    try {
+      return new Intl.DateTimeFormat(lang, { hour: '2-digit', minute: '2-digit', timeZone: status.office.time_zone }).format(new Date(iso));
+    } catch (e) {
+      return new Date(iso).toLocaleTimeString();
+    }
+  }
+
   // el builds an element; children are nodes or strings (inserted as text, never as HTML).
   function el(tag, attrs, ...children) {
     const n = document.createElement(tag);
@@ -82,6 +95,8 @@
     search: '<path fill-rule="evenodd" d="M10 2.5a7.5 7.5 0 1 0 4.4 13.6l5.5 5.5 1.7-1.7-5.5-5.5A7.5 7.5 0 0 0 10 2.5zm0 2.3a5.2 5.2 0 1 1 0 10.4 5.2 5.2 0 0 1 0-10.4z"/>',
     keyboard: '<path fill-rule="evenodd" d="M1.5 5.5h21v13h-21zm2 2v9h17v-9z"/><path d="M5 9h2v2H5zm3.3 0h2v2h-2zm3.4 0h2v2h-2zM15 9h2v2h-2zm-8 4h10v2H7z"/>',
     print: '<path d="M6 2h12v5H6z"/><path fill-rule="evenodd" d="M2 8.5h20V17h-4v5H6v-5H2zm6 6.5v5h8v-5z"/>',
+    calendar: '<path fill-rule="evenodd" d="M7 1.5h2V4h6V1.5h2V4h4.5v18h-19V4H7zM4.5 9.5V20h15V9.5z"/><path d="M7 12h3v3H7zm4.5 0h3v3h-3z"/>',
+    qr: '<path fill-rule="evenodd" d="M2 2h9v9H2zm2 2v5h5V4zm9-2h9v9h-9zm2 2v5h5V4zM2 13h9v9H2zm2 2v5h5v-5z"/><path d="M5.5 5.5h2v2h-2zm11 0h2v2h-2zm-11 11h2v2h-2zM13 13h3v3h-3zm3 3h3v3h-3zm3-3h3v3h-3zm-6 6h3v3h-3zm6 0h3v3h-3z"/>',
   };
   function icon(name) {
     const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
@@ -113,6 +128,7 @@
   // go shows another screen and moves the focus to its heading, so a screen reader reads where the visitor
   // now is (the screen is not a live region: it would read everything on every change).
   function go(name) {
+    if (name !== 'scan') stopScan();
     screen = name;
     render();
     screenEl.scrollTop = 0;
@@ -128,6 +144,7 @@
     const view = {
       home: homeScreen, services: servicesScreen, priority: priorityScreen,
       issuing: issuingScreen, ticket: ticketScreen, message: messageScreen,
+      checkin: checkInScreen, scan: scanScreen,
     }[screen]();
     const heading = view.querySelector('h1');
     if (heading) heading.tabIndex = -1; // focusable by the script only
@@ -188,7 +205,8 @@
       el('h1', {}, t('kiosk.closed_title')),
       el('p', { class: 'k-next' }, status.next_opening
         ? t('kiosk.closed_next', { when: formatWhen(status.next_opening) })
-        : t('kiosk.closed_unknown')));
+        : t('kiosk.closed_unknown')),
+      checkInEntry());
   }
 
   function audienceScreen() {
@@ -202,7 +220,8 @@
         },
         el('span', { class: 'k-audience-icon' }, icons[a] ? icon(icons[a]) : null),
         el('span', { class: 'k-audience-name' }, t('kiosk.audience.' + a)),
-        el('span', { class: 'k-audience-hint' }, t('kiosk.audience.' + a + '_hint'))))));
+        el('span', { class: 'k-audience-hint' }, t('kiosk.audience.' + a + '_hint'))))),
+      checkInEntry());
   }
 
   function normalize(s) {
@@ -228,6 +247,7 @@
         : null,
       el('h1', {}, status.audiences.length > 1 ? t('kiosk.audience.' + aud) : t('kiosk.choose_service')));
     const parts = [head];
+    if (status.audiences.length <= 1) parts.push(checkInEntry()); // this screen is the first one
     if (searchable) parts.push(searchBox());
     // Group by agency, keeping the office's order of services.
     const groups = new Map();
@@ -339,7 +359,11 @@
           ? el('div', {}, el('span', {}, t('kiosk.people_ahead')), el('strong', {}, String(ahead))) : null,
         ticket.estimate
           ? el('div', {}, el('span', {}, t('kiosk.estimated_wait')),
-            el('strong', {}, waitLabel(ticket.estimate))) : null),
+            el('strong', {}, waitLabel(ticket.estimate))) : null,
+        ticket.appointment_at
+          ? el('div', { id: 'k-appointment' }, el('span', {}, t('kiosk.checkin.appointment')),
+            el('strong', {}, formatTime(ticket.appointment_at))) : null,
+        ticket.late ? el('p', { class: 'k-late', id: 'k-late' }, t('kiosk.checkin.late')) : null),
       el('div', { class: 'k-ticket-qr' },
         el('img', { src: '/t/' + encodeURIComponent(ticket.code) + '.png', alt: '', width: '260', height: '260' }),
         el('p', {}, t('kiosk.scan_qr'))),
@@ -352,8 +376,8 @@
 
   function messageScreen() {
     return el('section', { class: 'k-msg' },
-      el('h1', { class: 'k-message', id: 'k-message' }, t(message.key)),
-      message.retry && chosen ? button(t('kiosk.try_again'), () => issue(chosen, message.priority || ''), 'k-primary') : null,
+      el('h1', { class: 'k-message', id: 'k-message' }, message.text || t(message.key)),
+      message.again ? button(t('kiosk.try_again'), message.again, 'k-primary', { 'data-action': 'again' }) : null,
       button(t('kiosk.home'), reset, 'k-secondary', { 'data-action': 'home' }));
   }
 
@@ -373,6 +397,23 @@
     pending = p;
     chosen = service;
     go('issuing');
+    const r = await send('/api/v1/offices/' + encodeURIComponent(boot.office) + '/tickets',
+      { service: service.code, priority, lang }, p);
+    if (!r) return;
+    pending = null;
+    if (r.ticket) showTicket(r.ticket);
+    else if (r.refused) refused(r.refused.status, r.refused.error, priority);
+    else {
+      message = { key: 'kiosk.failed', again: () => issue(service, priority) };
+      go('message');
+    }
+  }
+
+  // send posts a request that makes a ticket (an issue, a check-in) with the request's key p.key, and
+  // retries through network failures, lost answers and rate limits for up to two minutes. It returns
+  // {ticket}, {refused: {status, error}} for a 4xx answer (nothing was made), {failed: true} when the
+  // server never answered, or null when the visitor cancelled.
+  async function send(path, payload, p) {
     const deadline = Date.now() + 120000;
     let delay = 1000;
     for (;;) {
@@ -381,10 +422,10 @@
       const ctl = new AbortController();
       const timer = setTimeout(() => ctl.abort(), 10000);
       try {
-        res = await fetch('/api/v1/offices/' + encodeURIComponent(boot.office) + '/tickets', {
+        res = await fetch(path, {
           method: 'POST', credentials: 'same-origin', signal: ctl.signal,
           headers: { 'Content-Type': 'application/json', 'Idempotency-Key': p.key, 'Turno-Device': 'kiosk', 'Accept-Language': lang },
-          body: JSON.stringify({ service: service.code, priority, lang }),
+          body: JSON.stringify(payload),
         });
       } catch (e) {
         res = null; // the network or a timeout: the ticket may or may not exist; the retry will tell
@@ -397,23 +438,12 @@
         }
       }
       clearTimeout(timer);
-      if (p.cancelled) return;
-      if (res && (res.status === 200 || res.status === 201) && body && body.number) {
-        pending = null;
-        showTicket(body);
-        return;
-      }
+      if (p.cancelled) return null;
+      if (res && (res.status === 200 || res.status === 201) && body && body.number) return { ticket: body };
       if (res && res.status >= 400 && res.status < 500 && res.status !== 429 && res.status !== 408) {
-        pending = null;
-        refused(res.status, (body && body.error) || {}, priority);
-        return;
+        return { refused: { status: res.status, error: (body && body.error) || {} } };
       }
-      if (Date.now() > deadline) {
-        pending = null;
-        message = { key: 'kiosk.failed', retry: true, priority };
-        go('message');
-        return;
-      }
+      if (Date.now() > deadline) return { failed: true };
       let wait = delay;
       const was = p.retrying;
       if (res && res.status === 429) {
@@ -428,7 +458,7 @@
       if (p.retrying !== was) announce(t(p.retrying));
       await sleep(wait);
       delay = Math.min(delay * 2, 8000);
-      if (p.cancelled) return;
+      if (p.cancelled) return null;
     }
   }
 
@@ -446,12 +476,12 @@
         return;
       case 'service_inactive':
       case 'invalid_service':
-        message = { key: 'kiosk.service_unavailable', retry: false };
+        message = { key: 'kiosk.service_unavailable' };
         refreshStatus();
         break;
       default:
-        if (code === 401 || code === 403) message = { key: 'kiosk.not_paired', retry: false };
-        else message = { key: 'kiosk.failed', retry: true, priority };
+        if (code === 401 || code === 403) message = { key: 'kiosk.not_paired' };
+        else message = { key: 'kiosk.failed', again: () => issue(chosen, priority) };
     }
     go('message');
   }
@@ -487,6 +517,179 @@
     printFrame.src = '/t/' + encodeURIComponent(code) + '.pdf?paper=' + boot.paper_mm;
   }
 
+  // --- check-in of a booking ------------------------------------------------------------------------
+  // A booking's code is 10 characters of Crockford's base32, as package booking writes it (code.go): the
+  // page reads what is typed or scanned as the server does (NormalizeCode), so O is 0 and I or L is 1.
+  const CODE_LENGTH = 10;
+  const CODE_KEYS = ['1234567890', 'ABCDEFGHJK', 'MNPQRSTVWX', 'YZ'];
+  function normalizeCode(s) {
+    return String(s || '').trim().toUpperCase().replace(/[ -]/g, '').replace(/O/g, '0').replace(/[IL]/g, '1');
+  }
+  const validCode = (s) => /^[0-9A-HJKMNP-TV-Z]{10}$/.test(s);
+  // codeFromQR finds the booking code in what a QR code holds: the booking's address (its last path
+  // segment, or a ?code= parameter), or the code itself.
+  function codeFromQR(raw) {
+    const tries = [];
+    try {
+      const u = new URL(raw);
+      tries.push(u.searchParams.get('code') || '', ...u.pathname.split('/').filter(Boolean).reverse());
+    } catch (e) {
+      // Not an address: the code itself, maybe.
+    }
+    tries.push(raw);
+    for (const s of tries) {
+      const c = normalizeCode(decodeURIComponent(s));
+      if (validCode(c)) return c;
+    }
+    return null;
+  }
+  // The code as people read it from the confirmation: two groups of five.
+  const shownCode = (c) => (c.length > 5 ? c.slice(0, 5) + '-' + c.slice(5) : c);
+
+  function checkInEntry() {
+    if (!boot.check_in) return null;
+    return button([icon('calendar'), ' ', t('kiosk.checkin.button')], () => { code = ''; go('checkin'); },
+      'k-booking', { 'data-action': 'checkin' });
+  }
+
+  function setCode(c) {
+    code = normalizeCode(c).replace(/[^0-9A-Z]/g, '').slice(0, CODE_LENGTH);
+    render();
+  }
+
+  function checkInScreen() {
+    const ready = validCode(code);
+    return el('section', { class: 'k-checkin' },
+      el('div', { class: 'k-head' },
+        button(t('kiosk.back'), () => { code = ''; go('home'); }, 'k-back', { 'data-action': 'back' }),
+        el('h1', {}, t('kiosk.checkin.title'))),
+      el('p', { class: 'k-hint', id: 'k-code-hint' }, t('kiosk.checkin.hint')),
+      // An input, so a physical keyboard or a barcode reader that types works too; inputmode none keeps the
+      // system's touch keyboard away from the kiosk's own.
+      el('input', {
+        id: 'k-code', class: 'k-code-input', value: shownCode(code), dir: 'ltr', inputmode: 'none',
+        autocomplete: 'off', autocapitalize: 'characters', spellcheck: 'false', 'aria-label': t('kiosk.checkin.code_label'),
+        'aria-describedby': 'k-code-hint',
+        oninput: (e) => setCode(e.target.value),
+        onkeydown: (e) => { if (e.key === 'Enter' && validCode(code)) checkIn(code); },
+      }),
+      el('div', { class: 'k-keyboard', dir: 'ltr' },
+        CODE_KEYS.map((row, i) => el('div', { class: 'k-key-row' },
+          [...row].map((c) => el('button', {
+            type: 'button', class: 'k-key', 'data-key': c, onclick: () => setCode(code + c),
+          }, c)),
+          i === CODE_KEYS.length - 1 ? [
+            el('button', { type: 'button', class: 'k-key k-key-wide', 'data-key': 'backspace', 'aria-label': t('kiosk.key_backspace'),
+              onclick: () => setCode(code.slice(0, -1)) }, '←'),
+            el('button', { type: 'button', class: 'k-key k-key-wide', 'data-key': 'clear', onclick: () => setCode('') }, t('kiosk.clear')),
+          ] : null))),
+      el('div', { class: 'k-checkin-actions' },
+        button(t('kiosk.checkin.confirm'), () => checkIn(code), 'k-primary', { 'data-action': 'confirm', disabled: !ready, 'aria-disabled': String(!ready) }),
+        scanOK ? button([icon('qr'), ' ', t('kiosk.checkin.scan')], startScan, 'k-secondary', { 'data-action': 'scan' }) : null));
+  }
+
+  // The camera's picture, made once: the screen is drawn again on a language switch, and a new video
+  // element would lose the stream.
+  const scanVideo = el('video', { class: 'k-scan-video', id: 'k-scan-video', muted: true, playsinline: true, 'aria-hidden': 'true' });
+
+  function scanScreen() {
+    return el('section', { class: 'k-checkin k-scan' },
+      el('div', { class: 'k-head' },
+        button(t('kiosk.back'), () => go('checkin'), 'k-back', { 'data-action': 'back' }),
+        el('h1', {}, t('kiosk.checkin.scan_title'))),
+      el('p', { class: 'k-hint' }, t('kiosk.checkin.scan_hint')),
+      scanVideo,
+      button(t('kiosk.checkin.type'), () => go('checkin'), 'k-secondary', { 'data-action': 'type' }));
+  }
+
+  async function startScan() {
+    go('scan');
+    try {
+      const stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: false });
+      if (screen !== 'scan') {
+        stream.getTracks().forEach((tr) => tr.stop());
+        return;
+      }
+      scanner = { stream, detector: new window.BarcodeDetector({ formats: ['qr_code'] }), timer: null };
+      scanVideo.srcObject = stream;
+      await scanVideo.play();
+      scanLoop(scanner);
+    } catch (e) {
+      stopScan();
+      message = { key: 'kiosk.checkin.camera_failed', again: () => go('checkin') };
+      go('message');
+    }
+  }
+
+  // scanLoop looks for a QR code in the picture a few times a second until one holds a booking code.
+  function scanLoop(sc) {
+    sc.timer = setTimeout(async () => {
+      if (scanner !== sc) return;
+      try {
+        for (const found of await sc.detector.detect(scanVideo)) {
+          const c = codeFromQR(found.rawValue);
+          if (c && scanner === sc) {
+            stopScan();
+            code = c;
+            checkIn(c);
+            return;
+          }
+        }
+      } catch (e) {
+        // A frame the detector could not read: the next one.
+      }
+      if (scanner === sc) scanLoop(sc);
+    }, 250);
+  }
+
+  function stopScan() {
+    if (!scanner) return;
+    clearTimeout(scanner.timer);
+    scanner.stream.getTracks().forEach((tr) => tr.stop());
+    scanner = null;
+    scanVideo.srcObject = null;
+  }
+
+  // checkIn checks the booking in: the server makes its ticket, which is shown and printed like an issued
+  // one. One key per tap, as for issue.
+  async function checkIn(c) {
+    if (pending || !validCode(c)) return;
+    const p = { key: newKey(), cancelled: false, retrying: null };
+    pending = p;
+    chosen = null;
+    go('issuing');
+    const r = await send('/api/v1/bookings/' + encodeURIComponent(c) + '/check-in', {}, p);
+    if (!r) return;
+    pending = null;
+    if (r.ticket) {
+      code = '';
+      showTicket(r.ticket);
+      return;
+    }
+    const err = (r.refused && r.refused.error) || {};
+    switch (err.code) {
+      case 'booking_not_found':
+        message = { key: 'kiosk.checkin.not_found', again: () => go('checkin') };
+        break;
+      case 'already_checked_in':
+        message = { key: 'kiosk.checkin.already' };
+        break;
+      case 'check_in_too_early':
+      case 'check_in_too_late':
+      case 'booking_no_show':
+      case 'booking_cancelled':
+      case 'office_closed':
+      case 'service_inactive':
+        // The server's words, in the kiosk's language: they say when, and what to do.
+        message = { text: err.message || t('kiosk.failed') };
+        break;
+      default:
+        if (r.refused && (r.refused.status === 401 || r.refused.status === 403)) message = { key: 'kiosk.not_paired' };
+        else message = { key: 'kiosk.failed', again: () => checkIn(c) };
+    }
+    go('message');
+  }
+
   // --- status, idle, clock ---------------------------------------------------------------------------
   function setOffline(off) { offlineEl.hidden = !off; }
 
@@ -513,6 +716,8 @@
     chosen = null;
     ticket = null;
     message = null;
+    code = '';
+    stopScan();
     printed = false;
     screen = 'home';
     setLowered(false);
@@ -524,7 +729,7 @@
     clearTimeout(idleTimer);
     idleTimer = setTimeout(() => {
       if (pending || screen === 'ticket') return touched(); // never interrupt an issue in flight or a ticket on screen
-      if (lang !== 'it' || screen !== 'home' || audience || query || lowered) reset();
+      if (lang !== 'it' || screen !== 'home' || audience || query || code || lowered) reset();
       touched();
     }, boot.idle_seconds * 1000);
   }
@@ -542,6 +747,16 @@
 
   // Kiosks are touch screens: no context menu, no pinch zoom by accident.
   document.addEventListener('contextmenu', (e) => e.preventDefault());
+
+  // Scanning needs a browser that reads QR codes (BarcodeDetector) and a camera.
+  if ('BarcodeDetector' in window && navigator.mediaDevices && navigator.mediaDevices.enumerateDevices) {
+    Promise.all([window.BarcodeDetector.getSupportedFormats(), navigator.mediaDevices.enumerateDevices()])
+      .then(([formats, devices]) => {
+        scanOK = formats.includes('qr_code') && devices.some((d) => d.kind === 'videoinput');
+        if (screen === 'checkin') render();
+      })
+      .catch(() => {});
+  }
 
   setLang('it');
   focusHeading();

@@ -234,6 +234,57 @@
   });
   $('p-alert').addEventListener('click', arm);
 
+  // --- "your turn is near" by Web Push ------------------------------------------------------------------
+  // Offered only where the browser has a push service (a service worker, PushManager, a secure page): the
+  // page registers its service worker (scope /t/), subscribes with the server's VAPID key and hands the
+  // subscription to the server, which sends one message when few enough tickets are ahead, even with the
+  // page closed.
+  const pushBox = $('p-push-box');
+  if (pushBox && boot.push_ahead > 0 && window.isSecureContext && 'serviceWorker' in navigator &&
+      'PushManager' in window && 'Notification' in window) {
+    pushBox.hidden = false;
+    $('p-push').addEventListener('click', subscribePush);
+  }
+
+  // keyBytes decodes the VAPID key (base64url) for PushManager.subscribe.
+  function keyBytes(b64) {
+    const s = atob((b64 + '='.repeat((4 - (b64.length % 4)) % 4)).replace(/-/g, '+').replace(/_/g, '/'));
+    return Uint8Array.from(s, (c) => c.charCodeAt(0));
+  }
+
+  async function subscribePush() {
+    $('p-push-error').textContent = '';
+    $('p-push').disabled = true;
+    try {
+      if (await Notification.requestPermission() !== 'granted') {
+        $('p-push-error').textContent = t('kiosk.phone.push_denied');
+        $('p-push').disabled = false;
+        return;
+      }
+      const reg = await navigator.serviceWorker.register('/kiosk/static/phone-sw.js', { scope: '/t/' });
+      const keyRes = await fetch('/api/v1/push/key', { cache: 'no-store' });
+      if (!keyRes.ok) throw new Error(String(keyRes.status));
+      const key = (await keyRes.json()).key;
+      const sub = (await reg.pushManager.getSubscription()) ||
+        (await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(key) }));
+      const res = await fetch('/api/v1/tickets/' + encodeURIComponent(boot.code) + '/alerts', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'Accept-Language': document.documentElement.lang || 'it' },
+        // The endpoint and keys only: the server refuses fields it does not know (expirationTime).
+        body: JSON.stringify({ subscription: { endpoint: sub.toJSON().endpoint, keys: sub.toJSON().keys } }),
+      });
+      const body = await res.json();
+      if (!res.ok) throw new Error((body.error && body.error.message) || String(res.status));
+      $('p-push').hidden = true;
+      $('p-push-on').textContent = t('kiosk.phone.push_on', { n: body.ahead });
+      $('p-push-on').hidden = false;
+      $('p-push-on').focus(); // the button that had the focus is gone
+    } catch (e) {
+      $('p-push-error').textContent = t('kiosk.phone.push_failed', { reason: e.message || String(e) });
+      $('p-push').disabled = false;
+    }
+  }
+
   // --- start -----------------------------------------------------------------------------------------
   document.addEventListener('visibilitychange', async () => {
     if (document.visibilityState !== 'visible') return;

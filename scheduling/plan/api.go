@@ -40,6 +40,7 @@ func (pl *Planner) Routes(r chi.Router) {
 		r.Method("POST", "/api/v1/me/feed-token", web.Endpoint(pl.apiMyFeedToken))
 	})
 	pl.pageRoutes(r)
+	pl.appointmentRoutes(r)
 }
 
 // managedRoster resolves {id} and checks the caller manages its office.

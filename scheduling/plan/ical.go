@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"turno/internal/auth"
+	"turno/internal/ical"
 	"turno/internal/web"
 	"turno/ticketing"
 )
@@ -224,37 +225,23 @@ func (pl *Planner) cancelledShifts(ctx context.Context, staffID int64, from time
 	return pl.place(ctx, list)
 }
 
-// Calendar renders shifts as an RFC 5545 VCALENDAR: one VEVENT per shift, keyed by staff member and
-// day so that a changed shift updates the same event; times in UTC; lines folded at 75 octets.
+// Calendar renders shifts as an RFC 5545 VCALENDAR (internal/ical): one VEVENT per shift, keyed by staff
+// member and day so that a changed shift updates the same event; times in UTC.
 func Calendar(staffID int64, name string, shifts, cancelled []Shift, now time.Time) string {
-	var b strings.Builder
-	line := func(s string) { b.WriteString(fold(s)) }
-	line("BEGIN:VCALENDAR")
-	line("VERSION:2.0")
-	line("PRODID:-//Turno//Roster//IT")
-	line("CALSCALE:GREGORIAN")
-	line("METHOD:PUBLISH")
-	line("X-WR-CALNAME:" + escapeText("Turni – "+name))
-	stamp := now.UTC().Format("20060102T150405Z")
+	c := &ical.Calendar{ProdID: "-//Turno//Roster//IT", Method: "PUBLISH", Name: "Turni – " + name}
 	event := func(s Shift, status string) {
-		line("BEGIN:VEVENT")
-		line(fmt.Sprintf("UID:turno-shift-%d-%s@turno", staffID, strings.ReplaceAll(s.Day, "-", "")))
-		line("DTSTAMP:" + stamp)
-		line("DTSTART:" + s.Starts.UTC().Format("20060102T150405Z"))
-		line("DTEND:" + s.Ends.UTC().Format("20060102T150405Z"))
 		summary := "Turno " + s.Template
 		if s.Group != "" {
 			summary += " · " + s.Group
 		}
-		line("SUMMARY:" + escapeText(summary))
-		line("LOCATION:" + escapeText(s.Office))
 		seq := 0
 		if s.Changed || status == "CANCELLED" {
 			seq = 1
 		}
-		line(fmt.Sprintf("SEQUENCE:%d", seq))
-		line("STATUS:" + status)
-		line("END:VEVENT")
+		c.Events = append(c.Events, ical.Event{
+			UID:   fmt.Sprintf("turno-shift-%d-%s@turno", staffID, strings.ReplaceAll(s.Day, "-", "")),
+			Stamp: now, Start: s.Starts, End: s.Ends, Summary: summary, Location: s.Office, Sequence: seq, Status: status,
+		})
 	}
 	for _, s := range shifts {
 		event(s, "CONFIRMED")
@@ -262,30 +249,5 @@ func Calendar(staffID int64, name string, shifts, cancelled []Shift, now time.Ti
 	for _, s := range cancelled {
 		event(s, "CANCELLED")
 	}
-	line("END:VCALENDAR")
-	return b.String()
-}
-
-// escapeText escapes an RFC 5545 TEXT value.
-func escapeText(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, ";", `\;`, ",", `\,`, "\n", `\n`)
-	return r.Replace(s)
-}
-
-// fold ends a content line with CRLF, folding it into lines of at most 75 octets without splitting a
-// UTF-8 character (RFC 5545 §3.1).
-func fold(s string) string {
-	var b strings.Builder
-	n := 0
-	for _, r := range s {
-		size := len(string(r))
-		if n+size > 75 {
-			b.WriteString("\r\n ")
-			n = 1
-		}
-		b.WriteRune(r)
-		n += size
-	}
-	b.WriteString("\r\n")
-	return b.String()
+	return string(c.Encode())
 }

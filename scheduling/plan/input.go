@@ -33,6 +33,9 @@ type Input struct {
 	Preferences []Preference
 	// Demand maps a weekday, slot and skill group to the staff needed (after shrinkage).
 	Demand map[DemandKey]int
+	// Booked maps a day of the period, slot and skill group to the staff the appointments booked then
+	// need, on top of Demand (appointments.go).
+	Booked map[BookedKey]int
 	// Groups lists the skill groups in a stable order.
 	Groups []string
 }
@@ -165,6 +168,9 @@ func (pl *Planner) Load(ctx context.Context, o *ticketing.Office, from, to time.
 		}
 	}
 	slices.Sort(in.Groups)
+	if err := pl.addBooked(ctx, o, in); err != nil {
+		return nil, err
+	}
 	return in, nil
 }
 

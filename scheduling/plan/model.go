@@ -343,7 +343,7 @@ func (p *Problem) preblock() {
 		for _, iv := range in.Open[d] {
 			for slot := iv.Opens - iv.Opens%step; slot < iv.Closes; slot += step {
 				for _, g := range in.Groups {
-					demand[d] += float64(in.Demand[DemandKey{wd, slot, g}])
+					demand[d] += float64(in.need(d, wd, slot, g))
 				}
 			}
 		}
@@ -442,8 +442,9 @@ func (p *Problem) achievable(e int, caps []int, withAbsences bool) int {
 	return total
 }
 
-// addCovers adds one cover per day, open slot and group: the demand of the slot's weekday, counted over
-// the shift types of that group whose template is usable that day and spans the slot.
+// addCovers adds one cover per day, open slot and group: the demand of the slot's weekday plus the
+// appointments booked in it that date (Input.need), counted over the shift types of that group whose
+// template is usable that day and spans the slot.
 func (p *Problem) addCovers() {
 	in, m := p.In, p.Model
 	step := ticketing.TimeOfDay(in.SlotMinutes)
@@ -465,7 +466,7 @@ func (p *Problem) addCovers() {
 							shifts = append(shifts, s)
 						}
 					}
-					need := in.Demand[DemandKey{wd, slot, group}]
+					need := in.need(d, wd, slot, group)
 					c := roster.Cover{Day: d, Shifts: shifts, Target: need, WeightUnder: weightUnder, WeightOver: weightOver}
 					if need > 0 {
 						c.Min, c.WeightBelowMin = 1, weightBelowMin

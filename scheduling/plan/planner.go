@@ -16,6 +16,7 @@ import (
 	"turno/scheduling/demand"
 	"turno/scheduling/roster"
 	"turno/ticketing"
+	"turno/ticketing/booking"
 )
 
 // MaxDays is the longest roster period: twelve weeks.
@@ -39,6 +40,9 @@ type Planner struct {
 	// QueuePoll is how often the node looks for rosters queued on other nodes or waiting for their
 	// office's solve to end elsewhere; zero means DefaultQueuePoll. Set it before Start.
 	QueuePoll time.Duration
+	// Bookings, when set, gives the booked appointments: known demand for the roster (Load) and the
+	// capacity preview (appointments.go). cmd/turno sets it.
+	Bookings *booking.Store
 
 	pool    *pgxpool.Pool
 	tickets *ticketing.Store // also the clock for what depends on today (upcoming shifts, feeds)

@@ -18,6 +18,9 @@ type Handler struct {
 	// Planning gives the forecast and the published rosters (scheduling) to the planning loop; without it
 	// the planning loop has no forecast and no roster to show.
 	Planning Planning
+	// Appointments gives the booked channel's figures (package booking) to the statistics and the reports
+	// page; without it they have none.
+	Appointments Appointments
 }
 
 // Routes mounts insight's API and pages on r, which must run auth.Store.Authenticate.

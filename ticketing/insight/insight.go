@@ -107,7 +107,7 @@ func (s *Store) RecordVisits(ctx context.Context, tx pgx.Tx, visits []ticketing.
 		day                                         = make([]time.Time, n)
 		hour, weekday, transfers, recalls, target   = make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n)
 		outcome                                     = make([]string, n)
-		priority, appointment                       = make([]bool, n), make([]bool, n)
+		priority, appointment, handedOff            = make([]bool, n), make([]bool, n), make([]bool, n)
 		issued, finished                            = make([]time.Time, n), make([]time.Time, n)
 		called                                      = make([]*time.Time, n)
 		wait, service2                              = make([]*float64, n), make([]*float64, n)
@@ -127,7 +127,7 @@ func (s *Store) RecordVisits(ctx context.Context, tx pgx.Tx, visits []ticketing.
 		desk[i], staff[i] = nullID(f.DeskID), nullID(f.StaffID)
 		day[i], hour[i], weekday[i] = v.LocalDay, int32(v.LocalHour), int32(v.Weekday)
 		transfers[i], recalls[i], target[i] = int32(r.transfers), int32(r.recalls), int32(v.TargetSeconds)
-		outcome[i], priority[i], appointment[i] = string(v.Outcome), v.Priority, v.Appointment
+		outcome[i], priority[i], appointment[i], handedOff[i] = string(v.Outcome), v.Priority, v.Appointment, v.HandedOff
 		issued[i], finished[i], called[i] = f.IssuedAt, l.FinishedAt, f.FirstCalledAt
 		wait[i], service2[i], within[i] = r.wait, r.service, r.within
 		for _, sg := range v.Segments {
@@ -145,11 +145,11 @@ func (s *Store) RecordVisits(ctx context.Context, tx pgx.Tx, visits []ticketing.
 		WITH v AS (
 			INSERT INTO visits (last_ticket_id, first_ticket_id, office_id, local_day, local_hour, weekday, service_id,
 				agency_id, final_service_id, desk_id, staff_id, outcome, transfers, recalls, priority, appointment,
-				issued_at, first_called_at, finished_at, wait_seconds, service_seconds, target_seconds, within_target)
+				issued_at, first_called_at, finished_at, wait_seconds, service_seconds, target_seconds, within_target, handed_off)
 			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::date[], $5::smallint[], $6::smallint[],
 				$7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::text[], $13::smallint[],
 				$14::int[], $15::bool[], $16::bool[], $17::timestamptz[], $18::timestamptz[], $19::timestamptz[],
-				$20::float8[], $21::float8[], $22::int[], $23::bool[])
+				$20::float8[], $21::float8[], $22::int[], $23::bool[], $34::bool[])
 			RETURNING last_ticket_id
 		)
 		INSERT INTO visit_work (ticket_id, last_ticket_id, office_id, local_day, service_id, agency_id, desk_id, staff_id,
@@ -158,7 +158,7 @@ func (s *Store) RecordVisits(ctx context.Context, tx pgx.Tx, visits []ticketing.
 			$30::bigint[], $31::bigint[], $32::timestamptz[], $33::float8[])`,
 		last, first, office, day, hour, weekday, service, agency, final, desk, staff, outcome, transfers, recalls,
 		priority, appointment, issued, called, finished, wait, service2, target, within,
-		wTicket, wLast, wOffice, wDay, wService, wAgency, wDesk, wStaff, wStarted, wSeconds)
+		wTicket, wLast, wOffice, wDay, wService, wAgency, wDesk, wStaff, wStarted, wSeconds, handedOff)
 	if err != nil {
 		return fmt.Errorf("insight: record %d visits: %w", n, err)
 	}

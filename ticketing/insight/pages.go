@@ -261,6 +261,12 @@ func (h *Handler) fillCharts(ctx context.Context, lang string, q Query, d *stats
 		return err
 	}
 	d.Tiles = tiles(lang, &byService.Totals)
+	if err := h.addAppointments(ctx, q, byService); err != nil {
+		return err
+	}
+	if a := byService.Totals.Appointments; a != nil && a.Booked+a.Cancelled > 0 {
+		d.Tiles = append(d.Tiles, appointmentTiles(lang, a)...) // only where the period had appointments
+	}
 	d.Heatmap = newHeatmap(lang, byHour.Rows)
 	d.Waits = newHistogram(lang, waits)
 	d.Targets = newTargetBars(lang, byService.Rows, names, targets, goal)

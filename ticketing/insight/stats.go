@@ -73,6 +73,8 @@ type Row struct {
 	WithinTargetPct   *float64 `json:"within_target_pct"`
 	FeedbackCount     int      `json:"feedback_count"`
 	FeedbackMean      *float64 `json:"feedback_mean"`
+	// Appointments are the booked channel's figures: in the totals, and in each day's row by day.
+	Appointments *AppointmentFigures `json:"appointments,omitempty"`
 }
 
 // Stats is a report: one row per group and the totals over all of them.

@@ -64,6 +64,9 @@ func (h *Handler) serveStats(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		st, err = h.Store.Stats(r.Context(), q)
 	}
+	if err == nil {
+		err = h.addAppointments(r.Context(), q, st)
+	}
 	if err != nil {
 		web.WriteError(w, r, err)
 		return

@@ -179,6 +179,8 @@
     document.querySelector('[data-act="pause"]').hidden = state.paused;
     document.querySelector('[data-act="resume"]').hidden = !state.paused;
     tick();
+    // handoff.js follows the ticket in progress: the back-office booking is for the citizen being served.
+    document.dispatchEvent(new CustomEvent("turno:desk-state", { detail: state }));
   }
 
   // Waiting list: rows are kept by ticket and updated in place, so that a refresh does not take the

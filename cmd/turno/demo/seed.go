@@ -12,6 +12,7 @@ import (
 	"turno/scheduling"
 	"turno/scheduling/demand"
 	"turno/ticketing"
+	"turno/ticketing/booking"
 	"turno/ticketing/insight"
 )
 
@@ -23,6 +24,8 @@ type Stores struct {
 	Plans   *scheduling.Store
 	Demand  *demand.Store
 	Insight *insight.Store
+	// Bookings, when set, gives the demo office its appointments (SeedBookings).
+	Bookings *booking.Store
 }
 
 // HistoryDays is how many days of history Seed gives each demo office: a year, so that every report has
@@ -32,7 +35,8 @@ const HistoryDays = 365
 // Seed adds what is missing of the demo installation, with now as today: three offices (the demo office of
 // SeedOffice and two smaller towns), each with its catalogue, staff, users and devices, planning data and
 // forecast, and a year of history: tickets with their outcomes, the operators' desk sessions and pauses,
-// the operator time rolled up from them, and citizens' feedback. It is idempotent: what exists, a
+// the operator time rolled up from them, and citizens' feedback; the demo office also gets its
+// appointments (SeedBookings) when s.Bookings is set. It is idempotent: what exists, a
 // manager's edits included, is kept, and history is only added to days that have none. It returns the
 // demo office.
 func Seed(ctx context.Context, s Stores, now time.Time) (*ticketing.Office, error) {
@@ -54,6 +58,11 @@ func Seed(ctx context.Context, s Stores, now time.Time) (*ticketing.Office, erro
 		}
 		if err := s.Demand.Refresh(ctx, o.ID, now); err != nil {
 			return nil, err
+		}
+		if t.office.Slug == OfficeSlug {
+			if err := SeedBookings(ctx, s, o, now); err != nil {
+				return nil, fmt.Errorf("demo office %s: bookings: %w", o.Slug, err)
+			}
 		}
 	}
 	slog.Info("demo seeded", "offices", 1+len(otherTowns()), "history_days", HistoryDays, "took", time.Since(start).Round(time.Millisecond))
