@@ -129,22 +129,28 @@ func (a *API) Routes(r chi.Router) {
 // kiosk.
 const staffIssueFactor = 10
 
-// issueLimit rate-limits issuing per issuer, never in one shared bucket: kiosks per device, anonymous
-// callers per client address, staff per user at staffIssueFactor times the kiosks' limit.
+// issueLimit rate-limits issuing per issuer: see CallerLimit.
 func issueLimit(perMinute int) func(http.Handler) http.Handler {
-	limit := httprate.LimitBy(perMinute, time.Minute, issuerKey, httprate.WithLimitHandler(tooMany))
+	return CallerLimit(perMinute, staffIssueFactor)
+}
+
+// CallerLimit rate-limits a route per caller, never in one shared bucket: kiosks per device, anonymous
+// callers per client address (an IPv6 /64 as one), staff per user at staffFactor times the rate. Routes
+// that share one limiter share its buckets.
+func CallerLimit(perMinute, staffFactor int) func(http.Handler) http.Handler {
+	limit := httprate.LimitBy(perMinute, time.Minute, callerKey, httprate.WithLimitHandler(tooMany))
 	return func(next http.Handler) http.Handler {
 		limited := limit(next)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if auth.FromContext(r.Context()).User != nil {
-				r = r.WithContext(httprate.WithRequestLimit(r.Context(), perMinute*staffIssueFactor))
+				r = r.WithContext(httprate.WithRequestLimit(r.Context(), perMinute*staffFactor))
 			}
 			limited.ServeHTTP(w, r)
 		})
 	}
 }
 
-func issuerKey(r *http.Request) (string, error) {
+func callerKey(r *http.Request) (string, error) {
 	p := auth.FromContext(r.Context())
 	switch {
 	case p.User != nil:
@@ -152,7 +158,7 @@ func issuerKey(r *http.Request) (string, error) {
 	case p.Device != nil:
 		return "device:" + strconv.FormatInt(p.Device.ID, 10), nil
 	}
-	return "ip:" + web.ClientIP(r), nil
+	return "ip:" + web.AddressKey(web.ClientIP(r)), nil
 }
 
 func tooMany(w http.ResponseWriter, r *http.Request) {

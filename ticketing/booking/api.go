@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/go-chi/httprate"
 
 	"turno/internal/auth"
 	"turno/internal/web"
@@ -31,13 +30,9 @@ const defaultSlotDays = 15
 
 // bookingRoutes mounts the slots, booking and the booking's own routes.
 func (h *Handler) bookingRoutes(r chi.Router) {
-	limit := h.BookLimit
-	if limit <= 0 {
-		limit = DefaultBookLimit
-	}
 	const o = "/api/v1/offices/{office}"
 	r.With(h.Tickets.InOffice(ticketing.Anyone)).Method("GET", o+"/slots", web.Endpoint(h.apiSlots))
-	r.With(bookLimit(limit), h.Tickets.InOffice(ticketing.Anyone)).Method("POST", o+"/bookings", web.Endpoint(h.apiBook))
+	r.With(h.bookLimit, h.Tickets.InOffice(ticketing.Anyone)).Method("POST", o+"/bookings", web.Endpoint(h.apiBook))
 	r.Method("GET", "/api/v1/bookings/{code}", web.Endpoint(func(r *http.Request) (int, any, error) {
 		return web.OK(h.Store.ByCode(r.Context(), NormalizeCode(chi.URLParam(r, "code"))))
 	}))
@@ -215,34 +210,4 @@ func (h *Handler) apiReschedule(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	return web.OK(h.Store.Reschedule(r.Context(), NormalizeCode(chi.URLParam(r, "code")), start))
-}
-
-// bookLimit rate-limits booking per caller, never in one shared bucket: anonymous callers per client
-// address, kiosks per device, staff per user at staffBookFactor times the rate.
-func bookLimit(perMinute int) func(http.Handler) http.Handler {
-	limit := httprate.LimitBy(perMinute, time.Minute, callerKey, httprate.WithLimitHandler(tooMany))
-	return func(next http.Handler) http.Handler {
-		limited := limit(next)
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if auth.FromContext(r.Context()).User != nil {
-				r = r.WithContext(httprate.WithRequestLimit(r.Context(), perMinute*staffBookFactor))
-			}
-			limited.ServeHTTP(w, r)
-		})
-	}
-}
-
-func callerKey(r *http.Request) (string, error) {
-	p := auth.FromContext(r.Context())
-	switch {
-	case p.User != nil:
-		return "user:" + strconv.FormatInt(p.User.ID, 10), nil
-	case p.Device != nil:
-		return "device:" + strconv.FormatInt(p.Device.ID, 10), nil
-	}
-	return "ip:" + web.AddressKey(web.ClientIP(r)), nil
-}
-
-func tooMany(w http.ResponseWriter, r *http.Request) {
-	web.WriteError(w, r, &web.Error{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: "too many requests; wait a moment and try again"})
 }

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"turno/kiosk"
 	"turno/ticketing"
 	"turno/ticketing/booking"
 	"turno/ticketing/insight"
@@ -306,5 +308,38 @@ func TestBackOfficeHours(t *testing.T) {
 	code, slots := ticketingtest.Call(t, "GET", e.url+"/api/v1/offices/demo/backoffice/slots?service=isee&day=2026-03-02", e.op1, "")
 	if code != 200 || len(slots.([]any)) != 7 {
 		t.Fatalf("slots: %d %v; want seven", code, slots)
+	}
+}
+
+// TestBackOfficeTakesNoWalkIns checks that a back-office service receives by appointment only: the kiosk
+// neither offers it nor issues a walk-in ticket for it, while the other services are untouched.
+func TestBackOfficeTakesNoWalkIns(t *testing.T) {
+	e := newBOEnv(t)
+	e.Store.WalkIns = e.store // as cmd/turno wires it
+	ctx := context.Background()
+	var before, after int
+	if err := e.Pool.QueryRow(ctx, `SELECT count(*) FROM tickets`).Scan(&before); err != nil {
+		t.Fatal(err)
+	}
+	code, body := ticketingtest.Call(t, "POST", e.url+"/api/v1/offices/demo/tickets", "demo-kiosk", `{"service":"isee"}`)
+	if m, _ := body.(map[string]any); code != http.StatusUnprocessableEntity || errorCode(m) != "appointment_only" {
+		t.Fatalf("walk-in for the back office: %d %v, want 422 appointment_only", code, body)
+	}
+	if err := e.Pool.QueryRow(ctx, `SELECT count(*) FROM tickets`).Scan(&after); err != nil || after != before {
+		t.Fatalf("tickets: %d before the refused issue, %d after (%v)", before, after, err)
+	}
+	st, err := kiosk.BuildStatus(ctx, e.Store, e.Office)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var codes []string
+	for _, s := range st.Services {
+		codes = append(codes, s.Code)
+	}
+	if slices.Contains(codes, "isee") || !slices.Contains(codes, "certificati") {
+		t.Fatalf("kiosk services %v: want certificati and not isee", codes)
+	}
+	if code, body := ticketingtest.Call(t, "POST", e.url+"/api/v1/offices/demo/tickets", "demo-kiosk", `{"service":"certificati"}`); code != http.StatusCreated {
+		t.Fatalf("walk-in for certificati: %d %v", code, body)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"turno/internal/web"
 	"turno/ticketing"
@@ -304,13 +305,7 @@ func (s *Store) Cancel(ctx context.Context, code, by string) (*Booking, error) {
 		if err != nil {
 			return fmt.Errorf("booking: cancel: %w", err)
 		}
-		if tag.RowsAffected() == 0 {
-			if b, err = byCode(ctx, tx, code); err != nil {
-				return err
-			}
-			return notBooked(b.Status)
-		}
-		if b, err = byCode(ctx, tx, code); err != nil {
+		if b, err = reread(ctx, tx, code, tag); err != nil {
 			return err
 		}
 		return s.onCancelled(ctx, tx, b)
@@ -377,13 +372,7 @@ func (s *Store) Reschedule(ctx context.Context, code string, start time.Time) (*
 		if err != nil {
 			return fmt.Errorf("booking: reschedule: %w", err)
 		}
-		if tag.RowsAffected() == 0 {
-			if b, err = byCode(ctx, tx, code); err != nil {
-				return err
-			}
-			return notBooked(b.Status)
-		}
-		if b, err = byCode(ctx, tx, code); err != nil {
+		if b, err = reread(ctx, tx, code, tag); err != nil {
 			return err
 		}
 		return s.onRescheduled(ctx, tx, b)
@@ -410,4 +399,17 @@ func (s *Store) Bookings(ctx context.Context, officeID int64, from, to time.Time
 		out = []*Booking{}
 	}
 	return out, nil
+}
+
+// reread reads booking code again after an update guarded on its status: the booking as it is now, or the
+// conflict of a booking that was no longer booked when the update (tag) matched no row.
+func reread(ctx context.Context, tx pgx.Tx, code string, tag pgconn.CommandTag) (*Booking, error) {
+	b, err := byCode(ctx, tx, code)
+	if err != nil {
+		return nil, err
+	}
+	if tag.RowsAffected() == 0 {
+		return nil, notBooked(b.Status)
+	}
+	return b, nil
 }

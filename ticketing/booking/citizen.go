@@ -141,12 +141,8 @@ func (h *Handler) citizenRoutes(r chi.Router) {
 	files := http.StripPrefix("/book/static/", http.FileServer(http.FS(sub)))
 	r.Get("/book/static/*", files.ServeHTTP)
 	r.Get("/book/{office}", h.bookFlow)
-	// The form books like POST …/bookings does, so it is limited like it (a bucket of its own).
-	limit := h.BookLimit
-	if limit <= 0 {
-		limit = DefaultBookLimit
-	}
-	r.With(bookLimit(limit)).Post("/book/{office}", h.bookSubmit)
+	// The form books like POST …/bookings does, so it shares its limiter and buckets.
+	r.With(h.bookLimit).Post("/book/{office}", h.bookSubmit)
 	// One route for /b/{code} and /b/{code}.ics: codes never contain a dot.
 	r.Get("/b/{code}", h.bookingPage)
 	r.Post("/b/{code}/cancel", h.cancelSubmit)
@@ -496,12 +492,7 @@ func (h *Handler) renderOwn(w http.ResponseWriter, r *http.Request, code, mode, 
 		return
 	}
 	lang := pageLang(r, b.Lang)
-	o, err := h.Tickets.OfficeByID(ctx, b.OfficeID)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	svc, err := h.Tickets.ServiceByCode(ctx, o.ID, b.Service)
+	o, svc, err := h.officeAndService(ctx, b)
 	if err != nil {
 		web.WriteError(w, r, err)
 		return
@@ -652,12 +643,7 @@ func (h *Handler) bookingICS(w http.ResponseWriter, r *http.Request, code string
 		web.WriteError(w, r, err)
 		return
 	}
-	o, err := h.Tickets.OfficeByID(ctx, b.OfficeID)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	svc, err := h.Tickets.ServiceByCode(ctx, o.ID, b.Service)
+	o, svc, err := h.officeAndService(ctx, b)
 	if err != nil {
 		web.WriteError(w, r, err)
 		return

@@ -205,12 +205,7 @@ func (h *Handler) slip(w http.ResponseWriter, r *http.Request) {
 		web.WriteError(w, r, err)
 		return
 	}
-	o, err := h.Tickets.OfficeByID(ctx, b.OfficeID)
-	if err != nil {
-		web.WriteError(w, r, err)
-		return
-	}
-	svc, err := h.Tickets.ServiceByCode(ctx, o.ID, b.Service)
+	o, svc, err := h.officeAndService(ctx, b)
 	if err != nil {
 		web.WriteError(w, r, err)
 		return
