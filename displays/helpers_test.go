@@ -78,7 +78,9 @@ func (l *wrapListener) Accept() (net.Conn, error) {
 // waitFor polls cond until it holds, failing the test after 10 s.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	// A liveness deadline, not a speed claim: generous, because make test runs packages side by side on a
+	// shared 2-core machine, where thousands of events to several readers once took longer than 10 s.
+	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
