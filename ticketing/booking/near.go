@@ -9,8 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-
-	"github.com/jackc/pgx/v5"
+	"time"
 
 	"turno/internal/notify"
 	"turno/internal/web"
@@ -98,7 +97,9 @@ func (w *TurnWatcher) Check(ctx context.Context, officeID int64) (int, error) {
 	if s.Outbox == nil {
 		return 0, nil
 	}
-	topics, err := s.pendingTopics(ctx, officeID)
+	// A ticket lives one day, so older subscriptions are not looked at (the outbox's purge deletes them);
+	// subscriptions are stamped by the database's clock, not the store's.
+	topics, err := s.Outbox.PendingTopics(ctx, officeID, topicPrefix, time.Now().Add(-24*time.Hour))
 	if err != nil {
 		return 0, err
 	}
@@ -167,23 +168,6 @@ func (w *TurnWatcher) checkTicket(ctx context.Context, topic string, officeAhead
 		sent += count(added)
 	}
 	return sent, nil
-}
-
-// pendingTopics lists the office's ticket topics with a subscription not told yet. A ticket lives one day,
-// so older subscriptions are not looked at (the outbox's purge deletes them). It reads the outbox's table,
-// which has no such listing of its own; it writes nothing there.
-func (s *Store) pendingTopics(ctx context.Context, officeID int64) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT DISTINCT topic FROM push_subscriptions
-		WHERE office_id = $1 AND notified_at IS NULL AND starts_with(topic, $2)
-		AND created_at > now() - interval '1 day'`, officeID, topicPrefix)
-	if err != nil {
-		return nil, fmt.Errorf("booking: subscribed tickets: %w", err)
-	}
-	topics, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("booking: subscribed tickets: %w", err)
-	}
-	return topics, nil
 }
 
 // isNotFound reports whether err is a 404 of the web layer (an unknown ticket, a purged one).
