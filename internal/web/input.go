@@ -5,8 +5,24 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
+
+// FreeText tidies a free text a person typed (a citizen's comment, the front desk's note): CRLF becomes LF
+// and the ends are trimmed. It returns the text, its length in characters, and whether it holds a control
+// character other than a new line or a bidirectional override, which could make the text read differently
+// to whoever reads it later; callers refuse those with their own field's error.
+func FreeText(s string) (text string, chars int, controls bool) {
+	text = strings.TrimSpace(strings.ReplaceAll(s, "\r\n", "\n"))
+	for _, r := range text {
+		chars++
+		if (unicode.IsControl(r) && r != '\n') || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) {
+			controls = true
+		}
+	}
+	return text, chars, controls
+}
 
 // MaxBody bounds every request body; a larger one is refused with 413.
 const MaxBody = 1 << 20

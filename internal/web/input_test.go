@@ -174,3 +174,25 @@ func FuzzCheckInput(f *testing.F) {
 		}
 	})
 }
+
+// TestFreeText checks the tidying of free texts: CRLF to LF, trimmed ends, characters (not bytes) counted,
+// and control characters and bidirectional overrides flagged while a new line is not.
+func TestFreeText(t *testing.T) {
+	for _, c := range []struct {
+		in, text string
+		chars    int
+		controls bool
+	}{
+		{"  Porta la DSU\r\ne il documento  ", "Porta la DSU\ne il documento", 27, false},
+		{"città", "città", 5, false},
+		{"a\tb", "a\tb", 3, true},
+		{"abc\u202edef", "abc\u202edef", 7, true},
+		{"x\u2067y", "x\u2067y", 3, true},
+		{"", "", 0, false},
+	} {
+		text, chars, controls := FreeText(c.in)
+		if text != c.text || chars != c.chars || controls != c.controls {
+			t.Errorf("FreeText(%q) = %q, %d, %v; want %q, %d, %v", c.in, text, chars, controls, c.text, c.chars, c.controls)
+		}
+	}
+}

@@ -7,10 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5"
@@ -234,14 +231,12 @@ type HandOffResult struct {
 
 // checkNote trims the front desk's note and refuses one too long or with control characters.
 func checkNote(note string) (string, error) {
-	note = strings.TrimSpace(strings.ReplaceAll(note, "\r\n", "\n"))
-	if n := utf8.RuneCountInString(note); n > maxNoteChars {
+	note, n, controls := web.FreeText(note)
+	if n > maxNoteChars {
 		return "", web.InvalidField("note", "the note may be at most %d characters, not %d", maxNoteChars, n)
 	}
-	for _, r := range note {
-		if (unicode.IsControl(r) && r != '\n') || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) {
-			return "", web.InvalidField("note", "the note may not contain control characters")
-		}
+	if controls {
+		return "", web.InvalidField("note", "the note may not contain control characters")
 	}
 	return note, nil
 }

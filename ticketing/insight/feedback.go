@@ -5,10 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/jackc/pgx/v5"
@@ -50,14 +47,12 @@ func (in *FeedbackInput) check() (string, error) {
 	if in.Score < 1 || in.Score > 5 {
 		return "", web.InvalidField("score", "score must be a whole number from 1 to 5")
 	}
-	c := strings.TrimSpace(strings.ReplaceAll(in.Comment, "\r\n", "\n"))
-	if n := utf8.RuneCountInString(c); n > MaxCommentChars {
+	c, n, controls := web.FreeText(in.Comment)
+	if n > MaxCommentChars {
 		return "", web.InvalidField("comment", "the comment may be at most %d characters, not %d", MaxCommentChars, n)
 	}
-	for _, r := range c {
-		if (unicode.IsControl(r) && r != '\n') || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) {
-			return "", web.InvalidField("comment", "the comment may not contain control characters")
-		}
+	if controls {
+		return "", web.InvalidField("comment", "the comment may not contain control characters")
 	}
 	return c, nil
 }
