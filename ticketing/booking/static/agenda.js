@@ -107,8 +107,9 @@
       $("hours-status").textContent = "";
       try {
         await api("PUT", hoursPath(), list);
-        $("hours-status").textContent = t("agenda.hours_saved");
+        // Say "saved" once the form shows what was stored, so nothing typed meanwhile is overwritten.
         await loadHours();
+        $("hours-status").textContent = t("agenda.hours_saved");
       } catch (e) { $("hours-error").textContent = e.message; }
     });
   }
