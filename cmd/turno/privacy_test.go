@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -23,24 +22,6 @@ import (
 	"turno/ticketing/booking"
 )
 
-// lockedBuffer is a log destination safe for the server's goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestNoPersonalDataAnywhere is the privacy invariant end to end, on the whole server: a citizen books
 // with a name, an e-mail and a phone number, checks in at the kiosk, is called, served and done. Then none
 // of the three appears in office_events (every row, every column), in the server's log (everything at
@@ -49,7 +30,7 @@ func (b *lockedBuffer) String() string {
 // network export (JSON and CSV) or in the managers' delivery status of notifications.
 func TestNoPersonalDataAnywhere(t *testing.T) {
 	// Not parallel: the request log goes to slog's default logger, which the test points at its buffer.
-	logs := &lockedBuffer{}
+	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	prev := slog.Default()
 	slog.SetDefault(log)
