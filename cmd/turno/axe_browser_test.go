@@ -126,9 +126,9 @@ func walkPages(t *testing.T, e *edgeApp, visit pageVisit) {
 		step(t, ctx, "book days", click(`a[href*="service=certificati"]`), chromedp.WaitVisible(chromedp.CSS(`[data-day]`)), loaded)
 		step(t, ctx, "book times", click(`[data-day]`), chromedp.WaitVisible(chromedp.CSS(`[data-start]`)), loaded)
 		step(t, ctx, "book details", click(`[data-start]`), chromedp.WaitVisible(chromedp.CSS(`#b-submit`)), loaded)
-		step(t, ctx, "book confirmation", click(`#b-submit`), settle(`location.pathname.startsWith("/b/") && !!document.getElementById("b-code")`, 15*time.Second), loaded)
+		step(t, ctx, "book confirmation", click(`#b-submit`), browsertest.Settle(`location.pathname.startsWith("/b/") && !!document.getElementById("b-code")`, 15*time.Second), loaded)
 		step(t, ctx, "book cancel", click(`#b-cancel-link`), chromedp.WaitVisible(chromedp.CSS(`#b-cancel-yes`)), loaded)
-		step(t, ctx, "book Arabic", click(`[hreflang="ar"]`), settle(`document.documentElement.dir === "rtl" && document.readyState === "complete"`, 15*time.Second))
+		step(t, ctx, "book Arabic", click(`[hreflang="ar"]`), browsertest.Settle(`document.documentElement.dir === "rtl" && document.readyState === "complete"`, 15*time.Second))
 	})
 
 	t.Run("hall", func(t *testing.T) {
@@ -179,7 +179,7 @@ func walkPages(t *testing.T, e *edgeApp, visit pageVisit) {
 				d.setUTCDate(d.getUTCDate() + 6); document.getElementById("to").value = d.toISOString().slice(0, 10);
 				document.getElementById("limit").value = "1"; })()`),
 			click(`form.plan-form button[type=submit]`),
-			settle(`document.readyState === "complete" && !!document.getElementById("week-grid")`, 2*time.Minute)); err != nil {
+			browsertest.Settle(`document.readyState === "complete" && !!document.getElementById("week-grid")`, 2*time.Minute)); err != nil {
 			t.Errorf("plan a roster: %v", err)
 		}
 		if id := e.id(t, `SELECT coalesce(max(id), 0) FROM rosters`); id > 0 {
@@ -211,24 +211,6 @@ func walkPages(t *testing.T, e *edgeApp, visit pageVisit) {
 			wait(`document.readyState === "complete" && document.documentElement.dataset.manageReady === "1"`))
 	})
 	t.Logf("%d pages visited", visited)
-}
-
-// settle polls a JavaScript expression until it is true while the page navigates (a form post, a page
-// that reloads itself), when an evaluation can fail because its page went away.
-func settle(js string, timeout time.Duration) chromedp.Action[chromedp.Void] {
-	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
-		deadline := time.Now().Add(timeout)
-		for {
-			ok, err := chromedp.Evaluate[bool](js)(ctx, tg)
-			if err == nil && ok {
-				return chromedp.Void{}, nil
-			}
-			if time.Now().After(deadline) || ctx.Err() != nil {
-				return chromedp.Void{}, fmt.Errorf("still false after %v: %s (last error: %v)", timeout, js, err)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
 }
 
 // TestPagesAccessibleInChromium runs axe-core's WCAG 2.1 A and AA rules on every kind of page (walkPages)

@@ -48,7 +48,7 @@ func TestBookCheckInAndCallInChromium(t *testing.T) {
 	}
 
 	ctx := browsertest.NewFor(t, 390, 844, 3*time.Minute)
-	wait := func(js string) chromedp.Action[chromedp.Void] { return settle(js, 15*time.Second) }
+	wait := func(js string) chromedp.Action[chromedp.Void] { return browsertest.Settle(js, 15*time.Second) }
 	click := func(sel string) chromedp.Action[chromedp.Void] { return chromedp.Click(chromedp.CSS(sel)) }
 	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()

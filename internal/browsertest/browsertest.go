@@ -3,6 +3,7 @@ package browsertest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -87,6 +88,25 @@ func save(t *testing.T, ctx context.Context, name string, capture chromedp.Actio
 	}
 	t.Logf("screenshot: %s", path)
 	return path
+}
+
+// Settle polls a JavaScript expression until it is true, for up to timeout, also while the page navigates
+// (a form post, a page that reloads itself), when an evaluation fails because its page went away; WaitTrue
+// gives up on such a failure.
+func Settle(js string, timeout time.Duration) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		deadline := time.Now().Add(timeout)
+		for {
+			ok, err := chromedp.Evaluate[bool](js)(ctx, tg)
+			if err == nil && ok {
+				return chromedp.Void{}, nil
+			}
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				return chromedp.Void{}, fmt.Errorf("still false after %v: %s (last error: %v)", timeout, js, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
 }
 
 // WaitTrue polls a JavaScript expression until it is true, for up to timeout.

@@ -2,7 +2,6 @@ package booking_test
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,7 +23,7 @@ func TestBookOnAPhoneInChromium(t *testing.T) {
 	a := newCitizenApp(t)
 	bg := context.Background()
 	ctx := browsertest.New(t, 390, 844)
-	wait := func(js string) chromedp.Action[chromedp.Void] { return settle(js, 10*time.Second) }
+	wait := func(js string) chromedp.Action[chromedp.Void] { return browsertest.Settle(js, 10*time.Second) }
 	click := func(sel string) chromedp.Action[chromedp.Void] { return chromedp.Click(chromedp.CSS(sel)) }
 	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
@@ -167,24 +166,6 @@ func TestBookOnAPhoneInChromium(t *testing.T) {
 	}
 	if s := js(`document.getElementById("b-time").textContent`); !strings.HasPrefix(s, "09:00") {
 		t.Errorf("time on the page after moving: %q", s)
-	}
-}
-
-// settle polls a JavaScript expression until it is true, also while the page navigates (a form sent, a
-// page replaced by the script), when an evaluation fails because its page went away.
-func settle(js string, timeout time.Duration) chromedp.Action[chromedp.Void] {
-	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
-		deadline := time.Now().Add(timeout)
-		for {
-			ok, err := chromedp.Evaluate[bool](js)(ctx, tg)
-			if err == nil && ok {
-				return chromedp.Void{}, nil
-			}
-			if time.Now().After(deadline) || ctx.Err() != nil {
-				return chromedp.Void{}, fmt.Errorf("still false after %v: %s (last error: %v)", timeout, js, err)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
 	}
 }
 
