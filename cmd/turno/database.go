@@ -15,6 +15,9 @@ import (
 	"turno/migrations"
 )
 
+// statements counts what the node's pool sends to the database (turno_db_statements_total).
+var statements database.StatementCounter
+
 // openDatabase connects to DATABASE_URL, or starts the private cluster when it is unset, and applies the
 // migrations. The returned stop function closes the pool and stops the private cluster.
 func openDatabase(ctx context.Context, cfg *config.Config, log *slog.Logger) (*pgxpool.Pool, func(), error) {
@@ -33,7 +36,7 @@ func openDatabase(ctx context.Context, cfg *config.Config, log *slog.Logger) (*p
 		dsn = cluster.URL("turno")
 	}
 	pool, err := database.OpenWith(ctx, dsn, database.PoolSettings{MaxConns: cfg.DBMaxConns, MinConns: cfg.DBMinConns,
-		MaxConnLifetime: cfg.DBMaxConnLifetime, MaxConnIdleTime: cfg.DBMaxConnIdleTime})
+		MaxConnLifetime: cfg.DBMaxConnLifetime, MaxConnIdleTime: cfg.DBMaxConnIdleTime, Count: &statements})
 	if err != nil {
 		stopCluster()
 		return nil, nil, err

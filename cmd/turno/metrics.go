@@ -39,6 +39,10 @@ func (a *app) newMetrics() (*metrics.Metrics, error) {
 		func() float64 { return float64(a.hub.Stats().Clients) }); err != nil {
 		return nil, err
 	}
+	if err := m.Counter("turno_db_statements_total", "Statements this node's database pool has sent (queries, execs, batch statements, BEGIN and COMMIT).",
+		func() float64 { return float64(statements.Load()) }); err != nil {
+		return nil, err
+	}
 	a.tickets.Observer = &ticketMetrics{m: m, tickets: a.tickets, log: a.log}
 	return m, nil
 }

@@ -32,6 +32,8 @@ type PoolSettings struct {
 	// MaxConnIdleTime is how long a connection beyond MinConns may stay idle; zero means
 	// DefaultMaxConnIdleTime.
 	MaxConnIdleTime time.Duration
+	// Count, when set, counts the statements the pool sends.
+	Count *StatementCounter
 }
 
 // The pool's defaults.
@@ -91,6 +93,9 @@ func (s PoolSettings) apply(cfg *pgxpool.Config, dsn string) {
 	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
+	}
+	if s.Count != nil {
+		cfg.ConnConfig.Tracer = s.Count
 	}
 }
 

@@ -83,6 +83,11 @@ func (m *Metrics) Gauge(name, help string, f func() float64) error {
 	return m.reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
 }
 
+// Counter registers a counter whose value f reads at each scrape; f must never decrease.
+func (m *Metrics) Counter(name, help string, f func() float64) error {
+	return m.reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f))
+}
+
 // TicketEvent counts one ticket event (one of TicketEvents; others are ignored).
 func (m *Metrics) TicketEvent(event, office, service string) {
 	if c, ok := m.tickets[event]; ok {
