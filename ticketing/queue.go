@@ -33,6 +33,12 @@ func (s *Store) Queue(ctx context.Context, o *Office) ([]QueueLine, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.queueLines(ctx, q)
+}
+
+// queueLines returns the queue of every active service of q's office, as Queue.
+func (s *Store) queueLines(ctx context.Context, q *queueState) ([]QueueLine, error) {
+	o := q.office
 	rows, err := s.pool.Query(ctx, `
 		SELECT s.id, s.code, s.names, s.audience,
 			count(t.id) FILTER (WHERE t.status = 'waiting'),
