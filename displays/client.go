@@ -17,9 +17,11 @@ type client struct {
 	hub  *Hub
 	conn *websocket.Conn
 	feed *feed // set by Hub.subscribe
-	// pick chooses what the client gets of an event (nil: nothing); nil pick means every event in full.
-	// It runs under mu, so it may keep state (a phone follows its ticket through transfers).
-	pick func(*event) *websocket.PreparedMessage
+	// phone, for a phone's stream, chooses what it gets of each event (under mu, since it follows its
+	// ticket through transfers); without it the client gets every event in full.
+	phone *ticketFilter
+	// desk is the desk whose state a desk page's stream gets (state.go); 0 for none.
+	desk int64
 	// addr is the client address whose stream place the client holds (see Hub.admit); "" for none.
 	addr string
 	// ending is set by end: a close frame is on its way and the read loop only waits for the answer.
@@ -33,10 +35,20 @@ type client struct {
 	pingDue  bool
 	closed   bool
 	floor    int64 // the highest seq the client has been given (or said it has); nothing at or below is sent
+	// pendingState is the newest state reading handed out while the client was still being set up.
+	pendingState *stateFrames
+	sent         stateSent // what the client was last sent of its desk's or ticket's state
 }
 
-func newClient(h *Hub, conn *websocket.Conn, pick func(*event) *websocket.PreparedMessage, addr string) *client {
-	return &client{hub: h, conn: conn, pick: pick, addr: addr, starting: true}
+// view is what a stream shows: a phone's ticket (phone), a desk page's desk (desk), or, with neither, a
+// screen's or a staff page's office.
+type view struct {
+	phone *ticketFilter
+	desk  int64
+}
+
+func newClient(h *Hub, conn *websocket.Conn, v view, addr string) *client {
+	return &client{hub: h, conn: conn, phone: v.phone, desk: v.desk, addr: addr, starting: true}
 }
 
 // start queues what the client gets first (a snapshot, or the events it missed, read from the table) and
@@ -58,7 +70,10 @@ func (c *client) start(floor int64, first *websocket.PreparedMessage, replay []*
 	for _, ev := range c.pending {
 		c.queueEvent(ev)
 	}
-	c.pending, c.starting = nil, false
+	if c.pendingState != nil {
+		c.queueState(c.pendingState)
+	}
+	c.pending, c.pendingState, c.starting = nil, nil, false
 }
 
 // deliver hands the client the live events of one read from the table. It never blocks: the hub calls it
@@ -95,8 +110,8 @@ func (c *client) queueEvent(ev *event) {
 	}
 	c.floor = ev.Seq
 	var pm *websocket.PreparedMessage
-	if c.pick != nil {
-		pm = c.pick(ev)
+	if c.phone != nil {
+		pm = c.phone.pick(ev)
 	} else {
 		var err error
 		if pm, err = ev.message(); err != nil {
@@ -225,7 +240,7 @@ func (c *client) end(code int, reason string) {
 		return
 	}
 	c.closed = true
-	c.queue, c.pending = nil, nil
+	c.queue, c.pending, c.pendingState = nil, nil, nil
 	c.ending.Store(true)
 	c.mu.Unlock()
 	go func() {
@@ -245,6 +260,6 @@ func (c *client) closeLocked() {
 		return
 	}
 	c.closed = true
-	c.queue, c.pending = nil, nil
+	c.queue, c.pending, c.pendingState = nil, nil, nil
 	_ = c.conn.Close()
 }

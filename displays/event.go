@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -15,25 +14,17 @@ import (
 // fields the filters read, and its frames, encoded once, on first use, for every client that gets them.
 type event struct {
 	ticketing.Event
-	service   string // the ticket's service code ("" for a desk event)
-	toID      int64  // ticket.transferred: the new ticket
-	toService string
+	toID int64 // ticket.transferred: the new ticket
 
 	fullOnce sync.Once
 	full     *websocket.PreparedMessage
 	fullErr  error
-
-	queueOnce sync.Once
-	queue     *websocket.PreparedMessage
 }
 
 func newEvent(e ticketing.Event) *event {
 	ev := &event{Event: e}
-	if e.Ticket != nil {
-		ev.service = e.Ticket.Service
-	}
 	if e.To != nil {
-		ev.toID, ev.toService = e.To.ID, e.To.Service
+		ev.toID = e.To.ID
 	}
 	return ev
 }
@@ -51,22 +42,6 @@ func newEvents(evs []ticketing.Event) []*event {
 func (e *event) message() (*websocket.PreparedMessage, error) {
 	e.fullOnce.Do(func() { e.full, e.fullErr = prepare(e.Event) })
 	return e.full, e.fullErr
-}
-
-// queueChanged is what a phone following another ticket of the same service gets: a hint that its position
-// may have moved, with nothing about the other ticket.
-type queueChanged struct {
-	Seq  int64     `json:"seq"`
-	Type string    `json:"type"` // "queue.changed"
-	At   time.Time `json:"at"`
-}
-
-// queueMessage returns the event's queue.changed frame.
-func (e *event) queueMessage() *websocket.PreparedMessage {
-	e.queueOnce.Do(func() {
-		e.queue, _ = prepare(queueChanged{Seq: e.Seq, Type: "queue.changed", At: e.At})
-	})
-	return e.queue
 }
 
 // heartbeat is the frame that comes with every ping: {"seq":n,"type":"heartbeat"}.

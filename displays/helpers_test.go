@@ -143,8 +143,19 @@ type msgDesk struct {
 	Number int `json:"number"`
 }
 
-// read returns the next message that is not a heartbeat.
+// read returns the next message that is neither a heartbeat nor a state frame (queue.state, desk.state,
+// ticket.state), which come after batches of events at times of the hub's choosing.
 func read(t *testing.T, c *websocket.Conn) msg {
+	t.Helper()
+	for {
+		if m := readFrame(t, c); !isState(m) {
+			return m
+		}
+	}
+}
+
+// readFrame returns the next message that is not a heartbeat, state frames included.
+func readFrame(t *testing.T, c *websocket.Conn) msg {
 	t.Helper()
 	for {
 		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
@@ -162,6 +173,9 @@ func read(t *testing.T, c *websocket.Conn) msg {
 		}
 	}
 }
+
+// isState reports whether m is a state frame.
+func isState(m msg) bool { return strings.HasSuffix(string(m.Type), ".state") }
 
 // call makes an API request and decodes the JSON answer into out (when not nil), failing on a status
 // other than want.

@@ -53,6 +53,10 @@ type Options struct {
 	MaxConnecting int
 	// ConnectWait is how long a stream may wait for its turn to be set up (10s).
 	ConnectWait time.Duration
+	// StateWorkers is how many offices' live states (state.go) the node reads at once (GOMAXPROCS): each
+	// reading holds a database connection for a few short queries, and the kiosks and desks need the rest
+	// of the pool.
+	StateWorkers int
 	// Log receives the hub's warnings (slog.Default()).
 	Log *slog.Logger
 }
@@ -89,6 +93,9 @@ func (o *Options) defaults() {
 	if o.ConnectWait <= 0 {
 		o.ConnectWait = 10 * time.Second
 	}
+	if o.StateWorkers <= 0 {
+		o.StateWorkers = runtime.GOMAXPROCS(0)
+	}
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
@@ -119,6 +126,9 @@ type Hub struct {
 
 	setup chan struct{} // a token per stream being set up (MaxConnecting); nil: no bound
 
+	states     *stateWork // offices whose live state is to be read and pushed (state.go)
+	statesRead atomic.Int64
+
 	dropped   atomic.Int64
 	refused   atomic.Int64
 	busy      atomic.Int64
@@ -144,7 +154,7 @@ func NewHub(store *ticketing.Store, opt Options) *Hub {
 	}
 	return &Hub{store: store, opt: opt, feeds: map[int64]*feed{}, dirty: map[int64]bool{}, wake: make(chan struct{}, 1),
 		held: map[*client]credential{}, notices: map[string]time.Time{}, rightsWake: make(chan struct{}, 1),
-		streams: map[string]int{}, setup: setup}
+		streams: map[string]int{}, setup: setup, states: newStateWork()}
 }
 
 // Stats is a snapshot of a hub's counters.
@@ -156,6 +166,7 @@ type Stats struct {
 	Busy       int64 // streams refused because they waited ConnectWait for their turn to be set up
 	Listening  bool  // the LISTEN connection is up
 	Reconnects int64 // times the LISTEN connection was re-established after a failure
+	StatesRead int64 // live states read and pushed (state.go): one per batch of events per office, not per client
 }
 
 // Stats returns the hub's counters.
@@ -163,7 +174,7 @@ func (h *Hub) Stats() Stats {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	s := Stats{Offices: len(h.feeds), Dropped: h.dropped.Load(), Refused: h.refused.Load(), Busy: h.busy.Load(), Listening: h.listening.Load(),
-		Reconnects: h.reconnect.Load()}
+		Reconnects: h.reconnect.Load(), StatesRead: h.statesRead.Load()}
 	for _, f := range h.feeds {
 		f.mu.Lock()
 		s.Clients += len(f.clients)
@@ -196,6 +207,8 @@ func (h *Hub) subscribe(officeID int64, c *client, dbLast int64) (int64, error) 
 	defer f.mu.Unlock()
 	f.clients[c] = struct{}{}
 	c.feed = f
+	// The new client gets the office's state soon, read once for every client that connects meanwhile.
+	h.states.mark(officeID)
 	return f.last, nil
 }
 
@@ -257,6 +270,7 @@ func (h *Hub) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() { h.watchRights(ctx) })
+	wg.Go(func() { h.runStates(ctx) })
 	poll := time.NewTicker(h.opt.PollInterval)
 	defer poll.Stop()
 	ping := time.NewTicker(h.opt.PingInterval)
@@ -370,6 +384,7 @@ func (h *Hub) catchUpOffice(ctx context.Context, officeID int64) error {
 			f.last = out[len(out)-1].Seq
 		}
 		f.mu.Unlock()
+		h.states.mark(officeID)
 		if len(evs) < readBatch {
 			return nil
 		}

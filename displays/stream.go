@@ -108,13 +108,18 @@ func (s *Server) officeEvents(w http.ResponseWriter, r *http.Request) {
 		web.WriteError(w, r, err)
 		return
 	}
+	desk, err := s.deskOf(r, p, o)
+	if err != nil {
+		web.WriteError(w, r, err)
+		return
+	}
 	cred, _ := credentialOf(p) // mayFollow let only a device or a user through
 	slot, leave := s.Hub.enter(w, r)
 	if slot == nil {
 		return
 	}
 	defer leave()
-	c, last := s.stream(w, r, o.ID, nil, slot, &cred)
+	c, last := s.stream(w, r, o.ID, view{desk: desk}, slot, &cred)
 	if c == nil {
 		return
 	}
@@ -127,12 +132,35 @@ func (s *Server) officeEvents(w http.ResponseWriter, r *http.Request) {
 	c.start(last, snap, nil)
 }
 
-// stream upgrades the request to a WebSocket and subscribes it to an office's events, passing each through
-// pick (nil: all). The stream takes the caller's place (slot) over; cred, when not nil, is the right it
+// deskOf reads the optional desk query parameter of a desk page's stream: a desk of the office, followed by
+// a staff user (who works in the office: mayFollow has checked), never by a device. 0 when absent.
+func (s *Server) deskOf(r *http.Request, p auth.Principal, o *ticketing.Office) (int64, error) {
+	v := r.URL.Query().Get("desk")
+	if v == "" {
+		return 0, nil
+	}
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id < 1 {
+		return 0, web.InvalidField("desk", "desk must be a desk id")
+	}
+	if p.User == nil {
+		return 0, web.Forbidden("forbidden", "only staff follow a desk")
+	}
+	d, err := s.Store.Desk(r.Context(), id)
+	if err != nil {
+		return 0, err
+	}
+	if d.OfficeID != o.ID {
+		return 0, web.NotFound("unknown_desk", "no desk %d in this office", id)
+	}
+	return id, nil
+}
+
+// stream upgrades the request to a WebSocket and subscribes it to an office's events, as v shows them. The stream takes the caller's place (slot) over; cred, when not nil, is the right it
 // lives by. When the client asked for the events after ?since= and they can be replayed, it starts the
 // client with them and returns nil. Otherwise it returns the client, still to be started with a snapshot
 // as of last. It answers errors itself and returns nil then too.
-func (s *Server) stream(w http.ResponseWriter, r *http.Request, officeID int64, pick func(*event) *websocket.PreparedMessage,
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, officeID int64, v view,
 	slot *streamSlot, cred *credential) (c *client, last int64) {
 	ctx := r.Context()
 	since, hasSince, err := parseSince(r)
@@ -149,7 +177,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, officeID int64, 
 	if err != nil {
 		return nil, 0 // the upgrader has answered
 	}
-	c = newClient(s.Hub, conn, pick, slot.take())
+	c = newClient(s.Hub, conn, v, slot.take())
 	if cred != nil {
 		// Before subscribing, so that a right that ends from now on ends the stream before its first event.
 		s.Hub.hold(c, *cred)

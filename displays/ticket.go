@@ -10,29 +10,26 @@ import (
 	"turno/ticketing"
 )
 
-// ticketFilter is what a phone following one ticket may see: that ticket's events in full (following it
-// through transfers), and for other tickets of the service it waits in only a queue.changed hint. No other
-// ticket's number, and no public code at all, ever reaches it.
+// ticketFilter is what a phone following one ticket may see: that ticket's events in full, following it
+// through transfers, and its position and estimate as ticket.state frames (state.go). No other ticket's
+// event, number or public code ever reaches it.
 type ticketFilter struct {
 	ids     map[int64]bool // the ticket and what it became through transfers
-	service string         // the service it waits in now
+	current int64          // the ticket the holder is now
 }
 
 func (f *ticketFilter) pick(ev *event) *websocket.PreparedMessage {
-	if f.ids[ev.TicketID] {
-		if ev.Type == ticketing.EventTransferred && ev.toID != 0 {
-			f.ids[ev.toID], f.service = true, ev.toService
-		}
-		pm, err := ev.message()
-		if err != nil {
-			return nil
-		}
-		return pm
+	if !f.ids[ev.TicketID] {
+		return nil
 	}
-	if ev.TicketID != 0 && f.service != "" && (ev.service == f.service || ev.toService == f.service) {
-		return ev.queueMessage()
+	if ev.Type == ticketing.EventTransferred && ev.toID != 0 {
+		f.ids[ev.toID], f.current = true, ev.toID
 	}
-	return nil
+	pm, err := ev.message()
+	if err != nil {
+		return nil
+	}
+	return pm
 }
 
 // ticketSnapshot is the first message of a ticket stream opened without since.
@@ -70,8 +67,8 @@ func (s *Server) ticketEvents(w http.ResponseWriter, r *http.Request) {
 		web.WriteError(w, r, err)
 		return
 	}
-	f := &ticketFilter{ids: ids, service: t.Service}
-	c, last := s.stream(w, r, t.OfficeID, f.pick, slot, nil)
+	f := &ticketFilter{ids: ids, current: t.ID}
+	c, last := s.stream(w, r, t.OfficeID, view{phone: f}, slot, nil)
 	if c == nil {
 		return
 	}

@@ -162,6 +162,23 @@ func TestAPITourMatchesTheDocument(t *testing.T) {
 
 	desk := fmt.Sprintf("/api/v1/desks/%d", desks[0].ID)
 	call("POST", desk+"/open", op, "", 200)
+	// The phone learns its position; the desk page's stream carries its desk's state.
+	for typ, msg := read(phone); typ != "ticket.state"; typ, msg = read(phone) {
+		ticketingtest.ValidateMessage(t, wsSchema(typ), msg)
+	}
+	deskConn, _, err := websocket.DefaultDialer.Dial(fmt.Sprintf("%s/ws/offices/demo/events?desk=%d", wsURL, desks[0].ID),
+		http.Header{"Authorization": {"Bearer " + op}})
+	if err != nil {
+		t.Fatalf("desk stream: %v", err)
+	}
+	defer deskConn.Close()
+	for {
+		typ, msg := read(deskConn)
+		ticketingtest.ValidateMessage(t, wsSchema(typ), msg)
+		if typ == "desk.state" {
+			break
+		}
+	}
 	call("GET", desk, op, "", 200)
 	call("GET", desk+"/waiting", op, "", 200)
 	if len(call("POST", desk+"/next", op, "", 200, 204)) > 0 {
@@ -172,14 +189,14 @@ func TestAPITourMatchesTheDocument(t *testing.T) {
 	call("POST", desk+"/pause", op, `{"reason":"break"}`, 200)
 	call("POST", desk+"/resume", op, "", 200)
 	call("POST", desk+"/close", op, "", 200)
-	for seen := map[string]bool{}; !seen["desk.closed"]; {
+	seen := map[string]bool{}
+	for !seen["desk.closed"] {
 		typ, msg := read(conn)
 		seen[typ] = true
-		schema := "Event"
-		if typ == "heartbeat" {
-			schema = "Heartbeat"
-		}
-		ticketingtest.ValidateMessage(t, schema, msg)
+		ticketingtest.ValidateMessage(t, wsSchema(typ), msg)
+	}
+	if !seen["queue.state"] {
+		t.Error("the display's stream carried no queue.state")
 	}
 
 	// The operator's own shifts and calendar feed, then signing out.
@@ -208,4 +225,21 @@ func TestAPITourMatchesTheDocument(t *testing.T) {
 	call("GET", o+"/settings", "", "", 401)
 	call("GET", o+"/settings", op, "", 403)
 	call("GET", o+"/queue", "not-a-token", "", 401)
+}
+
+// wsSchema names the schema of a stream message of type typ.
+func wsSchema(typ string) string {
+	switch typ {
+	case "snapshot":
+		return "OfficeSnapshot"
+	case "heartbeat":
+		return "Heartbeat"
+	case "queue.state":
+		return "QueueState"
+	case "desk.state":
+		return "DeskStateMessage"
+	case "ticket.state":
+		return "TicketStateMessage"
+	}
+	return "Event"
 }
