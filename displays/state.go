@@ -88,6 +88,11 @@ func (w *stateWork) mark(officeID int64) {
 	w.mu.Lock()
 	w.pending[officeID] = true
 	w.mu.Unlock()
+	w.poke()
+}
+
+// poke wakes a worker.
+func (w *stateWork) poke() {
 	select {
 	case w.wake <- struct{}{}:
 	default:
@@ -115,10 +120,7 @@ func (w *stateWork) done(officeID int64) {
 	again := w.pending[officeID]
 	w.mu.Unlock()
 	if again {
-		select {
-		case w.wake <- struct{}{}:
-		default:
-		}
+		w.poke()
 	}
 }
 
@@ -129,24 +131,19 @@ func (h *Hub) runStates(ctx context.Context) {
 	for range h.opt.StateWorkers {
 		wg.Go(func() {
 			for {
-				for {
-					id, ok := h.states.take()
-					if !ok {
-						break
-					}
-					h.pushState(ctx, id)
-					h.states.done(id)
-				}
-				select {
-				case <-ctx.Done():
-					return
-				case <-h.states.wake:
-					// Pass the wake-up on: another worker may take another office at once.
+				id, ok := h.states.take()
+				if !ok {
 					select {
-					case h.states.wake <- struct{}{}:
-					default:
+					case <-ctx.Done():
+						return
+					case <-h.states.wake:
 					}
+					continue
 				}
+				// Another office may be marked too: let another worker look while this one reads.
+				h.states.poke()
+				h.pushState(ctx, id)
+				h.states.done(id)
 			}
 		})
 	}
