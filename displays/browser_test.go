@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -39,8 +40,51 @@ const speechProbe = `(() => {
   return document.getElementById("display-app").dataset.audio === "on";
 })()`
 
+// fetchProbe records the path of every GET the page makes from now on (window.__gets), to tell that what
+// the page shows came pushed by the stream, not from a read of the API.
+const fetchProbe = `(() => {
+  window.__gets = [];
+  const f = window.fetch;
+  window.fetch = (url, opts) => {
+    if (!opts || !opts.method || opts.method === "GET") window.__gets.push(new URL(String(url), location.href).pathname);
+    return f(url, opts);
+  };
+  return true;
+})()`
+
+// pageGets returns the paths the page has read since fetchProbe ran.
+func pageGets(t *testing.T, ctx context.Context) []string {
+	t.Helper()
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__gets || ["no probe"]`))
+	if err != nil {
+		t.Fatalf("read the page's requests: %v", err)
+	}
+	return got
+}
+
+// apiWaiting returns how many tickets wait for service, as GET /api/v1/offices/demo/queue says.
+func apiWaiting(t *testing.T, srv *httptest.Server, token, service string) int {
+	t.Helper()
+	var q struct {
+		Services []struct {
+			Service string `json:"service"`
+			Waiting int    `json:"waiting"`
+		} `json:"services"`
+	}
+	call(t, "GET", srv.URL+"/api/v1/offices/demo/queue", token, "", http.StatusOK, &q)
+	for _, l := range q.Services {
+		if l.Service == service {
+			return l.Waiting
+		}
+	}
+	t.Fatalf("no queue line for %s", service)
+	return 0
+}
+
 // The hall display, paired by its link, shows a call made through the API at once, announces every call
-// and recall in turn, marks itself offline when its connection drops and catches up when it is back.
+// and recall in turn, marks itself offline when its connection drops and catches up when it is back. Its
+// waiting counts follow the calls from the pushed queue.state frames, equal to the API's, without a read
+// of the API.
 func TestDisplayPageInChromium(t *testing.T) {
 	t.Parallel()
 	env := ticketingtest.New(t)
@@ -72,6 +116,14 @@ func TestDisplayPageInChromium(t *testing.T) {
 	if loc, err := chromedp.Run(ctx, chromedp.Location()); err != nil || strings.Contains(loc, "device=") {
 		t.Fatalf("the token stayed in the address: %q (%v)", loc, err)
 	}
+	manager := env.Login(t, "manager")
+	count := `(document.querySelector('#d-queue li[data-service="certificati"] .n') || {}).textContent`
+	if err := chromedp.Do(ctx, wait(count+` === "3"`)); err != nil {
+		t.Fatalf("the snapshot's counts: %v", err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fetchProbe)); err != nil {
+		t.Fatal(err)
+	}
 
 	start := time.Now()
 	called := next(t, n.srv, tok1, desk1)
@@ -80,6 +132,16 @@ func TestDisplayPageInChromium(t *testing.T) {
 		t.Fatalf("the display did not show %s: %v", called.Number, err)
 	}
 	t.Logf("call via the API → shown on the display: %v", time.Since(start).Round(time.Millisecond))
+	if n := apiWaiting(t, n.srv, manager, "certificati"); n != 2 {
+		t.Fatalf("the API says %d wait for certificati after one call, want 2", n)
+	}
+	if err := chromedp.Do(ctx, wait(count+` === "2"`)); err != nil {
+		shown, _ := chromedp.Run(ctx, chromedp.Evaluate[string](count))
+		t.Fatalf("the display shows %q waiting for certificati, the API 2: %v", shown, err)
+	}
+	if got := pageGets(t, ctx); len(got) != 0 {
+		t.Errorf("the display read %q after a call; the counts come pushed", got)
+	}
 	desk, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#d-current-desk`)))
 	if err != nil || desk != "Sportello 1" {
 		t.Fatalf("current desk %q (%v), want Sportello 1", desk, err)
@@ -127,6 +189,13 @@ func TestDisplayPageInChromium(t *testing.T) {
 	if len(spoken) != 4 || spoken[3] != "Numero C 3, sportello 3" {
 		t.Fatalf("spoken after the reconnection %q", spoken)
 	}
+	// Resumed with since, the counts are the API's again.
+	left := apiWaiting(t, n.srv, manager, "certificati")
+	if err := chromedp.Do(ctx, wait(count+fmt.Sprintf(` === "%d"`, left))); err != nil {
+		shown, _ := chromedp.Run(ctx, chromedp.Evaluate[string](count))
+		t.Fatalf("after the reconnection the display shows %q waiting for certificati, the API %d: %v", shown, left, err)
+	}
+	t.Logf("the display's reads of the API across the reconnection: %q", pageGets(t, ctx))
 }
 
 // dropAll cuts every client connection of a hub, as a network failure would.
@@ -142,8 +211,10 @@ func dropAll(h *Hub) {
 	}
 }
 
-// The desk page refreshes on the office's events: a ticket issued at the kiosk shows in the operator's
-// list well before the page's 15-second safety poll.
+// The desk page follows its desk's stream: a ticket issued at the kiosk shows in the operator's list at
+// once; a call at another desk and the operator's own call take tickets off the list and change the
+// counts, as the API says them, with no read of the API (the state comes pushed, the own call's answer
+// says the current ticket).
 func TestDeskPageFollowsStream(t *testing.T) {
 	t.Parallel()
 	env := ticketingtest.New(t)
@@ -172,15 +243,64 @@ func TestDeskPageFollowsStream(t *testing.T) {
 			t.Fatalf("sign in and open desk 1, step %d: %v\npage: %s", i, err, html)
 		}
 	}
-	// Let the page's first refresh and its stream settle, then issue.
-	time.Sleep(time.Second)
+	// Let the page's first read and its stream settle (a read after connecting happens within a second, if
+	// at all), then count its reads and issue.
+	time.Sleep(1500 * time.Millisecond)
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fetchProbe)); err != nil {
+		t.Fatal(err)
+	}
 	start := time.Now()
-	tk := issue(t, env, "cie")
-	if err := chromedp.Do(ctx, browsertest.WaitTrue(`document.getElementById("waiting").textContent.includes("`+tk.Number+`")`, 8*time.Second)); err != nil {
+	first := issue(t, env, "cie")
+	if err := chromedp.Do(ctx, browsertest.WaitTrue(`document.getElementById("waiting").textContent.includes("`+first.Number+`")`, 8*time.Second)); err != nil {
 		browsertest.Screenshot(t, ctx, "desk-stream-failed")
-		t.Fatalf("the desk page did not list %s: %v", tk.Number, err)
+		t.Fatalf("the desk page did not list %s: %v", first.Number, err)
 	}
 	t.Logf("ticket issued → listed on the desk page: %v", time.Since(start).Round(time.Millisecond))
+	second := issue(t, env, "cie")
+
+	wait := func(js string) chromedp.Action[chromedp.Void] { return browsertest.WaitTrue(js, 10*time.Second) }
+	manager := env.Login(t, "manager")
+	desk1 := env.DeskID(t, 1)
+	op1 := env.Login(t, "op1")
+	listed := `[...document.querySelectorAll("#waiting tr th")].map((th) => th.textContent).join(" ")`
+	count := `((document.querySelector('#queue tr[data-service="cie"]') || {}).children || [{}, {}])[1].textContent`
+	// shows waits until the page lists what GET …/desks/{id}/waiting lists and counts what GET …/queue counts.
+	shows := func(what string) {
+		t.Helper()
+		var waiting []struct {
+			Number string `json:"number"`
+		}
+		call(t, "GET", fmt.Sprintf("%s/api/v1/desks/%d/waiting", n.srv.URL, desk1), op1, "", http.StatusOK, &waiting)
+		var numbers []string
+		for _, w := range waiting {
+			numbers = append(numbers, w.Number)
+		}
+		want := apiWaiting(t, n.srv, manager, "cie")
+		err := chromedp.Do(ctx, wait(fmt.Sprintf(`%s === %q && %s === "%d"`, listed, strings.Join(numbers, " "), count, want)))
+		if err != nil {
+			got, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[`+listed+`, `+count+`]`))
+			browsertest.Screenshot(t, ctx, "desk-stream-failed")
+			t.Fatalf("%s: the page lists %q and counts %q for cie; the API lists %q and counts %d (%v)", what, got[0], got[1], numbers, want, err)
+		}
+		if got := pageGets(t, ctx); len(got) != 0 {
+			t.Errorf("%s: the page read %q; its state comes pushed", what, got)
+		}
+	}
+	shows("two issued")
+
+	// Desk 2 calls the first through the API: off desk 1's list, without desk 1's page asking.
+	tok2, desk2 := openDesk(t, env, n.srv, "op2", 2)
+	if called := next(t, n.srv, tok2, desk2); called.Number != first.Number {
+		t.Fatalf("desk 2 called %s, want %s", called.Number, first.Number)
+	}
+	shows("a call at desk 2")
+
+	// The operator calls the second from the page: the answer says the current ticket, the stream the rest.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-act="next"]`)),
+		wait(`document.getElementById("current").textContent === "`+second.Number+`"`)); err != nil {
+		t.Fatalf("call %s from the page: %v", second.Number, err)
+	}
+	shows("the page's own call")
 }
 
 // A paired screen whose device is revoked stops reconnecting, says so and goes back to the pairing page

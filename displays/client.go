@@ -21,7 +21,8 @@ type client struct {
 	// ticket through transfers); without it the client gets every event in full.
 	phone *ticketFilter
 	// desk is the desk whose state a desk page's stream gets (state.go); 0 for none.
-	desk int64
+	desk    int64
+	noQueue bool // the stream gets no queue.state
 	// addr is the client address whose stream place the client holds (see Hub.admit); "" for none.
 	addr string
 	// ending is set by end: a close frame is on its way and the read loop only waits for the answer.
@@ -35,20 +36,24 @@ type client struct {
 	pingDue  bool
 	closed   bool
 	floor    int64 // the highest seq the client has been given (or said it has); nothing at or below is sent
+	// shown is the seq of the last event frame (or snapshot) the client was sent: a state older than it
+	// would be ignored by the client, so it is not sent (state.go).
+	shown int64
 	// pendingState is the newest state reading handed out while the client was still being set up.
 	pendingState *stateFrames
 	sent         stateSent // what the client was last sent of its desk's or ticket's state
 }
 
 // view is what a stream shows: a phone's ticket (phone), a desk page's desk (desk), or, with neither, a
-// screen's or a staff page's office.
+// screen's or a staff page's office; noQueue leaves out the queue (a feedback tablet shows none).
 type view struct {
-	phone *ticketFilter
-	desk  int64
+	phone   *ticketFilter
+	desk    int64
+	noQueue bool
 }
 
 func newClient(h *Hub, conn *websocket.Conn, v view, addr string) *client {
-	return &client{hub: h, conn: conn, phone: v.phone, desk: v.desk, addr: addr, starting: true}
+	return &client{hub: h, conn: conn, phone: v.phone, desk: v.desk, noQueue: v.noQueue, addr: addr, starting: true}
 }
 
 // start queues what the client gets first (a snapshot, or the events it missed, read from the table) and
@@ -60,7 +65,7 @@ func (c *client) start(floor int64, first *websocket.PreparedMessage, replay []*
 	if c.closed {
 		return
 	}
-	c.floor = floor
+	c.floor, c.shown = floor, floor
 	if first != nil {
 		c.push(first)
 	}
@@ -120,6 +125,7 @@ func (c *client) queueEvent(ev *event) {
 		}
 	}
 	if pm != nil {
+		c.shown = ev.Seq
 		c.push(pm)
 	}
 }

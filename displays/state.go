@@ -264,6 +264,11 @@ func (c *client) queueState(fs *stateFrames) {
 	if c.sent.any && c.sent.seq == fs.seq {
 		return
 	}
+	if fs.seq < c.shown {
+		// The client has had a later event and would ignore this state; the batch that brought that event
+		// brings a newer one. Nothing is recorded as sent, so that one is not taken for a repeat.
+		return
+	}
 	c.sent.any, c.sent.seq = true, fs.seq
 	fl := c.followsLocked()
 	if fl.queue && fs.queue != nil {
@@ -287,7 +292,7 @@ func (c *client) follows() follows {
 }
 
 func (c *client) followsLocked() follows {
-	fl := follows{queue: c.phone == nil, desk: c.desk}
+	fl := follows{queue: c.phone == nil && !c.noQueue, desk: c.desk}
 	if c.phone != nil {
 		fl.ticket = c.phone.current
 	}

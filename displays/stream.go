@@ -119,7 +119,9 @@ func (s *Server) officeEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer leave()
-	c, last := s.stream(w, r, o.ID, view{desk: desk}, slot, &cred)
+	// A feedback tablet waits for the finish at its desk and shows no queue.
+	feedback := p.Device != nil && p.Device.Kind == auth.Feedback
+	c, last := s.stream(w, r, o.ID, view{desk: desk, noQueue: feedback}, slot, &cred)
 	if c == nil {
 		return
 	}

@@ -43,8 +43,9 @@ type ticketSnapshot struct {
 // its queue (both nil once it no longer waits).
 type ticketStatus struct {
 	*ticketing.TicketSummary
-	Position             *int `json:"position"`
-	EstimatedWaitSeconds *int `json:"estimated_wait_seconds"`
+	Position             *int                `json:"position"`
+	EstimatedWaitSeconds *int                `json:"estimated_wait_seconds"`
+	Estimate             *ticketing.Estimate `json:"estimate,omitempty"`
 }
 
 // ticketEvents streams one ticket's events to whoever holds its public code (the phone page).
@@ -77,7 +78,7 @@ func (s *Server) ticketEvents(w http.ResponseWriter, r *http.Request) {
 		c.close()
 		return
 	}
-	st := ticketStatus{TicketSummary: t.Summary(), Position: t.Position, EstimatedWaitSeconds: t.EstimatedWaitSeconds}
+	st := ticketStatus{TicketSummary: t.Summary(), Position: t.Position, EstimatedWaitSeconds: t.EstimatedWaitSeconds, Estimate: t.Estimate}
 	snap, err := prepare(ticketSnapshot{Type: "snapshot", Seq: last, Ticket: st})
 	if err != nil {
 		c.close()

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -269,7 +270,8 @@ func parsePx(s string) float64 {
 }
 
 // TestPhonePageLive follows a ticket on the phone page over the displays' event stream: the page says it
-// is live, and a call reaches it through the WebSocket.
+// is live, its position follows a call ahead as the API says it, and its own call reaches it through the
+// WebSocket, neither with a read of the API.
 func TestPhonePageLive(t *testing.T) {
 	t.Parallel()
 	env := ticketingtest.New(t)
@@ -282,18 +284,56 @@ func TestPhonePageLive(t *testing.T) {
 		(&kiosk.Handler{Store: env.Store, Auth: env.Auth}).Routes(r)
 		(&displays.Server{Store: env.Store, Auth: env.Auth, Hub: hub}).Routes(r)
 	})
-	res := ticketingtest.Do(t, http.MethodPost, srv.URL+"/api/v1/offices/demo/tickets", "demo-kiosk", `{"service":"enel-bonus","lang":"uk"}`)
-	var tk struct{ Code, Number string }
-	if err := json.NewDecoder(res.Body).Decode(&tk); err != nil || res.StatusCode != http.StatusCreated {
-		t.Fatalf("issue: %d %v", res.StatusCode, err)
+	take := func(body string) (tk struct{ Code, Number string }) {
+		t.Helper()
+		res := ticketingtest.Do(t, http.MethodPost, srv.URL+"/api/v1/offices/demo/tickets", "demo-kiosk", body)
+		defer res.Body.Close()
+		if err := json.NewDecoder(res.Body).Decode(&tk); err != nil || res.StatusCode != http.StatusCreated {
+			t.Fatalf("issue: %d %v", res.StatusCode, err)
+		}
+		return tk
 	}
-	res.Body.Close()
+	take(`{"service":"enel-bonus","lang":"it"}`) // someone ahead
+	tk := take(`{"service":"enel-bonus","lang":"uk"}`)
+	// apiPosition is the ticket's position as GET /api/v1/tickets/{code} says it.
+	apiPosition := func() string {
+		t.Helper()
+		res := ticketingtest.Do(t, http.MethodGet, srv.URL+"/api/v1/tickets/"+tk.Code, "", "")
+		defer res.Body.Close()
+		var body struct{ Position *int }
+		if err := json.NewDecoder(res.Body).Decode(&body); err != nil || body.Position == nil {
+			t.Fatalf("read the ticket: %v (position %v)", err, body.Position)
+		}
+		return strconv.Itoa(*body.Position)
+	}
 
 	ctx := browsertest.New(t, 390, 844)
 	err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844), chromedp.Navigate(srv.URL+"/t/"+tk.Code),
 		browsertest.WaitTrue(`document.getElementById("p-conn").dataset.state === "live"`, 10*time.Second))
 	if err != nil {
 		t.Fatalf("phone page never went live: %v", err)
+	}
+	// From here on the page's reads of the API are counted: the position comes pushed (ticket.state), the
+	// call with the ticket's own event.
+	_, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
+		window.__gets = [];
+		const f = window.fetch;
+		window.fetch = (url, opts) => {
+			if (!opts || !opts.method || opts.method === "GET") window.__gets.push(new URL(String(url), location.href).pathname);
+			return f(url, opts);
+		};
+		return true;
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ahead := `document.getElementById("p-ahead").textContent`
+	noReads := func(what string) {
+		t.Helper()
+		gets, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__gets`))
+		if err != nil || len(gets) != 0 {
+			t.Errorf("%s: the phone read %q (%v); it is told", what, gets, err)
+		}
 	}
 	// Live regions only for what changes (the status, the call, a failed cancel), not the connection; the
 	// focus never falls to the page's body when the control that had it disappears.
@@ -322,6 +362,28 @@ func TestPhonePageLive(t *testing.T) {
 	if _, err := env.Store.OpenDesk(context.Background(), desk, env.UserID(t, "op4"), env.StaffID(t, "op4")); err != nil {
 		t.Fatal(err)
 	}
+	before := apiPosition()
+	if err := chromedp.Do(ctx, browsertest.WaitTrue(ahead+` === "`+before+`" && document.getElementById("p-wait").textContent !== ""`, 10*time.Second)); err != nil {
+		got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](ahead))
+		t.Fatalf("the phone shows %q ahead, the API %s: %v", got, before, err)
+	}
+	noReads("connected, a desk opened")
+	// The one ahead is called: the position moves without the phone asking.
+	if _, err := env.Store.CallNext(context.Background(), desk, env.UserID(t, "op4")); err != nil {
+		t.Fatal(err)
+	}
+	after := apiPosition()
+	if after == before {
+		t.Fatalf("the call ahead left the ticket at %s", after)
+	}
+	if err := chromedp.Do(ctx, browsertest.WaitTrue(ahead+` === "`+after+`"`, 10*time.Second)); err != nil {
+		got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](ahead))
+		t.Fatalf("after the call ahead the phone shows %q ahead, the API %s: %v", got, after, err)
+	}
+	noReads("the call ahead")
+	if _, err := env.Store.Start(context.Background(), desk, env.UserID(t, "op4")); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := env.Store.CallNext(context.Background(), desk, env.UserID(t, "op4")); err != nil {
 		t.Fatal(err)
 	}
@@ -333,6 +395,7 @@ func TestPhonePageLive(t *testing.T) {
 	if s, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("p-status").textContent`)); s != web.Translate("uk", "kiosk.status.called") {
 		t.Errorf("status in Ukrainian = %q", s)
 	}
+	noReads("its own call")
 	shot(t, ctx, "phone-390x844-uk-live-called")
 }
 

@@ -39,6 +39,19 @@ func benchmarks() map[string]func(ctx context.Context, args []string) error {
 			opt.Node = []string{self, "serve"} // this binary's serve command is the node under test
 			return bench.Storm(ctx, os.Stdout, opt)
 		},
+		"region": func(ctx context.Context, args []string) error {
+			opt, bin, err := bench.ParseRegion(args)
+			if err != nil {
+				return err
+			}
+			if bin == "" {
+				if bin, err = os.Executable(); err != nil {
+					return fmt.Errorf("bench region: %w", err)
+				}
+			}
+			opt.Node = []string{bin, "serve"} // this binary's serve command, or --node-binary's, is the node under test
+			return bench.Region(ctx, os.Stdout, opt)
+		},
 		"stats": func(ctx context.Context, args []string) error {
 			opt, err := bench.ParseStats(args)
 			if err != nil {

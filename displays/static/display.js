@@ -109,9 +109,9 @@
     $("d-calls-section").hidden = list.length === 0;
   }
 
-  // Waiting counts: from the snapshot, then re-read shortly after ticket events. The jitter spreads the
-  // screens of a hall over a second or two. When the rows do not fit, they are split into pages that turn
-  // by themselves; a row is never cut.
+  // Waiting counts: from the snapshot, then from the queue.state frames the server pushes after each batch
+  // of events (the numbers of GET …/queue, read once per office, not once per screen). When the rows do
+  // not fit, they are split into pages that turn by themselves; a row is never cut.
   let queuePage = 0;
   let queuePages = [];
   function renderQueue(lines) {
@@ -186,17 +186,36 @@
     resizeTimer = setTimeout(paginate, 200);
   });
 
+  // A frame older than the last event or snapshot the screen has had is ignored: the batch that brought
+  // that event brings a newer frame.
+  let seen = -1; // seq of the last event or snapshot
+  let queueSeq = -1; // seq of the counts on screen
+  let queueGen = 0; // how many times the stream has brought the counts
+  function queueState(ev) {
+    if (typeof ev.seq !== "number" || ev.seq < seen || ev.seq < queueSeq) return;
+    queueSeq = ev.seq;
+    queueGen++;
+    renderQueue(ev.services || []);
+  }
+
+  // After a (re)connection the stream brings the counts within moments (in the snapshot, or in the frame
+  // the server sends every new client). Only if it has not after a second or two, spread over a hall's
+  // screens, does the screen ask the API, and it drops that answer if a frame came meanwhile.
   let queueTimer = null;
-  function refreshQueueSoon() {
-    if (queueTimer) return;
+  function pullQueueSoon() {
+    clearTimeout(queueTimer);
+    const gen = queueGen;
     queueTimer = setTimeout(async () => {
       queueTimer = null;
+      if (queueGen !== gen) return;
       try {
         const res = await fetch("/api/v1/offices/" + cfg.office + "/queue",
           { credentials: "same-origin", headers: { "Accept-Language": lang } });
-        if (res.ok) renderQueue((await res.json()).services || []);
-      } catch (e) { /* the next event or reconnect tries again */ }
-    }, 300 + Math.random() * 1200);
+        if (!res.ok) return;
+        const body = await res.json();
+        if (queueGen === gen) renderQueue(body.services || []);
+      } catch (e) { /* the next frame or reconnection brings the counts */ }
+    }, 1000 + Math.random() * 1500);
   }
 
   // Sound: a WebAudio chime, then the announcement through speech synthesis in the screen's language.
@@ -324,18 +343,21 @@
   }
 
   function onEvent(ev) {
+    if (ev.type === "queue.state") {
+      queueState(ev);
+      return;
+    }
+    if (typeof ev.seq === "number") seen = Math.max(seen, ev.seq);
     if (ev.type === "snapshot") {
       history = [];
       (ev.calls || []).slice().reverse().filter(showsCall).forEach((c) => remember(entryOf(c)));
       if (!running) shown = null;
       renderCurrent(false);
       renderCalls();
-      if (ev.queue) renderQueue(ev.queue);
-      else refreshQueueSoon();
+      if (ev.queue) queueState({ seq: ev.seq, services: ev.queue });
       return;
     }
     if ((ev.type === "ticket.called" || ev.type === "ticket.recalled") && showsCall(ev)) enqueue(ev);
-    if (ev.ticket) refreshQueueSoon();
   }
 
   // When the screen's right ends (its device revoked, or the session of the staff user showing it ended)
@@ -384,7 +406,7 @@
     if (s === "live") {
       clearTimeout(probeTimer);
       probeTimer = null;
-      refreshQueueSoon();
+      pullQueueSoon();
     } else if (!probeTimer) {
       // Spread a hall's screens over a second or two.
       probeTimer = setTimeout(probe, 500 + Math.random() * 1500);
@@ -394,5 +416,5 @@
   renderCurrent(false);
   renderCalls();
   app.dataset.ready = "1";
-  sub = window.TurnoEvents.connect("/ws/offices/" + cfg.office + "/events", onEvent, onStatus);
+  sub = window.TurnoEvents.connect("/ws/offices/" + cfg.office + "/events", onEvent, onStatus, { states: true });
 })();

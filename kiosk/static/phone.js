@@ -1,6 +1,10 @@
 // Turno phone page: follows one ticket. With the live event stream (window.TurnoEvents, from
-// /static/events.js) it re-reads the ticket on every event; while the stream is not live it polls every few
-// seconds. When the ticket is called the phone vibrates (where the Vibration API exists), beeps and flashes.
+// /static/events.js) the stream says everything the page shows: the ticket's own events carry its status,
+// desk and recalls, and while it waits ticket.state frames carry its position and estimate (the numbers of
+// GET /api/v1/tickets/{code}). The page reads the ticket itself only when the stream cannot say: after a
+// (re)connection that brought no position, after a transfer (a new ticket), after a long sleep, and every
+// few seconds while the stream is not live. When the ticket is called the phone vibrates (where the
+// Vibration API exists), beeps and flashes.
 (() => {
   'use strict';
 
@@ -11,6 +15,12 @@
   let ticket = boot.ticket;
   let live = false;
   let pollTimer = null;
+  // seen is the seq of the last own event or snapshot applied: a ticket.state frame older than it is
+  // stale (it may still say "waiting" of a ticket since called) and is ignored. The counters tell a read
+  // of the API whether the stream has said something newer while the read was under way.
+  let seen = -1;
+  let eventGen = 0;
+  let stateGen = 0;
   // callKey identifies one call (a recall is a new one); the page alerts once per call, and not for a call
   // made before it opened.
   const callKey = (tk) => (tk.status === 'called' && tk.desk ? tk.desk.id + ':' + tk.recalls : '');
@@ -60,11 +70,22 @@
       : state === 'offline' ? t('kiosk.phone.unreachable') : t('kiosk.phone.polling');
   }
 
+  // refresh reads the ticket from the API. An own event that came meanwhile is newer than the answer, which
+  // is dropped; a position that came meanwhile is kept.
   async function refresh() {
+    const eg = eventGen;
+    const sg = stateGen;
     try {
       const res = await fetch('/api/v1/tickets/' + encodeURIComponent(boot.code), { cache: 'no-store', headers: { 'Accept-Language': document.documentElement.lang || 'it' } });
       if (!res.ok) throw new Error('status ' + res.status);
-      ticket = await res.json();
+      const body = await res.json();
+      if (eventGen !== eg) return;
+      if (stateGen !== sg) {
+        body.position = ticket.position;
+        body.estimated_wait_seconds = ticket.estimated_wait_seconds;
+        body.estimate = ticket.estimate;
+      }
+      ticket = body;
       if (!live) setConn('polling');
       render();
     } catch (e) {
@@ -285,29 +306,90 @@
     }
   }
 
+  // --- the stream ------------------------------------------------------------------------------------
+  // summary takes what an event or a snapshot says of the ticket; the position stays until a ticket.state
+  // or a read replaces it (render shows it only while the ticket waits).
+  function summary(s) {
+    ticket = Object.assign({}, ticket, {
+      id: s.id, number: s.number, service: s.service, service_names: s.service_names,
+      status: s.status, recalls: s.recalls || 0, desk: s.desk || null,
+    });
+  }
+
+  function onFrame(ev) {
+    if (ev.type === 'ticket.state') {
+      const p = ev.ticket;
+      if (!p || typeof ev.seq !== 'number' || ev.seq < seen) return;
+      ticket = Object.assign({}, ticket, {
+        id: p.id, status: p.status || 'waiting', position: p.position,
+        estimated_wait_seconds: p.estimated_wait_seconds, estimate: p.estimate,
+      });
+      stateGen++;
+      render();
+      return;
+    }
+    if (typeof ev.seq === 'number') seen = Math.max(seen, ev.seq);
+    if (!ev.ticket) return;
+    eventGen++;
+    if (ev.type === 'snapshot') {
+      summary(ev.ticket);
+      if ('position' in ev.ticket) {
+        ticket.position = ev.ticket.position;
+        ticket.estimated_wait_seconds = ev.ticket.estimated_wait_seconds;
+      }
+      snapshotAt = Date.now();
+    } else if (ev.type === 'ticket.transferred' && ev.to) {
+      // A new ticket in another queue: say what the event knows, and read the rest once.
+      summary(ev.to);
+      ticket.position = null;
+      refresh();
+    } else {
+      summary(ev.ticket);
+    }
+    render();
+  }
+
+  // After a (re)connection the stream brings the position within moments (a ticket.state frame), or says
+  // with its snapshot that the ticket no longer waits. Only when neither came does the page read it.
+  let snapshotAt = 0;
+  let connectPull = null;
+  function pullAfterConnect() {
+    clearTimeout(connectPull);
+    const since = Date.now();
+    const sg = stateGen;
+    connectPull = setTimeout(() => {
+      if (!live || stateGen !== sg || (snapshotAt >= since && ticket.status !== 'waiting')) return;
+      refresh();
+    }, 1000 + Math.random() * 1500);
+  }
+
   // --- start -----------------------------------------------------------------------------------------
+  // A phone that wakes after a long sleep may hold a stream that died silently: it reads the ticket once.
+  let hiddenAt = Date.now();
   document.addEventListener('visibilitychange', async () => {
-    if (document.visibilityState !== 'visible') return;
+    if (document.visibilityState !== 'visible') {
+      hiddenAt = Date.now();
+      return;
+    }
     if (armed) await keepAwake();
-    refresh(); // a phone wakes with stale data: catch up at once
+    if (!live || Date.now() - hiddenAt > 60000) refresh();
   });
 
   render();
   if (!ended(ticket.status)) {
     setConn('polling');
     if (window.TurnoEvents) {
-      sub = window.TurnoEvents.connect('/ws/tickets/' + encodeURIComponent(boot.code) + '/events',
-        () => { refresh(); },
+      sub = window.TurnoEvents.connect('/ws/tickets/' + encodeURIComponent(boot.code) + '/events', onFrame,
         (s) => {
           live = s === 'live';
           setConn(live ? 'live' : 'polling');
           if (live) {
-            clearTimeout(pollTimer); // the stream tells us when to look
-            refresh();
+            clearTimeout(pollTimer); // the stream says what changes
+            pullAfterConnect();
           } else {
             schedulePoll();
           }
-        });
+        }, { states: true });
     }
     schedulePoll();
   }

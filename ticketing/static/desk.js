@@ -1,6 +1,8 @@
 // Turno operator desk: actions through the JSON API, the live queue and waiting list, timers from the
 // server's timestamps, no-show and finish undoable for a few seconds, and Alt+key shortcuts that the
-// operator can switch off.
+// operator can switch off. With a live stream the desk's state, its waiting list and the office's counts
+// come pushed (desk.state and queue.state frames); the page reads them from the API only on (re)connection,
+// after an action of its own that failed, and while the stream is not live.
 "use strict";
 (function () {
   const app = document.getElementById("desk-app");
@@ -227,40 +229,99 @@
     $("list-count").textContent = t("desk.list_count", { count: list.length });
   }
 
+  // applyDesk shows the desk's state (GET /api/v1/desks/{id}) and, when given, its waiting list.
+  function applyDesk(s, waiting) {
+    if (s.server_time) skew = Date.parse(s.server_time) - Date.now();
+    state = s;
+    if (pending && !(s.current && s.current.id === pending.id)) clearPending(); // the ticket ended elsewhere
+    render();
+    renderQueue();
+    if (waiting) renderWaiting(waiting);
+  }
+
+  // The office's counts (GET …/queue's services) as of the server's instant `at` (ms), shown for the
+  // services this desk serves; the wait alarm counts on from them.
+  let lines = null;
+  let linesAt = 0;
+  function applyQueue(services, at) {
+    lines = services;
+    linesAt = at;
+    renderQueue();
+  }
+  function renderQueue() {
+    if (!state || !lines) return;
+    const served = new Set(state.desk.services);
+    waits = lines.filter((l) => served.has(l.service) && l.waiting > 0 && data.targets && data.targets[l.service])
+      .map((l) => ({ code: l.service, names: l.names, oldestAt: linesAt - l.oldest_wait_seconds * 1000, target: data.targets[l.service] }));
+    $("queue").replaceChildren(...lines.filter((l) => served.has(l.service)).map((l) => {
+      const tr = document.createElement("tr");
+      tr.dataset.service = l.service;
+      for (const v of [l.names[lang] || l.names.it, l.waiting, l.waiting ? minutes(l.oldest_wait_seconds) : "—", minutes(l.estimated_wait_seconds)]) {
+        const td = document.createElement("td");
+        td.textContent = v;
+        tr.appendChild(td);
+      }
+      return tr;
+    }));
+    alarms();
+  }
+
+  function showLive(on) {
+    $("live").textContent = t(on ? "desk.live" : "desk.offline");
+    $("live").className = "pill " + (on ? "ok" : "warn");
+  }
+
+  // The stream's frames, in the order of the office's events. deskGen and queueGen count the states the
+  // stream has shown, so that a read of the API under way when one came does not put an older one back.
+  let live = false;
+  let seen = -1; // seq of the last event or snapshot
+  let deskSeq = -1; // seq of the desk.state on screen
+  let queueSeq = -1; // seq of the queue.state on screen
+  let deskGen = 0;
+  let queueGen = 0;
+
+  // refresh reads the desk, the office's queue and the waiting list from the API.
   async function refresh() {
+    const dg = deskGen, qg = queueGen;
     try {
       const [s, q, w] = await Promise.all([
         api("GET", "/api/v1/desks/" + deskID),
         api("GET", "/api/v1/offices/" + office + "/queue"),
         api("GET", "/api/v1/desks/" + deskID + "/waiting"),
       ]);
-      if (s.server_time) skew = Date.parse(s.server_time) - Date.now();
-      state = s;
-      if (pending && !(s.current && s.current.id === pending.id)) clearPending(); // the ticket ended elsewhere
-      render();
-      const served = new Set(s.desk.services);
-      const serverNow = Date.parse(s.server_time);
-      waits = q.services.filter((l) => served.has(l.service) && l.waiting > 0 && data.targets && data.targets[l.service])
-        .map((l) => ({ code: l.service, names: l.names, oldestAt: serverNow - l.oldest_wait_seconds * 1000, target: data.targets[l.service] }));
-      $("queue").replaceChildren(...q.services.filter((l) => served.has(l.service)).map((l) => {
-        const tr = document.createElement("tr");
-        for (const v of [l.names[lang] || l.names.it, l.waiting, l.waiting ? minutes(l.oldest_wait_seconds) : "—", minutes(l.estimated_wait_seconds)]) {
-          const td = document.createElement("td");
-          td.textContent = v;
-          tr.appendChild(td);
-        }
-        return tr;
-      }));
-      renderWaiting(w);
-      $("live").textContent = t("desk.live");
-      $("live").className = "pill ok";
+      if (deskGen === dg) applyDesk(s, w);
+      if (queueGen === qg) applyQueue(q.services, Date.parse(s.server_time));
+      if (!window.TurnoEvents) showLive(true);
     } catch (e) {
-      $("live").textContent = t("desk.offline");
-      $("live").className = "pill warn";
+      if (!live) showLive(false);
     }
   }
 
   const actionPath = (name) => "/api/v1/desks/" + deskID + "/" + name;
+
+  // post sends one of the page's own actions and shows its answer, which says the desk's state (pause,
+  // resume) or its current ticket (a call, a recall, a start; none after a finish, a no-show, a transfer
+  // or "nothing to call"). The waiting list and the counts come with the stream's next frames; when the
+  // action failed, or without a live stream, the page reads them. It returns the answer, or throws.
+  async function post(name, body) {
+    const before = { gen: deskGen, floor: deskFloor };
+    let res;
+    try {
+      res = await api("POST", actionPath(name), body || {});
+    } catch (e) {
+      await refresh();
+      throw e;
+    }
+    if (name === "close") return res;
+    if (state && deskGen === before.gen) { // a newer state from the stream stands
+      if (name === "pause" || name === "resume") applyDesk(res);
+      // Not the server's clock of now: no server_time, which would set the clock skew wrong.
+      else applyDesk(Object.assign({}, state, { current: ["next", "call", "recall", "start"].includes(name) ? res : null, server_time: undefined }));
+    }
+    if (live) awaitOwnEvent(before.floor);
+    else await refresh();
+    return res;
+  }
 
   async function act(name, body) {
     showError(null);
@@ -270,12 +331,11 @@
     try {
       if (name === "transfer") body = { service: $("transfer-to").value };
       if (name === "pause") body = { reason: $("pause-reason-select").value };
-      const res = await api("POST", actionPath(name), body || {});
+      const res = await post(name, body);
       if (name === "close") { location.reload(); return; }
       if ((name === "next" || name === "call") && res === null) say(t("desk.nothing"));
       else if ((name === "next" || name === "call") && res) say(t("desk.called_ticket", { number: res.number }));
     } catch (e) { showError(e); }
-    await refresh();
     if (!window.TurnoEvents && name !== "pause" && name !== "resume") myDay(); // no stream to say a ticket ended
   }
 
@@ -310,10 +370,9 @@
     if (!p) return;
     const hadFocus = clearPending();
     try {
-      await api("POST", actionPath(p.name), {});
+      await post(p.name);
       say(t(p.name === "no-show" ? "desk.done_no_show" : "desk.done_finish", { number: p.number }));
     } catch (e) { showError(e); }
-    await refresh();
     if (p.name === "finish") myDay();
     if (hadFocus) focusFirst(["next", "pause", "resume"]);
   }
@@ -379,24 +438,108 @@
     b.click();
   });
 
-  // Live updates: the office's event stream (events.js) refreshes on every event, coalesced; a slow poll
-  // stays as a safety net, and polling alone when the stream is unavailable.
-  // "Serviti oggi" is read again when a ticket of this desk ends served: a finish, a transfer, or the
-  // finish that calling the next ticket makes.
+  // Live updates: the office's event stream with this desk's state (events.js, ?desk=). A desk.state frame
+  // may have been read just before a change of this desk whose event has already come (or, after an
+  // action of the page, is still to come): it is held back a moment, and shown only if the newer state
+  // that change brings has not replaced it by then (the server sends a desk's state only when it changed,
+  // so the held one may be the newest). queue.state frames come after every batch: one older than the
+  // last event is simply dropped.
+  let deskFloor = -1; // seq of the last event about this desk
+  let awaiting = false; // an action of the page was answered and its event has not come yet
+  let awaitTimer = null;
+  let held = null;
+  let holdTimer = null;
+  function awaitOwnEvent(floor) {
+    if (deskFloor !== floor) return; // it came before the answer
+    awaiting = true;
+    clearTimeout(awaitTimer);
+    awaitTimer = setTimeout(() => { awaiting = false; }, 2000); // an action that made no event ("nothing to call")
+  }
+  function deskState(ev) {
+    if (ev.seq < deskSeq || !ev.state) return;
+    if (awaiting || ev.seq < deskFloor) {
+      held = ev;
+      if (!holdTimer) holdTimer = setTimeout(release, 1000);
+      return;
+    }
+    showDeskState(ev);
+  }
+  function release() {
+    holdTimer = null;
+    if (!held) return;
+    if (awaiting) { holdTimer = setTimeout(release, 500); return; }
+    if (held.seq >= deskSeq) showDeskState(held);
+    held = null;
+  }
+  function showDeskState(ev) {
+    held = null;
+    clearTimeout(holdTimer);
+    holdTimer = null;
+    deskSeq = ev.seq;
+    deskGen++;
+    applyDesk(ev.state, ev.waiting || []);
+  }
+
+  let daySoon = null;
+  function onFrame(ev) {
+    if (typeof ev.seq !== "number") return;
+    if (ev.type === "desk.state") { deskState(ev); return; }
+    if (ev.type === "queue.state") {
+      if (ev.seq < seen || ev.seq < queueSeq) return;
+      queueSeq = ev.seq;
+      queueGen++;
+      applyQueue(ev.services || [], Date.parse(ev.at));
+      return;
+    }
+    seen = Math.max(seen, ev.seq);
+    if (ev.desk && ev.desk.id === deskID && ev.type !== "snapshot") {
+      deskFloor = Math.max(deskFloor, ev.seq);
+      awaiting = false;
+      clearTimeout(awaitTimer);
+    }
+    // "Serviti oggi" is read again when a ticket of this desk ends served: a finish, a transfer, or the
+    // finish that calling the next ticket makes.
+    if ((ev.type === "ticket.finished" || ev.type === "ticket.transferred") && ev.desk && ev.desk.id === deskID) {
+      clearTimeout(daySoon);
+      daySoon = setTimeout(myDay, 100);
+    }
+  }
+
+  // After a (re)connection the stream brings the desk's state and the counts within moments; only what it
+  // has not brought after a second is read from the API. While the stream is not live, a slow poll.
+  let connectPull = null;
+  let pollTimer = null;
+  function pullAfterConnect() {
+    clearTimeout(connectPull);
+    const dg = deskGen, qg = queueGen;
+    connectPull = setTimeout(() => {
+      if (live && (deskGen === dg || queueGen === qg)) refresh();
+    }, 1000);
+  }
+  function poll() {
+    clearInterval(pollTimer);
+    pollTimer = setInterval(() => { if (!live) refresh(); }, 15000);
+  }
+
   if (window.TurnoEvents) {
-    let soon = null, daySoon = null;
-    const refreshSoon = () => { clearTimeout(soon); soon = setTimeout(refresh, 100); };
-    const ended = (ev) => (ev.type === "ticket.finished" || ev.type === "ticket.transferred") && ev.desk && ev.desk.id === deskID;
-    window.TurnoEvents.connect("/ws/offices/" + office + "/events", (ev) => {
-      refreshSoon();
-      if (ended(ev)) { clearTimeout(daySoon); daySoon = setTimeout(myDay, 100); }
-    }, (s) => {
-      if (s === "live") { refreshSoon(); myDay(); }
-      if (s === "ended") signIn();
-    });
+    window.TurnoEvents.connect("/ws/offices/" + office + "/events?desk=" + deskID, onFrame, (s) => {
+      if (s === "ended") { signIn(); return; }
+      const was = live;
+      live = s === "live";
+      showLive(live);
+      if (live) {
+        clearInterval(pollTimer);
+        pullAfterConnect();
+        myDay();
+      } else if (was || !pollTimer) {
+        refresh();
+        poll();
+      }
+    }, { states: true });
+  } else {
+    setInterval(refresh, 3000);
   }
   refresh();
   myDay();
-  setInterval(refresh, window.TurnoEvents ? 15000 : 3000);
   setInterval(tick, 1000);
 })();

@@ -52,6 +52,27 @@ func demoShape(t time.Duration) float64 {
 	return 0.3 + 0.35*math.Exp(-math.Pow((h-15.75)/0.9, 2))
 }
 
+// ArrivalRates is the demo office's arrival curve at a local weekday and time of day: the mean arrivals per
+// hour of each service its history follows (demoArrivals × demoWeekday × demoShape), for the services
+// offered on that weekday's morning or afternoon. Load tests scale it to drive a live office.
+func ArrivalRates(weekday time.Weekday, clock time.Duration) map[string]float64 {
+	wd := int(weekday)
+	if wd == 0 {
+		wd = 7 // ISO: Sunday is 7
+	}
+	out := map[string]float64{}
+	for code, perSlot := range demoArrivals {
+		days := demoDays[code].mornings
+		if clock >= 14*time.Hour {
+			days = demoDays[code].afternoons
+		}
+		if r := 2 * perSlot * demoWeekday[wd] * demoShape(clock); r > 0 && slices.Contains(days, wd) {
+			out[code] = r
+		}
+	}
+	return out
+}
+
 // SeedHistory writes synthetic tickets for every open day of the demand.HistoryWeeks weeks before now that
 // has none (seedHistory).
 func SeedHistory(ctx context.Context, tickets *ticketing.Store, o *ticketing.Office, now time.Time) error {

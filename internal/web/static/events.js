@@ -2,6 +2,7 @@
 // it left off.
 //
 //   const sub = TurnoEvents.connect("/ws/offices/demo/events", onEvent, onStatus);
+//   const sub = TurnoEvents.connect("/ws/offices/demo/events?desk=3", onEvent, onStatus, { states: true });
 //   sub.close();
 //
 // onEvent(ev) gets every event once, in order ({"seq","type","at","ticket":{...},"desk":{...}}), and the
@@ -10,14 +11,25 @@
 // events after the last seq it saw (?since=N), and ignores any seq it has already had. When the server
 // ends the stream because its right ended (close code 1008: a revoked device, a signed-out session, a
 // disabled user) it does not reconnect: onStatus("ended", reason).
+//
+// State frames (queue.state, desk.state, ticket.state: what the page shows, pushed after each batch of
+// events) go to onEvent too when the page asks for them with { states: true }, and are dropped otherwise
+// (a page that re-reads on every message would read twice per batch). They are not events: their seq is
+// the last event the state is at least as new as, so they may come after events with a higher seq. They
+// are therefore neither deduplicated nor remembered for ?since=, and the page orders them: a state whose
+// seq is below an event or snapshot the page has already shown may be older than what it shows, and the
+// batch that brought that event brings a newer state.
 "use strict";
 (function () {
   const maxDelay = 30000;
   const silenceLimit = 75000; // the server sends a heartbeat every 30 s
 
-  function connect(path, onEvent, onStatus) {
+  const isState = (type) => typeof type === "string" && /\.state$/.test(type);
+
+  function connect(path, onEvent, onStatus, opts) {
+    const states = !!(opts && opts.states);
     let ws = null;
-    let last = null; // seq of the last event or snapshot received
+    let last = null; // seq of the last event or snapshot received (never of a state frame)
     let attempt = 0;
     let openedAt = 0;
     let retryTimer = null;
@@ -62,7 +74,9 @@
         let ev;
         try { ev = JSON.parse(m.data); } catch (e) { return; }
         if (!ev || ev.type === "heartbeat") return;
-        if (ev.type === "snapshot") {
+        if (isState(ev.type)) {
+          if (!states) return;
+        } else if (ev.type === "snapshot") {
           last = ev.seq;
         } else if (typeof ev.seq === "number") {
           if (last !== null && ev.seq <= last) return; // already seen
