@@ -355,38 +355,97 @@ func (s *Store) Resume(ctx context.Context, deskID, userID int64) (*DeskState, e
 
 // DeskState returns a desk with its session and ticket in progress.
 func (s *Store) DeskState(ctx context.Context, deskID int64) (*DeskState, error) {
-	desk, err := s.Desk(ctx, deskID)
+	states, err := s.deskStates(ctx, []int64{deskID}, s.now())
 	if err != nil {
 		return nil, err
 	}
-	st := &DeskState{Desk: desk, ServerTime: s.now()}
-	var reason *string
-	var pausedAt *time.Time
-	var opened time.Time
-	err = s.pool.QueryRow(ctx, `SELECT ds.user_id, coalesce(st.full_name, ''), ds.paused_at, ds.pause_reason, ds.opened_at
-		FROM desk_sessions ds LEFT JOIN staff st ON st.id = ds.staff_id WHERE ds.desk_id = $1 AND ds.closed_at IS NULL`, deskID).
-		Scan(&st.UserID, &st.Operator, &pausedAt, &reason, &opened)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+	if states[deskID] == nil {
+		return nil, web.NotFound("unknown_desk", "no desk %d", deskID)
+	}
+	return states[deskID].state, nil
+}
+
+// deskRow is a desk's state as DeskState returns it, with what its waiting list needs (deskWaiting): the
+// services it serves and the staff member signed in to it.
+type deskRow struct {
+	state    *DeskState
+	services map[int64]bool
+	staffID  int64 // of the open session, paused or not; 0 when closed
+}
+
+// deskStates reads the states of the desks among ids that exist, by id, as of now: two statements
+// whatever the number of desks.
+func (s *Store) deskStates(ctx context.Context, ids []int64, now time.Time) (map[int64]*deskRow, error) {
+	desks, err := s.deskRows(ctx, ids, now)
+	if err != nil || len(desks) == 0 {
+		return desks, err
+	}
+	found := make([]int64, 0, len(desks))
+	for id := range desks {
+		found = append(found, id)
+	}
+	return desks, s.currentTickets(ctx, desks, found)
+}
+
+// deskRows reads the desks among ids that exist, by id, with their open session and operator but not
+// their ticket in progress (currentTickets).
+func (s *Store) deskRows(ctx context.Context, ids []int64, now time.Time) (map[int64]*deskRow, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+deskColumns+`,
+			coalesce((SELECT array_agg(service_id) FROM desk_services WHERE desk_id = d.id), '{}'),
+			ses.user_id, coalesce(st.full_name, ''), ses.paused_at, ses.pause_reason, ses.opened_at, coalesce(ses.staff_id, 0)
+		FROM desks d
+		LEFT JOIN desk_sessions ses ON ses.desk_id = d.id AND ses.closed_at IS NULL
+		LEFT JOIN staff st ON st.id = ses.staff_id
+		WHERE d.id = ANY($1)`, ids)
+	if err != nil {
 		return nil, fmt.Errorf("ticketing: desk state: %w", err)
 	}
-	if err == nil {
-		st.Open, st.Paused, st.OpenedAt, st.PausedAt = true, pausedAt != nil, &opened, pausedAt
-		if reason != nil {
-			st.PauseReason = *reason
+	defer rows.Close()
+	out := map[int64]*deskRow{}
+	for rows.Next() {
+		d := &Desk{}
+		st := &DeskState{Desk: d, ServerTime: now}
+		row := &deskRow{state: st, services: map[int64]bool{}}
+		var services []int64
+		var userID *int64
+		var reason *string
+		var opened *time.Time
+		if err := rows.Scan(&d.ID, &d.OfficeID, &d.Number, &d.Name, &d.Audience, &d.Active, &d.Services,
+			&services, &userID, &st.Operator, &st.PausedAt, &reason, &opened, &row.staffID); err != nil {
+			return nil, fmt.Errorf("ticketing: desk state: %w", err)
 		}
+		for _, id := range services {
+			row.services[id] = true
+		}
+		if userID != nil {
+			st.UserID, st.Open, st.Paused, st.OpenedAt = *userID, true, st.PausedAt != nil, opened
+			if reason != nil {
+				st.PauseReason = *reason
+			}
+		}
+		out[d.ID] = row
 	}
-	var curID int64
-	err = s.pool.QueryRow(ctx, `SELECT id FROM tickets WHERE desk_id = $1 AND status IN ('called', 'serving')`, deskID).Scan(&curID)
-	if err == nil {
-		cur, err := ticketByID(ctx, s.pool, curID)
+	return out, rows.Err()
+}
+
+// currentTickets sets the ticket in progress (called or serving) of the desks among ids.
+func (s *Store) currentTickets(ctx context.Context, desks map[int64]*deskRow, ids []int64) error {
+	rows, err := s.pool.Query(ctx, `SELECT `+ticketColumns+ticketFrom+`
+		WHERE t.desk_id = ANY($1) AND t.status IN ('called', 'serving')`, ids)
+	if err != nil {
+		return fmt.Errorf("ticketing: desk state: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		t, err := scanTicket(rows)
 		if err != nil {
-			return nil, err
+			return fmt.Errorf("ticketing: desk state: %w", err)
 		}
-		st.Current = cur.forStaff()
-	} else if !errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("ticketing: desk state: %w", err)
+		if t.Desk != nil && desks[t.Desk.ID] != nil {
+			desks[t.Desk.ID].state.Current = t.forStaff()
+		}
 	}
-	return st, nil
+	return rows.Err()
 }
 
 // DeskOfUser returns the id of the desk a user is signed in to, or 0.

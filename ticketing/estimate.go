@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
+	"strconv"
 	"time"
 )
 
@@ -98,25 +100,37 @@ type queueState struct {
 	store    *Store
 	office   *Office
 	now      time.Time
-	waiting  []waitingEntry
-	services map[int64]serviceTimes
+	waiting  []waitingEntry // oldest first, ties to the lower id
+	services map[int64]serviceEntry
 	desks    []deskEntry
 	skills   map[int64]map[int64]float64 // staff → service → skill factor
 	cal      *Calendar
 	slots    []PlannedSlot
 	outlook  bool // slots loaded
+	// ranks, when set (rankOpenDesks), hold each open desk's order of the tickets it may call, so that the
+	// positions of many tickets compare ranks instead of scoring every pair again.
+	ranks map[int64][]int32 // desk id → rank of q.waiting[i] there, -1 when the desk would not call it
+	index map[int64]int     // ticket id → its index in q.waiting
 }
 
-// waitingEntry is a waiting ticket as the policy ranks it.
+// waitingEntry is a waiting ticket as the policy ranks it and a desk's waiting list shows it.
 type waitingEntry struct {
 	id        int64
 	serviceID int64
 	issuedAt  time.Time
 	bonus     float64 // priority and appointment bonuses, in seconds
 	forStaff  int64   // the only staff member who may serve it (0: anyone with the skill)
+	// label, priority (the category's code) and transferred are only shown, never ranked on.
+	label       string
+	priority    string
+	transferred bool
 }
 
-type serviceTimes struct {
+// serviceEntry is a service as estimates use it (handling time and wait target) and as waiting lists
+// name it.
+type serviceEntry struct {
+	code     string
+	names    map[string]string
 	handling int
 	target   int
 }
@@ -131,89 +145,113 @@ type deskEntry struct {
 	residual int
 }
 
-// queueState loads an office's state for estimates at the store's current time.
+// queueState loads an office's state for estimates at the store's current time: three statements.
 func (s *Store) queueState(ctx context.Context, o *Office) (*queueState, error) {
-	q := &queueState{store: s, office: o, now: s.now(), services: map[int64]serviceTimes{}, skills: map[int64]map[int64]float64{}}
+	q := &queueState{store: s, office: o, now: s.now(), skills: map[int64]map[int64]float64{}}
+	var err error
+	if q.waiting, q.services, err = s.loadWaiting(ctx, o.ID, q.now, o.AppointmentBonus); err != nil {
+		return nil, err
+	}
+	return q, q.loadDesks(ctx)
+}
+
+// loadWaiting reads an office's waiting tickets, oldest first (ties to the lower id), and its services.
+// appointmentBonus is the office's bonus for a checked-in appointment whose slot has begun.
+func (s *Store) loadWaiting(ctx context.Context, officeID int64, now time.Time, appointmentBonus int) ([]waitingEntry, map[int64]serviceEntry, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT t.id, t.service_id, t.issued_at, coalesce(pc.bonus_seconds, 0)
 			+ CASE WHEN t.checked_in_at IS NOT NULL AND t.appointment_at <= $2 THEN $3 ELSE 0 END,
-			coalesce(t.for_staff_id, 0)
+			coalesce(t.for_staff_id, 0), t.label, coalesce(pc.code, ''), t.transferred_from IS NOT NULL
 		FROM tickets t LEFT JOIN priority_categories pc ON pc.id = t.priority_id
-		WHERE t.office_id = $1 AND t.status = 'waiting'`, o.ID, q.now, o.AppointmentBonus)
+		WHERE t.office_id = $1 AND t.status = 'waiting'
+		ORDER BY t.issued_at, t.id`, officeID, now, appointmentBonus)
 	if err != nil {
-		return nil, fmt.Errorf("ticketing: estimate: waiting tickets: %w", err)
+		return nil, nil, fmt.Errorf("ticketing: estimate: waiting tickets: %w", err)
 	}
+	var waiting []waitingEntry
 	for rows.Next() {
 		var w waitingEntry
 		var bonus int
-		if err := rows.Scan(&w.id, &w.serviceID, &w.issuedAt, &bonus, &w.forStaff); err != nil {
+		if err := rows.Scan(&w.id, &w.serviceID, &w.issuedAt, &bonus, &w.forStaff, &w.label, &w.priority, &w.transferred); err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("ticketing: estimate: waiting tickets: %w", err)
+			return nil, nil, fmt.Errorf("ticketing: estimate: waiting tickets: %w", err)
 		}
 		w.bonus = float64(bonus)
-		q.waiting = append(q.waiting, w)
+		waiting = append(waiting, w)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("ticketing: estimate: waiting tickets: %w", err)
+		return nil, nil, fmt.Errorf("ticketing: estimate: waiting tickets: %w", err)
 	}
 
-	rows, err = s.pool.Query(ctx, `SELECT id, expected_handling_seconds, wait_target_seconds FROM services WHERE office_id = $1`, o.ID)
+	rows, err = s.pool.Query(ctx, `SELECT id, code, names, expected_handling_seconds, wait_target_seconds FROM services WHERE office_id = $1`, officeID)
 	if err != nil {
-		return nil, fmt.Errorf("ticketing: estimate: services: %w", err)
+		return nil, nil, fmt.Errorf("ticketing: estimate: services: %w", err)
 	}
+	services := map[int64]serviceEntry{}
 	for rows.Next() {
 		var id int64
-		var st serviceTimes
-		if err := rows.Scan(&id, &st.handling, &st.target); err != nil {
+		var sv serviceEntry
+		if err := rows.Scan(&id, &sv.code, &sv.names, &sv.handling, &sv.target); err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("ticketing: estimate: services: %w", err)
+			return nil, nil, fmt.Errorf("ticketing: estimate: services: %w", err)
 		}
-		q.services[id] = st
+		services[id] = sv
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("ticketing: estimate: services: %w", err)
+		return nil, nil, fmt.Errorf("ticketing: estimate: services: %w", err)
 	}
+	return waiting, services, nil
+}
 
+// loadDesks reads the office's active desks and the skills of the operators at the open, unpaused ones.
+func (q *queueState) loadDesks(ctx context.Context) error {
 	// The residual of a busy desk is its current ticket's handling time less the time since it started
-	// (or was called, while the citizen walks up), never below zero.
-	rows, err = s.pool.Query(ctx, `
+	// (or was called, while the citizen walks up), never below zero. The operator's skills come along as
+	// {"service id": "level"}, saving a statement.
+	rows, err := q.store.pool.Query(ctx, `
 		SELECT d.id, coalesce(array_agg(dsv.service_id) FILTER (WHERE dsv.service_id IS NOT NULL), '{}'),
 			ds.id IS NOT NULL AND ds.paused_at IS NULL, coalesce(ds.staff_id, 0),
 			coalesce((SELECT max(greatest(0, sv.expected_handling_seconds
 					- extract(epoch FROM $2::timestamptz - coalesce(c.started_at, c.called_at))))::int
 				FROM tickets c JOIN services sv ON sv.id = c.service_id
-				WHERE c.desk_id = d.id AND c.status IN ('called', 'serving')), 0)
+				WHERE c.desk_id = d.id AND c.status IN ('called', 'serving')), 0),
+			coalesce((SELECT jsonb_object_agg(sk.service_id, sk.level) FROM staff_skills sk
+				WHERE sk.staff_id = ds.staff_id AND ds.paused_at IS NULL), '{}')
 		FROM desks d
 		LEFT JOIN desk_services dsv ON dsv.desk_id = d.id
 		LEFT JOIN desk_sessions ds ON ds.desk_id = d.id AND ds.closed_at IS NULL
 		WHERE d.office_id = $1 AND d.active
-		GROUP BY d.id, ds.id ORDER BY d.number`, o.ID, q.now)
+		GROUP BY d.id, ds.id ORDER BY d.number`, q.office.ID, q.now)
 	if err != nil {
-		return nil, fmt.Errorf("ticketing: estimate: desks: %w", err)
+		return fmt.Errorf("ticketing: estimate: desks: %w", err)
 	}
-	var staff []int64
+	defer rows.Close()
 	for rows.Next() {
 		d := deskEntry{services: map[int64]bool{}}
 		var services []int64
-		if err := rows.Scan(&d.id, &services, &d.open, &d.staffID, &d.residual); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("ticketing: estimate: desks: %w", err)
+		var skills map[string]SkillLevel
+		if err := rows.Scan(&d.id, &services, &d.open, &d.staffID, &d.residual, &skills); err != nil {
+			return fmt.Errorf("ticketing: estimate: desks: %w", err)
 		}
 		for _, id := range services {
 			d.services[id] = true
 		}
-		if d.open && d.staffID != 0 {
-			staff = append(staff, d.staffID)
+		if d.open && d.staffID != 0 && len(skills) > 0 {
+			m := make(map[int64]float64, len(skills))
+			for id, level := range skills {
+				serviceID, err := strconv.ParseInt(id, 10, 64)
+				if err != nil {
+					return fmt.Errorf("ticketing: estimate: skills: %w", err)
+				}
+				m[serviceID] = level.Factor()
+			}
+			q.skills[d.staffID] = m
 		}
 		q.desks = append(q.desks, d)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("ticketing: estimate: desks: %w", err)
-	}
-	return q, q.loadSkills(ctx, staff)
+	return rows.Err()
 }
 
 // loadSkills adds the skill factors of staff members.
@@ -267,6 +305,11 @@ func (q *queueState) factor(d deskEntry, serviceID int64, skills bool) (float64,
 // ahead returns how many waiting tickets some desk of desks would call before t, and their total expected
 // handling time in seconds.
 func (q *queueState) ahead(t waitingEntry, desks []deskEntry, skills bool) (n, work int) {
+	if skills {
+		if n, work, ok := q.aheadByRank(t, desks); ok {
+			return n, work
+		}
+	}
 	for _, u := range q.waiting {
 		if u.id == t.id {
 			continue
@@ -285,6 +328,82 @@ func (q *queueState) ahead(t waitingEntry, desks []deskEntry, skills bool) (n, w
 		}
 	}
 	return n, work
+}
+
+// rankOpenDesks orders, for each open desk, the waiting tickets it may call as the policy would call them
+// (the order before defines), so that aheadByRank answers ahead for a waiting ticket at open desks by
+// comparing ranks. It pays off when many tickets are estimated against one state (LiveState).
+func (q *queueState) rankOpenDesks() {
+	q.index = make(map[int64]int, len(q.waiting))
+	for i, w := range q.waiting {
+		q.index[w.id] = i
+	}
+	q.ranks = map[int64][]int32{}
+	type scored struct {
+		i      int
+		factor float64
+	}
+	var list []scored
+	for _, d := range q.desks {
+		if !d.open {
+			continue
+		}
+		rank := make([]int32, len(q.waiting))
+		list = list[:0]
+		for i, u := range q.waiting {
+			rank[i] = -1
+			// With desks open a reserved ticket goes only to its member's desk, whatever the ticket
+			// estimated (reservedAt with skills), so the order does not depend on it.
+			if f, ok := q.factor(d, u.serviceID, true); ok && (u.forStaff == 0 || u.forStaff == d.staffID) {
+				list = append(list, scored{i, f})
+			}
+		}
+		slices.SortFunc(list, func(a, b scored) int {
+			switch {
+			case q.before(q.waiting[a.i], a.factor, q.waiting[b.i], b.factor):
+				return -1
+			case q.before(q.waiting[b.i], b.factor, q.waiting[a.i], a.factor):
+				return 1
+			}
+			return 0
+		})
+		for r, e := range list {
+			rank[e.i] = int32(r)
+		}
+		q.ranks[d.id] = rank
+	}
+}
+
+// aheadByRank is ahead with skills for a waiting ticket, from the ranks of rankOpenDesks: a ticket counts
+// when some desk of desks ranks it before t. It returns false when the ranks cannot answer (not computed,
+// t not waiting, or t not callable at one of desks), and ahead then scores the tickets itself.
+func (q *queueState) aheadByRank(t waitingEntry, desks []deskEntry) (n, work int, ok bool) {
+	ti, ok := q.index[t.id]
+	if q.ranks == nil || !ok {
+		return 0, 0, false
+	}
+	ranks := make([][]int32, len(desks))
+	at := make([]int32, len(desks)) // t's rank at each desk
+	for k, d := range desks {
+		ranks[k] = q.ranks[d.id]
+		if ranks[k] == nil || ranks[k][ti] < 0 {
+			return 0, 0, false
+		}
+		at[k] = ranks[k][ti]
+	}
+	for ui, u := range q.waiting {
+		if ui == ti {
+			continue
+		}
+		for k := range ranks {
+			if r := ranks[k][ui]; r >= 0 && r < at[k] {
+				n++
+				work += q.services[u.serviceID].handling
+				break
+			}
+		}
+	}
+	return n, work, true
 }
 
 // reservedAt reports whether ticket u, when reserved for a staff member, may be called at desk d ahead

@@ -47,7 +47,12 @@ type TicketPosition struct {
 // deskWaitingLimit is how many tickets a desk's waiting list holds (GET /api/v1/desks/{id}/waiting).
 const deskWaitingLimit = 200
 
-// LiveState reads office o's live state: its queue, and the desks and tickets lq asks for.
+// LiveState reads office o's live state: its queue, and the desks and tickets lq asks for. It costs the
+// same few statements whatever the number of desks and tickets: the queue's state (three), the queue's
+// counts (one) and the desks' states (two, when lq asks for desks); when some service or ticket has no
+// desk open, also the roster's outlook (the Outlook's own, plus one for the planned staff's skills) and
+// the office's calendar (two). The desks' waiting lists come from the waiting tickets the queue's state
+// has read already, and the positions from one ranking per open desk (rankOpenDesks).
 func (s *Store) LiveState(ctx context.Context, o *Office, lq LiveQuery) (*LiveState, error) {
 	q, err := s.queueState(ctx, o)
 	if err != nil {
@@ -57,44 +62,49 @@ func (s *Store) LiveState(ctx context.Context, o *Office, lq LiveQuery) (*LiveSt
 	if st.Queue, err = s.queueLines(ctx, q); err != nil {
 		return nil, err
 	}
-	if err := s.livePositions(ctx, q, lq.Tickets, st.Tickets); err != nil {
+	if err := q.positions(ctx, lq.Tickets, st.Tickets); err != nil {
 		return nil, err
 	}
-	for _, id := range lq.Desks {
-		ds, err := s.DeskState(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if ds.Desk.OfficeID != o.ID {
+	if len(lq.Desks) == 0 {
+		return st, nil
+	}
+	desks, err := s.deskRows(ctx, lq.Desks, q.now)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for id, d := range desks {
+		if d.state.Desk.OfficeID != o.ID {
+			delete(desks, id)
 			continue
 		}
-		list, err := s.WaitingForDesk(ctx, id, deskWaitingLimit)
-		if err != nil {
-			return nil, err
-		}
-		if list == nil {
-			list = []WaitingTicket{}
-		}
-		st.Desks[id] = &LiveDesk{State: ds, Waiting: list}
+		ids = append(ids, id)
+	}
+	if len(ids) == 0 {
+		return st, nil
+	}
+	if err := s.currentTickets(ctx, desks, ids); err != nil {
+		return nil, err
+	}
+	for id, d := range desks {
+		st.Desks[id] = &LiveDesk{State: d.state, Waiting: deskWaiting(d, q.waiting, q.services, q.now, deskWaitingLimit)}
 	}
 	return st, nil
 }
 
-// livePositions fills out with the position and estimate of each of ids that waits in q's office.
-func (s *Store) livePositions(ctx context.Context, q *queueState, ids []int64, out map[int64]*TicketPosition) error {
-	if len(ids) == 0 {
+// positions fills out with the position and estimate of each of ids that waits in q's office, as
+// fillEstimate computes them.
+func (q *queueState) positions(ctx context.Context, ids []int64, out map[int64]*TicketPosition) error {
+	if len(ids) == 0 || len(q.waiting) == 0 {
 		return nil
 	}
-	waiting := make(map[int64]waitingEntry, len(q.waiting))
-	for _, w := range q.waiting {
-		waiting[w.id] = w
-	}
+	q.rankOpenDesks()
 	for _, id := range ids {
-		w, ok := waiting[id]
+		i, ok := q.index[id]
 		if !ok {
 			continue
 		}
-		pos, est, err := q.estimate(ctx, w)
+		pos, est, err := q.estimate(ctx, q.waiting[i])
 		if err != nil {
 			return fmt.Errorf("ticketing: live state: ticket %d: %w", id, err)
 		}

@@ -88,26 +88,52 @@ type WaitingTicket struct {
 }
 
 // WaitingForDesk lists the waiting tickets a desk may serve, oldest first, for calling one out of order. A
-// ticket reserved for a staff member is listed only at the desk that member is signed in to.
+// ticket reserved for a staff member is listed only at the desk that member is signed in to. An unknown
+// desk has none.
 func (s *Store) WaitingForDesk(ctx context.Context, deskID int64, limit int) ([]WaitingTicket, error) {
 	now := s.now()
-	rows, err := s.pool.Query(ctx, `
-		SELECT t.id, t.label, s.code, s.names, coalesce(pc.code, ''), t.issued_at,
-			extract(epoch FROM $2::timestamptz - t.issued_at)::int, t.transferred_from IS NOT NULL
-		FROM tickets t
-		JOIN desks d ON d.id = $1 AND d.office_id = t.office_id
-		JOIN desk_services ds ON ds.desk_id = d.id AND ds.service_id = t.service_id
-		JOIN services s ON s.id = t.service_id
-		LEFT JOIN priority_categories pc ON pc.id = t.priority_id
-		WHERE t.status = 'waiting' AND (t.for_staff_id IS NULL OR t.for_staff_id =
-			(SELECT staff_id FROM desk_sessions WHERE desk_id = d.id AND closed_at IS NULL))
-		ORDER BY t.issued_at, t.id LIMIT $3`, deskID, now, limit)
+	desks, err := s.deskRows(ctx, []int64{deskID}, now)
+	if err != nil {
+		return nil, err
+	}
+	d := desks[deskID]
+	if d == nil {
+		return []WaitingTicket{}, nil
+	}
+	// The list does not rank tickets, so the appointment bonus is left out.
+	waiting, services, err := s.loadWaiting(ctx, d.state.Desk.OfficeID, now, 0)
 	if err != nil {
 		return nil, fmt.Errorf("ticketing: waiting list: %w", err)
 	}
-	return collect(rows, func(row pgx.Row) (WaitingTicket, error) {
-		var w WaitingTicket
-		err := row.Scan(&w.ID, &w.Number, &w.Service, &w.ServiceNames, &w.Priority, &w.IssuedAt, &w.WaitSeconds, &w.Transferred)
-		return w, err
-	})
+	return deskWaiting(d, waiting, services, now, limit), nil
+}
+
+// deskWaiting is desk d's waiting list (WaitingForDesk) out of its office's waiting tickets, which are
+// oldest first: those of the services d serves that are not reserved for someone other than the staff
+// member signed in to it, at most limit.
+func deskWaiting(d *deskRow, waiting []waitingEntry, services map[int64]serviceEntry, now time.Time, limit int) []WaitingTicket {
+	list := []WaitingTicket{}
+	for _, w := range waiting {
+		if len(list) >= limit {
+			break
+		}
+		if !d.services[w.serviceID] || (w.forStaff != 0 && w.forStaff != d.staffID) {
+			continue
+		}
+		sv := services[w.serviceID]
+		list = append(list, WaitingTicket{ID: w.id, Number: w.label, Service: sv.code, ServiceNames: sv.names,
+			Priority: w.priority, IssuedAt: w.issuedAt, WaitSeconds: waitSeconds(now, w.issuedAt), Transferred: w.transferred})
+	}
+	return list
+}
+
+// waitSeconds is the whole seconds from since to now as PostgreSQL counts them in the queue's SQL
+// (extract(epoch FROM now - since)::int): now at the microsecond precision it is sent with, then rounded
+// half away from zero.
+func waitSeconds(now, since time.Time) int {
+	us := now.Truncate(time.Microsecond).Sub(since).Microseconds()
+	if us < 0 {
+		return -int((-us + 500_000) / 1_000_000)
+	}
+	return int((us + 500_000) / 1_000_000)
 }
