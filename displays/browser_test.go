@@ -40,28 +40,6 @@ const speechProbe = `(() => {
   return document.getElementById("display-app").dataset.audio === "on";
 })()`
 
-// fetchProbe records the path of every GET the page makes from now on (window.__gets), to tell that what
-// the page shows came pushed by the stream, not from a read of the API.
-const fetchProbe = `(() => {
-  window.__gets = [];
-  const f = window.fetch;
-  window.fetch = (url, opts) => {
-    if (!opts || !opts.method || opts.method === "GET") window.__gets.push(new URL(String(url), location.href).pathname);
-    return f(url, opts);
-  };
-  return true;
-})()`
-
-// pageGets returns the paths the page has read since fetchProbe ran.
-func pageGets(t *testing.T, ctx context.Context) []string {
-	t.Helper()
-	got, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__gets || ["no probe"]`))
-	if err != nil {
-		t.Fatalf("read the page's requests: %v", err)
-	}
-	return got
-}
-
 // apiWaiting returns how many tickets wait for service, as GET /api/v1/offices/demo/queue says.
 func apiWaiting(t *testing.T, srv *httptest.Server, token, service string) int {
 	t.Helper()
@@ -121,9 +99,7 @@ func TestDisplayPageInChromium(t *testing.T) {
 	if err := chromedp.Do(ctx, wait(count+` === "3"`)); err != nil {
 		t.Fatalf("the snapshot's counts: %v", err)
 	}
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fetchProbe)); err != nil {
-		t.Fatal(err)
-	}
+	browsertest.CountGets(t, ctx)
 
 	start := time.Now()
 	called := next(t, n.srv, tok1, desk1)
@@ -139,7 +115,7 @@ func TestDisplayPageInChromium(t *testing.T) {
 		shown, _ := chromedp.Run(ctx, chromedp.Evaluate[string](count))
 		t.Fatalf("the display shows %q waiting for certificati, the API 2: %v", shown, err)
 	}
-	if got := pageGets(t, ctx); len(got) != 0 {
+	if got := browsertest.Gets(t, ctx); len(got) != 0 {
 		t.Errorf("the display read %q after a call; the counts come pushed", got)
 	}
 	desk, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#d-current-desk`)))
@@ -195,7 +171,7 @@ func TestDisplayPageInChromium(t *testing.T) {
 		shown, _ := chromedp.Run(ctx, chromedp.Evaluate[string](count))
 		t.Fatalf("after the reconnection the display shows %q waiting for certificati, the API %d: %v", shown, left, err)
 	}
-	t.Logf("the display's reads of the API across the reconnection: %q", pageGets(t, ctx))
+	t.Logf("the display's reads of the API across the reconnection: %q", browsertest.Gets(t, ctx))
 }
 
 // dropAll cuts every client connection of a hub, as a network failure would.
@@ -246,9 +222,7 @@ func TestDeskPageFollowsStream(t *testing.T) {
 	// Let the page's first read and its stream settle (a read after connecting happens within a second, if
 	// at all), then count its reads and issue.
 	time.Sleep(1500 * time.Millisecond)
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fetchProbe)); err != nil {
-		t.Fatal(err)
-	}
+	browsertest.CountGets(t, ctx)
 	start := time.Now()
 	first := issue(t, env, "cie")
 	if err := chromedp.Do(ctx, browsertest.WaitTrue(`document.getElementById("waiting").textContent.includes("`+first.Number+`")`, 8*time.Second)); err != nil {
@@ -282,7 +256,7 @@ func TestDeskPageFollowsStream(t *testing.T) {
 			browsertest.Screenshot(t, ctx, "desk-stream-failed")
 			t.Fatalf("%s: the page lists %q and counts %q for cie; the API lists %q and counts %d (%v)", what, got[0], got[1], numbers, want, err)
 		}
-		if got := pageGets(t, ctx); len(got) != 0 {
+		if got := browsertest.Gets(t, ctx); len(got) != 0 {
 			t.Errorf("%s: the page read %q; its state comes pushed", what, got)
 		}
 	}

@@ -25,6 +25,8 @@ type client struct {
 	noQueue bool // the stream gets no queue.state
 	// addr is the client address whose stream place the client holds (see Hub.admit); "" for none.
 	addr string
+	// pingSlot is the slice of the ping interval in which the client is pinged (Hub.pingSlot).
+	pingSlot int
 	// ending is set by end: a close frame is on its way and the read loop only waits for the answer.
 	ending atomic.Bool
 
@@ -36,8 +38,8 @@ type client struct {
 	pingDue  bool
 	closed   bool
 	floor    int64 // the highest seq the client has been given (or said it has); nothing at or below is sent
-	// shown is the seq of the last event frame (or snapshot) the client was sent: a state older than it
-	// would be ignored by the client, so it is not sent (state.go).
+	// shown is the seq of the last event frame (or snapshot) the client was sent: a phone ignores a state
+	// older than it, so it is not sent (state.go).
 	shown int64
 	// pendingState is the newest state reading handed out while the client was still being set up.
 	pendingState *stateFrames
@@ -53,7 +55,8 @@ type view struct {
 }
 
 func newClient(h *Hub, conn *websocket.Conn, v view, addr string) *client {
-	return &client{hub: h, conn: conn, phone: v.phone, desk: v.desk, noQueue: v.noQueue, addr: addr, starting: true}
+	return &client{hub: h, conn: conn, phone: v.phone, desk: v.desk, noQueue: v.noQueue, addr: addr, starting: true,
+		pingSlot: int(h.clientSeq.Add(1) % pingSlots)}
 }
 
 // start queues what the client gets first (a snapshot, or the events it missed, read from the table) and

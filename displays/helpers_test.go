@@ -44,9 +44,16 @@ func newTestNodeOn(t *testing.T, env *ticketingtest.Env, opt Options, wrap func(
 // newTestNodeListening is newTestNode with the server's listener wrapped by wrap (nil: as it is).
 func newTestNodeListening(t *testing.T, env *ticketingtest.Env, opt Options, wrap func(net.Listener) net.Listener) *testNode {
 	t.Helper()
-	hub := NewHub(env.Store, opt)
+	return startTestNode(t, env, env.Store, opt, wrap)
+}
+
+// startTestNode starts a hub and its streams on store (which may use a pool other than env's) behind a
+// server whose listener wrap wraps (nil: as it is).
+func startTestNode(t *testing.T, env *ticketingtest.Env, store *ticketing.Store, opt Options, wrap func(net.Listener) net.Listener) *testNode {
+	t.Helper()
+	hub := NewHub(store, opt)
 	srv := httptest.NewUnstartedServer(env.Router(func(r chi.Router) {
-		(&Server{Store: env.Store, Auth: env.Auth, Hub: hub}).Routes(r)
+		(&Server{Store: store, Auth: env.Auth, Hub: hub}).Routes(r)
 	}))
 	if wrap != nil {
 		srv.Listener = wrap(srv.Listener)

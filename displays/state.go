@@ -20,8 +20,10 @@ import (
 // no reason to ask the API after an event, which made every event cost a query per screen, desk and phone.
 //
 // A state frame carries the seq S of the last event the node had handed out when it began reading the
-// state: the state is at least as new as S. Events after S may reach a client before the frame; the client
-// then ignores the frame, since the batch that brought those events brings a newer state too.
+// state: the state is at least as new as S, and S never goes back. Events after S may reach a client before
+// the frame. A screen or a desk page applies it anyway (its counts and lists come only from states, and the
+// batch that brought those events brings a newer state); a phone ignores it when it has had a later event of
+// its own ticket, which may have ended its wait.
 
 // queueStateFrame is the frame every office stream gets: the queue as GET /api/v1/offices/{o}/queue says it.
 type queueStateFrame struct {
@@ -257,21 +259,23 @@ func (c *client) deliverState(fs *stateFrames) {
 	c.queueState(fs)
 }
 
-// queueState queues the client's frames of fs. c.mu is held. A client that has had a reading as of the
-// same seq is left alone: the reading was made for a client that connected since, and a connect storm must
-// not send every client of the office a frame per newcomer.
+// queueState queues the client's frames of fs. c.mu is held. Readings of an office are made one at a time
+// with a seq that never goes back, so an office stream applies every state it gets (it may be older than
+// the last event the stream has shown, never older than the last state); a connect storm must not send
+// every client of the office a frame per newcomer.
 func (c *client) queueState(fs *stateFrames) {
-	if c.sent.any && c.sent.seq == fs.seq {
+	if c.phone != nil && fs.seq < c.shown {
+		// The phone has had a later event of its ticket and would ignore this state, which may say it still
+		// waits; the batch that brought that event brings a newer one. Nothing is recorded as sent, so that
+		// one is not taken for a repeat.
 		return
 	}
-	if fs.seq < c.shown {
-		// The client has had a later event and would ignore this state; the batch that brought that event
-		// brings a newer one. Nothing is recorded as sent, so that one is not taken for a repeat.
-		return
-	}
+	// A reading as of the seq the client has had one of was made for a client that connected since: the
+	// queue is sent again to none, the desk's and the ticket's state only if they differ (the newcomer's).
+	sameSeq := c.sent.any && c.sent.seq == fs.seq
 	c.sent.any, c.sent.seq = true, fs.seq
 	fl := c.followsLocked()
-	if fl.queue && fs.queue != nil {
+	if fl.queue && fs.queue != nil && !sameSeq {
 		c.push(fs.queue)
 	}
 	if kf, ok := fs.desks[fl.desk]; ok && fl.desk != 0 && !bytes.Equal(kf.key, c.sent.desk) {

@@ -408,3 +408,46 @@ func TestTicketStream(t *testing.T) {
 		i++
 	}
 }
+
+// Every client gets a heartbeat each ping interval, and the clients are pinged in slices spread over the
+// interval rather than all at once.
+func TestHeartbeatsInSlots(t *testing.T) {
+	t.Parallel()
+	env := ticketingtest.New(t)
+	n := newTestNode(t, env, Options{PingInterval: 500 * time.Millisecond})
+	const clients = 2 * pingSlots
+	conns := make([]*websocket.Conn, clients)
+	for i := range conns {
+		conns[i] = mustDial(t, n.srv, officePath, demo.DisplayToken)
+	}
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		wg.Go(func() {
+			_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+			for {
+				_, b, err := c.ReadMessage()
+				if err != nil {
+					t.Errorf("client %d got no heartbeat: %v", i, err)
+					return
+				}
+				if strings.Contains(string(b), `"type":"heartbeat"`) {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	slots := map[int]int{}
+	n.hub.mu.Lock()
+	for _, f := range n.hub.feeds {
+		f.mu.Lock()
+		for c := range f.clients {
+			slots[c.pingSlot]++
+		}
+		f.mu.Unlock()
+	}
+	n.hub.mu.Unlock()
+	if len(slots) != pingSlots {
+		t.Errorf("%d clients in %d ping slots (%v), want all %d slots used", clients, len(slots), slots, pingSlots)
+	}
+}

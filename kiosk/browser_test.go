@@ -315,24 +315,12 @@ func TestPhonePageLive(t *testing.T) {
 	}
 	// From here on the page's reads of the API are counted: the position comes pushed (ticket.state), the
 	// call with the ticket's own event.
-	_, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
-		window.__gets = [];
-		const f = window.fetch;
-		window.fetch = (url, opts) => {
-			if (!opts || !opts.method || opts.method === "GET") window.__gets.push(new URL(String(url), location.href).pathname);
-			return f(url, opts);
-		};
-		return true;
-	})()`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	browsertest.CountGets(t, ctx)
 	ahead := `document.getElementById("p-ahead").textContent`
 	noReads := func(what string) {
 		t.Helper()
-		gets, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__gets`))
-		if err != nil || len(gets) != 0 {
-			t.Errorf("%s: the phone read %q (%v); it is told", what, gets, err)
+		if gets := browsertest.Gets(t, ctx); len(gets) != 0 {
+			t.Errorf("%s: the phone read %q; it is told", what, gets)
 		}
 	}
 	// Live regions only for what changes (the status, the call, a failed cancel), not the connection; the

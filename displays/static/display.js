@@ -192,7 +192,7 @@
   let queueSeq = -1; // seq of the counts on screen
   let queueGen = 0; // how many times the stream has brought the counts
   function queueState(ev) {
-    if (typeof ev.seq !== "number" || ev.seq < seen || ev.seq < queueSeq) return;
+    if (typeof ev.seq !== "number" || ev.seq < queueSeq) return;
     queueSeq = ev.seq;
     queueGen++;
     renderQueue(ev.services || []);

@@ -116,3 +116,33 @@ func WaitTrue(expression string, timeout time.Duration) chromedp.Action[chromedp
 		return chromedp.Void{}, err
 	}
 }
+
+// countGets makes the page record the path of every GET it makes through fetch (window.__gets).
+const countGets = `(() => {
+  window.__gets = [];
+  const f = window.fetch;
+  window.fetch = (url, opts) => {
+    if (!opts || !opts.method || opts.method === "GET") window.__gets.push(new URL(String(url), location.href).pathname);
+    return f(url, opts);
+  };
+  return true;
+})()`
+
+// CountGets makes the page record the path of every GET it makes from now on, so that a test can tell what
+// came pushed over a stream from what the page read from the API (Gets).
+func CountGets(t *testing.T, ctx context.Context) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](countGets)); err != nil {
+		t.Fatalf("count the page's requests: %v", err)
+	}
+}
+
+// Gets returns the paths the page has read since CountGets.
+func Gets(t *testing.T, ctx context.Context) []string {
+	t.Helper()
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__gets || ["no probe"]`))
+	if err != nil {
+		t.Fatalf("read the page's requests: %v", err)
+	}
+	return got
+}

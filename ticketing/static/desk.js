@@ -442,8 +442,8 @@
   // may have been read just before a change of this desk whose event has already come (or, after an
   // action of the page, is still to come): it is held back a moment, and shown only if the newer state
   // that change brings has not replaced it by then (the server sends a desk's state only when it changed,
-  // so the held one may be the newest). queue.state frames come after every batch: one older than the
-  // last event is simply dropped.
+  // so the held one may be the newest). queue.state frames come after every batch, in seq order: each is
+  // shown as it comes.
   let deskFloor = -1; // seq of the last event about this desk
   let awaiting = false; // an action of the page was answered and its event has not come yet
   let awaitTimer = null;
@@ -485,7 +485,7 @@
     if (typeof ev.seq !== "number") return;
     if (ev.type === "desk.state") { deskState(ev); return; }
     if (ev.type === "queue.state") {
-      if (ev.seq < seen || ev.seq < queueSeq) return;
+      if (ev.seq < queueSeq) return;
       queueSeq = ev.seq;
       queueGen++;
       applyQueue(ev.services || [], Date.parse(ev.at));

@@ -172,21 +172,7 @@ func Region(ctx context.Context, w io.Writer, opt RegionOptions) error {
 	if expect := 4 * perHour / 3600 * opt.Factor * float64(opt.Offices) * opt.Duration.Seconds(); expect < 100 {
 		fmt.Fprintf(w, "note: about %.0f events are to be expected in the window; raise --factor or --duration for figures\n", expect)
 	}
-	var runs []*regionResult
-	for i := range opt.Runs {
-		r, err := regionRun(ctx, opt, uint64(i))
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(w, "\nrun %d of %d\n", i+1, opt.Runs)
-		printRegion(w, r)
-		runs = append(runs, r)
-	}
-	if opt.Runs > 1 {
-		fmt.Fprintf(w, "\nmedians of %d runs\n", opt.Runs)
-		printRegion(w, medianRegion(runs))
-	}
-	return nil
+	return repeat(w, opt.Runs, func(i int) (*regionResult, error) { return regionRun(ctx, opt, uint64(i)) }, printRegion, medianRegion)
 }
 
 func fmtClock(d time.Duration) string {
@@ -208,6 +194,7 @@ type regionResult struct {
 	phonesAtEnd                    int
 	httpErrors                     map[string]int // "GET /queue 500" → count
 	drops, reconnects, dialFailure int
+	refusals                       int // stream set-ups the node refused (busy, too many) before they got in
 }
 
 // latency is a set of timings summed up.
@@ -276,6 +263,7 @@ func printRegion(w io.Writer, r *regionResult) {
 	}
 	val("HTTP errors", strings.Join(errs, ", "))
 	val("stream drops / reconnects / dial failures", fmt.Sprintf("%d / %d / %d", r.drops, r.reconnects, r.dialFailure))
+	val("stream set-ups refused, then retried", strconv.Itoa(r.refusals))
 }
 
 // medianRegion is, figure by figure, the median over the runs; the errors are summed.
@@ -320,6 +308,7 @@ func medianRegion(runs []*regionResult) *regionResult {
 			m.httpErrors[k] += v
 		}
 		m.drops, m.reconnects, m.dialFailure = m.drops+r.drops, m.reconnects+r.reconnects, m.dialFailure+r.dialFailure
+		m.refusals += r.refusals
 	}
 	return m
 }

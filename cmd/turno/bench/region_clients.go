@@ -65,8 +65,22 @@ func (s *sim) dial(ctx context.Context, k int, path, token string) (*websocket.C
 	if token != "" {
 		h = http.Header{"Authorization": {"Bearer " + token}}
 	}
-	c, _, err := stormDialer(regionAddr(k/streamsPerAddress)).DialContext(ctx, u, h)
-	return c, err
+	// A node refuses streams beyond its set-up bound (503 busy) or an address's cap (429) and the pages try
+	// again with back-off (events.js): so does the simulator, for up to two minutes, counting each refusal.
+	deadline := time.Now().Add(2 * time.Minute)
+	for wait := 500 * time.Millisecond; ; wait = min(2*wait, 8*time.Second) {
+		c, res, err := stormDialer(regionAddr(k/streamsPerAddress)).DialContext(ctx, u, h)
+		if err == nil || res == nil || (res.StatusCode != http.StatusServiceUnavailable && res.StatusCode != http.StatusTooManyRequests) ||
+			time.Now().After(deadline) {
+			return c, err
+		}
+		s.refusals.Add(1)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait/2 + time.Duration(s.jitter()*float64(wait/2))):
+		}
+	}
 }
 
 // officeClient is a hall screen (a display device) or a desk page (an operator, ?desk=ID in push mode)
@@ -167,8 +181,8 @@ func (c *officeClient) read(ctx context.Context, conn *websocket.Conn) {
 		case f.Type == "snapshot":
 			c.lastEvent, c.covered = max(c.lastEvent, f.Seq), max(c.covered, f.Seq)
 		case f.Type == "queue.state" || f.Type == "desk.state":
-			// A state applies only when it is at least as new as the last event frame (protocol.md).
-			if !c.s.opt.Pull && (f.Type == "queue.state" || c.desk != nil) && f.Seq >= c.lastEvent {
+			// A screen or a desk page applies every state: they come in seq order (docs/displays.md).
+			if !c.s.opt.Pull && (f.Type == "queue.state" || c.desk != nil) {
 				c.cover(f.Seq, now)
 			}
 		case f.Seq > 0:

@@ -53,6 +53,7 @@ type sim struct {
 	httpErrors map[string]int
 
 	drops, reconnects, dialFailures atomic.Int64
+	refusals                        atomic.Int64 // stream set-ups refused with 503 or 429 and tried again
 	following                       atomic.Int64
 	seeds                           atomic.Uint64
 }
@@ -343,6 +344,7 @@ func (s *sim) results(ctx context.Context, pool *pgxpool.Pool, res *regionResult
 	res.screen, res.called, res.desk, res.phone = summarize(lat[obsScreen]), summarize(lat[obsCalled]), summarize(lat[obsDesk]), summarize(lat[obsPhone])
 	res.issue, res.call, res.emptyCalls, res.httpErrors = summarize(s.issue), summarize(s.call), s.emptyCalls, s.httpErrors
 	res.drops, res.reconnects, res.dialFailure = int(s.drops.Load()), int(s.reconnects.Load()), int(s.dialFailures.Load())
+	res.refusals = int(s.refusals.Load())
 	return res, nil
 }
 

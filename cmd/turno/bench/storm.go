@@ -107,19 +107,25 @@ func Storm(ctx context.Context, w io.Writer, opt StormOptions) error {
 	fmt.Fprintf(w, "turno bench storm: one node in its own process; %d kiosks on 127.0.0.2 issue %d tickets per phase; "+
 		"%d idle streams and %d storm clients over %d addresses 127.10.x.y; node env %v; open-file limit %d\n",
 		opt.Kiosks, opt.Requests, opt.Idle, opt.Stormers, opt.Addresses, opt.NodeEnv, limit)
-	var runs [][]stormPhase
-	for i := range opt.Runs {
-		phases, err := stormRun(ctx, opt)
+	return repeat(w, opt.Runs, func(int) ([]stormPhase, error) { return stormRun(ctx, opt) }, printStorm, medianPhases)
+}
+
+// repeat makes runs measurements with run, prints each with print and, when there are several, their
+// medians (medians).
+func repeat[T any](w io.Writer, runs int, run func(i int) (T, error), print func(io.Writer, T), medians func([]T) T) error {
+	var all []T
+	for i := range runs {
+		r, err := run(i)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "\nrun %d of %d\n", i+1, opt.Runs)
-		printStorm(w, phases)
-		runs = append(runs, phases)
+		fmt.Fprintf(w, "\nrun %d of %d\n", i+1, runs)
+		print(w, r)
+		all = append(all, r)
 	}
-	if opt.Runs > 1 {
-		fmt.Fprintf(w, "\nmedians of %d runs\n", opt.Runs)
-		printStorm(w, medianPhases(runs))
+	if runs > 1 {
+		fmt.Fprintf(w, "\nmedians of %d runs\n", runs)
+		print(w, medians(all))
 	}
 	return nil
 }

@@ -16,9 +16,9 @@
 // events) go to onEvent too when the page asks for them with { states: true }, and are dropped otherwise
 // (a page that re-reads on every message would read twice per batch). They are not events: their seq is
 // the last event the state is at least as new as, so they may come after events with a higher seq. They
-// are therefore neither deduplicated nor remembered for ?since=, and the page orders them: a state whose
-// seq is below an event or snapshot the page has already shown may be older than what it shows, and the
-// batch that brought that event brings a newer state.
+// are therefore neither deduplicated nor remembered for ?since=. They come in seq order: a screen or a desk
+// page applies each (what it shows comes only from states), a phone ignores one older than the last event
+// of its own ticket, which may have ended its wait.
 "use strict";
 (function () {
   const maxDelay = 30000;
