@@ -41,7 +41,6 @@ type sim struct {
 	offices []*regionOffice
 	nodes   []string // the nodes' HTTP addresses
 	http    []*http.Client
-	rng     func() *rand.Rand
 
 	from, to time.Time // the measured window
 
