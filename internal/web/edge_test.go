@@ -171,6 +171,9 @@ func TestRedactPath(t *testing.T) {
 		"/ical/staff/0123456789abcdef.ics":          "/ical/staff/•••.ics",
 		"/api/v1/bookings/BK7Q2M":                   "/api/v1/bookings/•••",
 		"/api/v1/bookings/BK7Q2M/check-in":          "/api/v1/bookings/•••/check-in",
+		"/b/BK7Q2M":                                 "/b/•••",
+		"/b/BK7Q2M/cancel":                          "/b/•••/cancel",
+		"/book/demo":                                "/book/demo",
 		"//T/abcdefghjkmnpqrs":                      "/T/•••",
 		"/kiosk/demo?device=kiosk-token":            "/kiosk/demo?device=•••",
 		"/display/demo?lang=it&DEVICE=x&since=4":    "/display/demo?lang=it&DEVICE=•••&since=4",
@@ -195,14 +198,14 @@ func TestRequestLogRedacts(t *testing.T) {
 	r := web.NewRouter(noAuth)
 	ok := func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }
 	for _, p := range []string{"/t/{code}", "/api/v1/tickets/{code}", "/api/v1/tickets/{code}/cancel", "/ws/tickets/{code}/events",
-		"/ical/staff/{token}", "/api/v1/bookings/{code}", "/kiosk/{office}"} {
+		"/ical/staff/{token}", "/api/v1/bookings/{code}", "/b/{code}", "/kiosk/{office}"} {
 		r.Get(p, ok)
 	}
 	srv := httptest.NewServer(r)
 	defer srv.Close()
 	for _, p := range []string{"/t/SECRETCODE1", "/t/SECRETCODE2.pdf", "/t/SECRETCODE3.png", "/api/v1/tickets/SECRETCODE4",
 		"/api/v1/tickets/SECRETCODE5/cancel", "/ws/tickets/SECRETCODE6/events", "/ical/staff/SECRETTOKEN7.ics",
-		"/api/v1/bookings/SECRETCODE8", "/kiosk/demo?device=SECRETDEVICE9"} {
+		"/api/v1/bookings/SECRETCODE8", "/b/SECRETCODE10", "/kiosk/demo?device=SECRETDEVICE9"} {
 		get(t, srv.Client(), srv.URL+p)
 	}
 	log := buf.String()

@@ -10,8 +10,9 @@ import (
 const Redacted = "•••"
 
 // secretPaths are the paths whose next segment is a secret: a ticket's public code (which lets its holder
-// follow and cancel it), a booking's code, a staff member's calendar feed token.
-var secretPaths = []string{"/t/", "/api/v1/tickets/", "/ws/tickets/", "/api/v1/bookings/", "/ical/staff/"}
+// follow and cancel it), a booking's code (the citizen's booking page /b/{code} too), a staff member's
+// calendar feed token.
+var secretPaths = []string{"/t/", "/api/v1/tickets/", "/ws/tickets/", "/api/v1/bookings/", "/b/", "/ical/staff/"}
 
 // secretParams are the query parameters whose value is a secret (a device's pairing link carries its
 // token in ?device=).
