@@ -160,21 +160,31 @@ func sep(path string) string {
 	return "?"
 }
 
-// read handles the stream's frames until it ends.
-func (c *officeClient) read(ctx context.Context, conn *websocket.Conn) {
+// readFrames hands each frame of conn, and when it came, to handle until the stream ends, ctx ends or
+// handle returns true; it reports whether handle did. It closes conn.
+func readFrames(ctx context.Context, conn *websocket.Conn, handle func(f frame, at time.Time) bool) bool {
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 	defer conn.Close()
 	for {
 		_, b, err := conn.ReadMessage()
 		if err != nil {
-			return
+			return false
 		}
 		now := time.Now()
 		var f frame
 		if json.Unmarshal(b, &f) != nil {
 			continue
 		}
+		if handle(f, now) {
+			return true
+		}
+	}
+}
+
+// read handles the stream's frames until it ends.
+func (c *officeClient) read(ctx context.Context, conn *websocket.Conn) {
+	readFrames(ctx, conn, func(f frame, now time.Time) bool {
 		c.mu.Lock()
 		switch {
 		case f.Type == "heartbeat":
@@ -195,7 +205,8 @@ func (c *officeClient) read(ctx context.Context, conn *websocket.Conn) {
 			}
 		}
 		c.mu.Unlock()
-	}
+		return false
+	})
 }
 
 // cover records that the client now shows the events up to seq. The caller holds c.mu.
@@ -335,19 +346,7 @@ func (p *phone) follow(ctx context.Context, code string, ready func()) {
 
 // read handles a ticket stream's frames; it returns true once the ticket has left the queue.
 func (p *phone) read(ctx context.Context, conn *websocket.Conn, code string, last, connectSeq *int64, wg *sync.WaitGroup) bool {
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
-	defer conn.Close()
-	for {
-		_, b, err := conn.ReadMessage()
-		if err != nil {
-			return false
-		}
-		now := time.Now()
-		var f frame
-		if json.Unmarshal(b, &f) != nil {
-			continue
-		}
+	return readFrames(ctx, conn, func(f frame, now time.Time) bool {
 		switch {
 		case f.Type == "heartbeat":
 		case f.Type == "snapshot":
@@ -356,7 +355,8 @@ func (p *phone) read(ctx context.Context, conn *websocket.Conn, code string, las
 				return true // called before the phone looked
 			}
 		case f.Type == "ticket.state":
-			// The state sent on connect answers no event; a stale one is ignored (protocol.md).
+			// The state sent on connect answers no event; one older than the phone's last event is ignored
+			// (docs/displays.md).
 			if !p.s.opt.Pull && f.Seq > *connectSeq && f.Seq >= *last {
 				p.s.record(obsPhone, p.o.index, f.Seq, now)
 			}
@@ -377,7 +377,8 @@ func (p *phone) read(ctx context.Context, conn *websocket.Conn, code string, las
 				return true
 			}
 		}
-	}
+		return false
+	})
 }
 
 // get asks for the ticket as phone.js does, and records that the phone shows event seq (when ≥ 0) once

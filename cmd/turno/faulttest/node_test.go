@@ -356,7 +356,8 @@ func (d *display) run(first chan struct{}) {
 			}
 			d.mu.Lock()
 			switch {
-			case e.Type == "heartbeat":
+			case e.Type == "heartbeat", strings.HasSuffix(e.Type, ".state"):
+				// A state frame (docs/displays.md) is not an event: it repeats the seq it is as new as.
 			case e.Type == "snapshot":
 				if d.snapshot >= 0 {
 					d.problems = append(d.problems, fmt.Sprintf("a second snapshot (seq %d) after reconnecting with since=%d", e.Seq, d.last))
