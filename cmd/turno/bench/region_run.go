@@ -206,13 +206,9 @@ func regionRun(ctx context.Context, opt RegionOptions, run uint64) (*regionResul
 		return nil, err
 	}
 	time.Sleep(time.Second)
-	rss0 := int64(0)
-	for _, n := range nodes {
-		r, err := n.rss()
-		if err != nil {
-			return nil, err
-		}
-		rss0 += r
+	rss0, err := totalRSS(nodes)
+	if err != nil {
+		return nil, err
 	}
 
 	// Connect the screens, the desk pages and the phones.
@@ -226,13 +222,9 @@ func regionRun(ctx context.Context, opt RegionOptions, run uint64) (*regionResul
 		return nil, err
 	}
 	time.Sleep(2 * time.Second)
-	rss1 := int64(0)
-	for _, n := range nodes {
-		r, err := n.rss()
-		if err != nil {
-			return nil, err
-		}
-		rss1 += r
+	rss1, err := totalRSS(nodes)
+	if err != nil {
+		return nil, err
 	}
 	res.connections = conns
 	if conns > 0 {
@@ -480,4 +472,17 @@ func (s *sim) desk(ctx context.Context, client int, o *regionOffice, d regionDes
 		}
 		_, _, _ = s.do(ctx, client, base, "POST", path+"finish", d.token, "{}", nil)
 	}
+}
+
+// totalRSS is the nodes' resident memory together.
+func totalRSS(nodes []*benchNode) (int64, error) {
+	var total int64
+	for _, n := range nodes {
+		r, err := n.rss()
+		if err != nil {
+			return 0, err
+		}
+		total += r
+	}
+	return total, nil
 }
