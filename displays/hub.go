@@ -259,9 +259,13 @@ func (h *Hub) notifyAll() {
 	h.poke()
 }
 
-func (h *Hub) poke() {
+func (h *Hub) poke() { signal(h.wake) }
+
+// signal wakes the goroutine that waits on ch, a channel of one slot: a wake-up already pending is enough,
+// however often it is signalled meanwhile.
+func signal(ch chan struct{}) {
 	select {
-	case h.wake <- struct{}{}:
+	case ch <- struct{}{}:
 	default:
 	}
 }

@@ -144,12 +144,7 @@ func (h *Hub) rightEnded(payload string) {
 }
 
 // pokeRights makes the checker run now (once, however often it is poked meanwhile).
-func (h *Hub) pokeRights() {
-	select {
-	case h.rightsWake <- struct{}{}:
-	default:
-	}
-}
+func (h *Hub) pokeRights() { signal(h.rightsWake) }
 
 // watchRights re-checks the rights of this node's streams every RightsInterval, and when poked: the
 // fallback for a lost notification (the LISTEN connection was down, or a right ended by a way that does

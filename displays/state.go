@@ -94,12 +94,7 @@ func (w *stateWork) mark(officeID int64) {
 }
 
 // poke wakes a worker.
-func (w *stateWork) poke() {
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
-}
+func (w *stateWork) poke() { signal(w.wake) }
 
 // take returns an office to read that is not being read already, and false when there is none.
 func (w *stateWork) take() (int64, bool) {
