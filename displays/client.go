@@ -41,6 +41,9 @@ type client struct {
 	// shown is the seq of the last event frame (or snapshot) the client was sent: a phone ignores a state
 	// older than it, so it is not sent (state.go).
 	shown int64
+	// deskEvent is the seq of the last event about the desk (desk) the client was sent: its page counts on a
+	// desk.state at least as new as that event, sent even if the state looks unchanged (state.go).
+	deskEvent int64
 	// pendingState is the newest state reading handed out while the client was still being set up.
 	pendingState *stateFrames
 	sent         stateSent // what the client was last sent of its desk's or ticket's state
@@ -129,6 +132,9 @@ func (c *client) queueEvent(ev *event) {
 	}
 	if pm != nil {
 		c.shown = ev.Seq
+		if c.desk != 0 && ev.about(c.desk) {
+			c.deskEvent = ev.Seq
+		}
 		c.push(pm)
 	}
 }

@@ -29,6 +29,11 @@ func newEvent(e ticketing.Event) *event {
 	return ev
 }
 
+// about reports whether the event is about desk id, as a desk page reads it: its "desk" is that desk.
+func (ev *event) about(id int64) bool {
+	return ev.Desk != nil && ev.Desk.ID == id
+}
+
 // newEvents wraps a batch read from the log.
 func newEvents(evs []ticketing.Event) []*event {
 	out := make([]*event, len(evs))

@@ -229,10 +229,12 @@ func keyed(what, frame any) (keyedFrame, error) {
 // stateSent is what a client was last sent of the state, so that unchanged desk and ticket states are not
 // sent again.
 type stateSent struct {
-	any    bool  // a reading has been queued
-	seq    int64 // the seq of the last reading queued
-	desk   []byte
-	ticket []byte
+	any  bool  // a reading has been queued
+	seq  int64 // the seq of the last reading queued
+	desk []byte
+	// deskSeq is the seq of the last desk state sent.
+	deskSeq int64
+	ticket  []byte
 }
 
 // deliverState hands the client its frames of a state reading. A client still being set up gets the
@@ -273,8 +275,10 @@ func (c *client) queueState(fs *stateFrames) {
 	if fl.queue && fs.queue != nil && !sameSeq {
 		c.push(fs.queue)
 	}
-	if kf, ok := fs.desks[fl.desk]; ok && fl.desk != 0 && !bytes.Equal(kf.key, c.sent.desk) {
-		c.sent.desk = kf.key
+	// A desk page holds back a state older than the last event about its desk and waits for a newer one:
+	// after such an event the next state is sent even when it looks unchanged.
+	if kf, ok := fs.desks[fl.desk]; ok && fl.desk != 0 && (!bytes.Equal(kf.key, c.sent.desk) || c.sent.deskSeq < c.deskEvent) && fs.seq >= c.deskEvent {
+		c.sent.desk, c.sent.deskSeq = kf.key, fs.seq
 		c.push(kf.pm)
 	}
 	if kf, ok := fs.tickets[fl.ticket]; ok && fl.ticket != 0 && !bytes.Equal(kf.key, c.sent.ticket) {

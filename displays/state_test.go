@@ -72,11 +72,14 @@ type watcher struct {
 	queueSeq int64          // the latest queue.state applied
 	queue    json.RawMessage
 	deskSeq  int64 // the latest desk.state applied
-	desk     json.RawMessage
-	waiting  json.RawMessage
-	tickSeq  int64 // the latest ticket.state applied
-	tick     json.RawMessage
-	bad      []string
+	// deskEvent is the seq of the last event about the desk (deskStream): the node owes the page a
+	// desk.state at least as new, and never sends an older one.
+	deskEvent int64
+	desk      json.RawMessage
+	waiting   json.RawMessage
+	tickSeq   int64 // the latest ticket.state applied
+	tick      json.RawMessage
+	bad       []string
 }
 
 // gotEvent is an event frame as a watcher got it.
@@ -93,6 +96,9 @@ type stateFrame struct {
 	Services json.RawMessage `json:"services"`
 	State    json.RawMessage `json:"state"`
 	Waiting  json.RawMessage `json:"waiting"`
+	Desk     *struct {
+		ID int64 `json:"id"`
+	} `json:"desk"`
 }
 
 // connect opens the watcher's stream (with since when resume) and starts reading it.
@@ -192,6 +198,9 @@ func (w *watcher) apply(gen int, b []byte) {
 			w.queueSeq, w.queue = f.Seq, f.Services
 		}
 	case "desk.state":
+		if w.kind == deskStream && f.Seq < w.deskEvent {
+			w.bad = append(w.bad, fmt.Sprintf("desk.state of seq %d after the event of seq %d about the desk", f.Seq, w.deskEvent))
+		}
 		if state(w.kind == deskStream, w.deskSeq) {
 			w.deskSeq, w.desk, w.waiting = f.Seq, f.State, f.Waiting
 		}
@@ -208,6 +217,9 @@ func (w *watcher) apply(gen int, b []byte) {
 		}
 		w.events = append(w.events, gotEvent{seq: f.Seq, typ: f.Type})
 		w.last = f.Seq
+		if w.kind == deskStream && f.Desk != nil && f.Desk.ID == w.deskID {
+			w.deskEvent = f.Seq
+		}
 	}
 }
 
@@ -545,6 +557,10 @@ func (sc *scene) checkMatchesAPI(t *testing.T) (waiting map[*watcher]bool) {
 				if got := without(jsonOf(w.desk), "server_time"); !reflect.DeepEqual(got, wantDesk[w.deskID]) {
 					out[w] = append(out[w], fmt.Sprintf("%s shows the desk's state %s (seq %d); the API answers %s",
 						w.name, compact(without(got, "desk")), w.deskSeq, compact(without(wantDesk[w.deskID], "desk"))))
+				}
+				if w.deskSeq < w.deskEvent {
+					out[w] = append(out[w], fmt.Sprintf("%s has had no desk.state since the event of seq %d about its desk (the last was of seq %d)",
+						w.name, w.deskEvent, w.deskSeq))
 				}
 				if got := jsonOf(w.waiting); !reflect.DeepEqual(got, wantWaiting[w.deskID]) {
 					out[w] = append(out[w], fmt.Sprintf("%s shows the waiting list %v (seq %d); the API answers %v",

@@ -313,13 +313,16 @@
       throw e;
     }
     if (name === "close") return res;
-    if (state && deskGen === before.gen) { // a newer state from the stream stands
+    if (state && deskGen === before.gen) { // a state from the stream came meanwhile: the next one stands
       if (name === "pause" || name === "resume") applyDesk(res);
       // Not the server's clock of now: no server_time, which would set the clock skew wrong.
       else applyDesk(Object.assign({}, state, { current: ["next", "call", "recall", "start"].includes(name) ? res : null, server_time: undefined }));
+      deskGen++; // a read of the API begun before the action must not put the older state back
     }
-    if (live) awaitOwnEvent(before.floor);
-    else await refresh();
+    // Every action makes an event about the desk but a call that found nothing to call.
+    const madeEvent = !((name === "next" || name === "call") && res === null);
+    if (live && madeEvent) awaitOwnEvent(before.floor);
+    else if (!live) await refresh();
     return res;
   }
 
@@ -438,43 +441,34 @@
     b.click();
   });
 
-  // Live updates: the office's event stream with this desk's state (events.js, ?desk=). A desk.state frame
-  // may have been read just before a change of this desk whose event has already come (or, after an
-  // action of the page, is still to come): it is held back a moment, and shown only if the newer state
-  // that change brings has not replaced it by then (the server sends a desk's state only when it changed,
-  // so the held one may be the newest). queue.state frames come after every batch, in seq order: each is
-  // shown as it comes.
+  // Live updates: the office's event stream with this desk's state (events.js, ?desk=). After an event
+  // about this desk the server sends a desk.state at least as new as it, changed or not, so a state older
+  // than that event is dropped rather than shown over a newer one. After an action of the page, answered
+  // before its event came, a state that comes first is held until the event comes (and then dropped if
+  // older; after ten seconds without it, shown). queue.state frames come after every batch, in seq order:
+  // each is shown as it comes.
   let deskFloor = -1; // seq of the last event about this desk
   let awaiting = false; // an action of the page was answered and its event has not come yet
   let awaitTimer = null;
   let held = null;
-  let holdTimer = null;
   function awaitOwnEvent(floor) {
     if (deskFloor !== floor) return; // it came before the answer
     awaiting = true;
     clearTimeout(awaitTimer);
-    awaitTimer = setTimeout(() => { awaiting = false; }, 2000); // an action that made no event ("nothing to call")
+    awaitTimer = setTimeout(() => { awaiting = false; releaseHeld(); }, 10000);
   }
   function deskState(ev) {
-    if (ev.seq < deskSeq || !ev.state) return;
-    if (awaiting || ev.seq < deskFloor) {
-      held = ev;
-      if (!holdTimer) holdTimer = setTimeout(release, 1000);
-      return;
-    }
+    if (ev.seq < deskSeq || ev.seq < deskFloor || !ev.state) return;
+    if (awaiting) { held = ev; return; }
     showDeskState(ev);
   }
-  function release() {
-    holdTimer = null;
-    if (!held) return;
-    if (awaiting) { holdTimer = setTimeout(release, 500); return; }
-    if (held.seq >= deskSeq) showDeskState(held);
+  function releaseHeld() {
+    const h = held;
     held = null;
+    if (h && h.seq >= deskFloor && h.seq >= deskSeq) showDeskState(h);
   }
   function showDeskState(ev) {
     held = null;
-    clearTimeout(holdTimer);
-    holdTimer = null;
     deskSeq = ev.seq;
     deskGen++;
     applyDesk(ev.state, ev.waiting || []);
@@ -496,6 +490,7 @@
       deskFloor = Math.max(deskFloor, ev.seq);
       awaiting = false;
       clearTimeout(awaitTimer);
+      releaseHeld();
     }
     // "Serviti oggi" is read again when a ticket of this desk ends served: a finish, a transfer, or the
     // finish that calling the next ticket makes.

@@ -100,6 +100,8 @@ func ValidateMessage(tb testing.TB, schema string, msg []byte) {
 		tb.Fatalf("openapi: no schema %q in the document", schema)
 	}
 	s := proxy.Schema()
+	api.mu.Lock()
+	defer api.mu.Unlock()
 	var problems []string
 	if _, errs := schema_validation.NewSchemaValidator().ValidateSchemaBytesWithVersion(s, msg, 3.1); len(errs) > 0 {
 		problems = describe(errs)
@@ -120,6 +122,9 @@ func ValidateMessage(tb testing.TB, schema string, msg []byte) {
 
 // api is the document as the validator and the matcher need it, built once per test binary.
 type api struct {
+	// mu makes validations take turns: libopenapi renders a schema inline while validating against it and
+	// writes to the shared model as it does (DynamicValue.MarshalYAMLInlineWithContext), so two at once race.
+	mu     sync.Mutex
 	v      validator.Validator // responses, in strict mode
 	req    validator.Validator // requests: browsers send headers and cookies the document need not name
 	model  *v3.Document
@@ -227,6 +232,8 @@ func (a *api) match(method, path string) *operation {
 
 // check validates one exchange and returns what is wrong with it.
 func (a *api) check(op *operation, r *http.Request, reqBody []byte, status int, header http.Header, body []byte) []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	var out []string
 	req := r.Clone(r.Context())
 	req.Body = io.NopCloser(bytes.NewReader(reqBody))
