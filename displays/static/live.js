@@ -141,10 +141,12 @@
 
   // load reads the floor; calls that come while one is under way are folded into one more read after it.
   // data-seq tells which event the floor on screen is at least as new as.
-  let loading = false, again = false, lastSeq = 0;
+  // soon is the read a burst of events has asked for (below); a read that starts covers it.
+  let loading = false, again = false, lastSeq = 0, soon = null;
   async function load() {
     if (loading) { again = true; return; }
     loading = true;
+    clearTimeout(soon);
     const seq = lastSeq;
     try {
       const res = await fetch(app.dataset.floor, { headers: { "Accept": "application/json", "Accept-Language": lang }, credentials: "same-origin" });
@@ -174,7 +176,6 @@
 
   if (window.TurnoEvents) {
     // A burst of events (a call ends one ticket and calls another) makes one read.
-    let soon = null;
     const refresh = () => { clearTimeout(soon); soon = setTimeout(load, 50); };
     window.TurnoEvents.connect(app.dataset.stream, (ev) => {
       if (typeof ev.seq === "number") lastSeq = Math.max(lastSeq, ev.seq);
