@@ -275,9 +275,7 @@ func (c *client) queueState(fs *stateFrames) {
 	if fl.queue && fs.queue != nil && !sameSeq {
 		c.push(fs.queue)
 	}
-	// A desk page holds back a state older than the last event about its desk and waits for a newer one:
-	// after such an event the next state is sent even when it looks unchanged.
-	if kf, ok := fs.desks[fl.desk]; ok && fl.desk != 0 && (!bytes.Equal(kf.key, c.sent.desk) || c.sent.deskSeq < c.deskEvent) && fs.seq >= c.deskEvent {
+	if kf, ok := fs.desks[fl.desk]; ok && fl.desk != 0 && c.deskDue(kf, fs.seq) {
 		c.sent.desk, c.sent.deskSeq = kf.key, fs.seq
 		c.push(kf.pm)
 	}
@@ -285,6 +283,16 @@ func (c *client) queueState(fs *stateFrames) {
 		c.sent.ticket = kf.key
 		c.push(kf.pm)
 	}
+}
+
+// deskDue reports whether a desk page is to be sent its desk's state kf, of a reading as of seq. Never one
+// older than the last event about its desk, which the page drops; after such an event the next one even
+// when it looks unchanged, which the page waits for; otherwise only one that changed. c.mu is held.
+func (c *client) deskDue(kf keyedFrame, seq int64) bool {
+	if seq < c.deskEvent {
+		return false
+	}
+	return c.sent.deskSeq < c.deskEvent || !bytes.Equal(kf.key, c.sent.desk)
 }
 
 // follows returns what the client follows.
