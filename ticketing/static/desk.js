@@ -457,15 +457,17 @@
     clearTimeout(awaitTimer);
     awaitTimer = setTimeout(() => { awaiting = false; releaseHeld(); }, 10000);
   }
+  // A state is current unless older than the one on screen or than the last event about this desk.
+  const current = (ev) => ev.seq >= deskSeq && ev.seq >= deskFloor;
   function deskState(ev) {
-    if (ev.seq < deskSeq || ev.seq < deskFloor || !ev.state) return;
+    if (!current(ev) || !ev.state) return;
     if (awaiting) { held = ev; return; }
     showDeskState(ev);
   }
   function releaseHeld() {
     const h = held;
     held = null;
-    if (h && h.seq >= deskFloor && h.seq >= deskSeq) showDeskState(h);
+    if (h && current(h)) showDeskState(h);
   }
   function showDeskState(ev) {
     held = null;

@@ -95,13 +95,13 @@ func ValidateMessage(tb testing.TB, schema string, msg []byte) {
 	if err != nil {
 		tb.Fatalf("openapi: %v", err)
 	}
+	api.mu.Lock() // the model builds schemas as they are first asked for
+	defer api.mu.Unlock()
 	proxy := api.model.Components.Schemas.GetOrZero(schema)
 	if proxy == nil {
 		tb.Fatalf("openapi: no schema %q in the document", schema)
 	}
 	s := proxy.Schema()
-	api.mu.Lock()
-	defer api.mu.Unlock()
 	var problems []string
 	if _, errs := schema_validation.NewSchemaValidator().ValidateSchemaBytesWithVersion(s, msg, 3.1); len(errs) > 0 {
 		problems = describe(errs)
